@@ -1,0 +1,53 @@
+"""nst_keras: neural style transfer (Gatys, Ecker & Bethge 2015) with Keras 3.
+
+The generated image is the one trainable weight of a :class:`StyleTransferModel`;
+train it with ``model.fit`` and stock Keras callbacks.
+
+Example:
+
+>>> import nst_keras
+>>> content = nst_keras.load_image("photo.jpg", size=256)        # doctest: +SKIP
+>>> style = nst_keras.load_image("painting.jpg", size=256)       # doctest: +SKIP
+>>> model = nst_keras.StyleTransferModel(content, style)         # doctest: +SKIP
+>>> model.compile()                                              # doctest: +SKIP
+>>> history = model.fit(epochs=5, steps_per_epoch=50)            # doctest: +SKIP
+>>> nst_keras.save_image("out.png", model.generated_image_array())  # doctest: +SKIP
+
+Public names are imported on first use, so ``import nst_keras`` (and the
+command line's input checks) do not pay for importing TensorFlow.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "StyleTransferModel": "nst_keras.model",
+    "FeatureExtractor": "nst_keras.features",
+    "gram_matrix": "nst_keras.losses",
+    "style_loss": "nst_keras.losses",
+    "content_loss": "nst_keras.losses",
+    "total_variation_loss": "nst_keras.losses",
+    "ImageCheckpoint": "nst_keras.callbacks",
+    "BestImage": "nst_keras.callbacks",
+    "TensorBoardImage": "nst_keras.callbacks",
+    "load_image": "nst_keras.images",
+    "save_image": "nst_keras.images",
+    "ImageError": "nst_keras.images",
+    "resolve_weights": "nst_keras.weights",
+    "WeightsError": "nst_keras.weights",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nst_keras' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,32 @@
+"""Default settings shared by the library and the command line.
+
+This module imports nothing heavy, so ``nst-keras`` can show its help and
+check its inputs before TensorFlow loads. The library's signatures read their
+defaults from here, so the CLI and the Python API cannot drift apart.
+
+Example:
+
+>>> from nst_keras import defaults
+>>> defaults.STYLE_LAYER_NAMES[0]
+'block1_conv1'
+"""
+
+NETWORK = "vgg19"
+NETWORKS = ("vgg19", "vgg16")
+
+# Gatys et al. 2015, section 2: conv1_1 ... conv5_1 for style.
+STYLE_LAYER_NAMES = (
+    "block1_conv1",
+    "block2_conv1",
+    "block3_conv1",
+    "block4_conv1",
+    "block5_conv1",
+)
+# Gatys et al. use conv4_2: it keeps the layout of the photo while leaving
+# textures free. block5_conv2 (the TF tutorial's choice) keeps less structure
+# and lets the style wash over buildings and faces.
+CONTENT_LAYER_NAMES = ("block4_conv2",)
+
+POOLING = "max"
+INIT = "content"
+INITS = ("content", "noise", "style")
