@@ -30,3 +30,14 @@ CONTENT_LAYER_NAMES = ("block4_conv2",)
 POOLING = "max"
 INIT = "content"
 INITS = ("content", "noise", "style")
+
+# Loss weights for the relative losses of nst_keras.losses, chosen by eye on
+# the Gatys reference pairs at 256-1024 px.
+CONTENT_WEIGHT = 0.15
+STYLE_WEIGHT = 1.0
+TOTAL_VARIATION_WEIGHT = 1.0
+
+LEARNING_RATE = 0.02
+STEPS_PER_EPOCH = 50
+EPOCHS = 10
+SIZE = 512

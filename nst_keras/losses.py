@@ -1,0 +1,150 @@
+"""Style, content and total variation losses as stateless ``keras.ops`` functions.
+
+Every loss returns one value per image, shape ``[B]``, computed in float32
+whatever the model's compute dtype.
+
+Normalisation, against Gatys, Ecker & Bethge (2015):
+
+- Gram matrix: the paper's ``G = F F^T`` summed over the ``M = h * w``
+  positions; here it is divided by ``M`` (a mean over positions), so the same
+  texture gives the same Gram matrix at 256 px and at 1024 px.
+- Style loss of a layer: the paper's ``E = sum((G - A)^2) / (4 N^2 M^2)``; here
+  ``mean((G/M - A/M)^2) / mean((A/M)^2)``, the paper's ``4 E`` divided by the
+  mean square of the target Gram matrix. The paper's own equal layer weights
+  do not weigh layers equally: with caffe-scale VGG activations block3_conv1's
+  term is about 10^4 times block1_conv1's and block5_conv1's, so the fine and
+  coarse textures barely count. Relative to the target, every layer starts
+  near 1 and ``layer_weights`` mean what they say.
+- Content loss: the paper's ``sum((F - P)^2) / 2``; here
+  ``mean((F - P)^2) / mean(P^2)``, a relative error that does not grow with
+  the image size or the layer's activation scale.
+- Total variation (not in the paper; Mahendran & Vedaldi 2015, used by most
+  implementations to suppress high-frequency noise): mean squared difference
+  of neighbouring pixels, again independent of the image size.
+
+With every term a mean, ``content_weight``, ``style_weight`` and
+``total_variation_weight`` give comparable results at any resolution.
+"""
+
+from keras import ops
+
+
+# Guards the relative losses against an all-zero target (a black image).
+_EPSILON = 1e-8
+
+
+def _float32(x):
+    return ops.cast(x, "float32")
+
+
+def _relative_mean_square(difference, target, axis):
+    return ops.mean(ops.square(difference), axis=axis) / (
+        ops.mean(ops.square(target), axis=axis) + _EPSILON
+    )
+
+
+def gram_matrix(features):
+    """Gram matrices of feature maps, averaged over positions.
+
+    Args:
+        features: ``[B, h, w, c]`` activations.
+
+    Returns:
+        ``[B, c, c]`` float32 tensor ``F^T F / (h * w)``.
+
+    Example:
+
+    >>> import numpy as np
+    >>> g = gram_matrix(np.ones((1, 4, 4, 2), "float32"))
+    >>> g.shape, float(g[0, 0, 1])
+    ((1, 2, 2), 1.0)
+    """
+    features = _float32(features)
+    shape = ops.shape(features)
+    flat = ops.reshape(features, (shape[0], -1, shape[-1]))
+    positions = ops.cast(shape[1] * shape[2], "float32")
+    return ops.einsum("bmi,bmj->bij", flat, flat) / positions
+
+
+def style_loss(style_features, target_grams, layer_weights=None):
+    """Weighted sum over layers of the relative squared Gram matrix difference.
+
+    Args:
+        style_features: list of ``[B, h, w, c]`` activations of the generated
+            image, one per style layer.
+        target_grams: list of ``[B or 1, c, c]`` Gram matrices of the style
+            image, in the same order.
+        layer_weights: one weight per layer; default equal weights summing
+            to 1 (the paper's ``w_l = 1/5`` for five layers).
+
+    Returns:
+        ``[B]`` float32 losses.
+
+    Example:
+
+    >>> import numpy as np
+    >>> f = np.ones((1, 4, 4, 2), "float32")
+    >>> float(style_loss([f], [gram_matrix(f)])[0])
+    0.0
+    """
+    if layer_weights is None:
+        layer_weights = [1.0 / len(style_features)] * len(style_features)
+    if not len(layer_weights) == len(style_features) == len(target_grams):
+        raise ValueError(
+            "Expected one layer weight and one target Gram matrix per style layer. "
+            f"Received: {len(style_features)} layers, {len(target_grams)} targets, "
+            f"layer_weights={list(layer_weights)}"
+        )
+    total = 0.0
+    for features, target, weight in zip(style_features, target_grams, layer_weights):
+        target = _float32(target)
+        difference = gram_matrix(features) - target
+        total = total + float(weight) * _relative_mean_square(difference, target, (1, 2))
+    return total
+
+
+def content_loss(content_features, target_features):
+    """Relative squared difference of activations, summed over content layers.
+
+    Args:
+        content_features: list of ``[B, h, w, c]`` activations of the
+            generated image.
+        target_features: list of the content image's activations, same shapes.
+
+    Returns:
+        ``[B]`` float32 losses.
+
+    Example:
+
+    >>> import numpy as np
+    >>> p = np.ones((1, 2, 2, 3), "float32")
+    >>> float(content_loss([p * 3.0], [p])[0])
+    4.0
+    """
+    total = 0.0
+    for features, target in zip(content_features, target_features):
+        target = _float32(target)
+        difference = _float32(features) - target
+        total = total + _relative_mean_square(difference, target, (1, 2, 3))
+    return total
+
+
+def total_variation_loss(images):
+    """Mean squared difference between vertically and horizontally adjacent pixels.
+
+    Args:
+        images: ``[B, H, W, C]`` images.
+
+    Returns:
+        ``[B]`` float32 losses; 0 for a flat image.
+
+    Example:
+
+    >>> import numpy as np
+    >>> float(total_variation_loss(np.full((1, 8, 8, 3), 0.5, "float32"))[0])
+    0.0
+    """
+    images = _float32(images)
+    vertical = ops.mean(ops.square(images[:, 1:, :, :] - images[:, :-1, :, :]), axis=(1, 2, 3))
+    horizontal = ops.mean(ops.square(images[:, :, 1:, :] - images[:, :, :-1, :]), axis=(1, 2, 3))
+    return vertical + horizontal
