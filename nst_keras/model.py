@@ -1,0 +1,346 @@
+"""StyleTransferModel: Gatys et al. style transfer as a Keras model trained with ``fit``."""
+
+import numpy as np
+import keras
+import tensorflow as tf
+from keras import ops
+
+from nst_keras import defaults
+from nst_keras.features import FeatureExtractor
+from nst_keras.losses import content_loss, gram_matrix, style_loss, total_variation_loss
+
+
+@keras.saving.register_keras_serializable(package="nst_keras")
+class ClipToUnitInterval(keras.constraints.Constraint):
+    """Keeps pixel values in [0, 1]; the optimizer applies it after each update.
+
+    Example:
+
+    >>> float(ClipToUnitInterval()(keras.ops.convert_to_tensor([1.5]))[0])
+    1.0
+    """
+
+    def __call__(self, w):
+        return ops.clip(w, 0.0, 1.0)
+
+
+def _as_batch(image, argument):
+    """Return a float32 ``[B, H, W, 3]`` numpy array in [0, 1] or raise ValueError."""
+    array = np.asarray(image)
+    if array.ndim == 3:
+        array = array[None]
+    if array.ndim != 4 or array.shape[-1] != 3 or 0 in array.shape:
+        raise ValueError(
+            f"Expected `{argument}` to be an RGB image [H, W, 3] or a batch [B, H, W, 3]. "
+            f"Received: {argument} with shape {np.shape(image)}"
+        )
+    if array.dtype == np.uint8:
+        return array.astype("float32") / 255.0
+    array = array.astype("float32")
+    if not np.all(np.isfinite(array)) or array.min() < 0.0 or array.max() > 1.0:
+        raise ValueError(
+            f"Expected `{argument}` to hold values in [0, 1] (or to be uint8). Received: "
+            f"{argument} with values in [{array.min()}, {array.max()}]"
+        )
+    return array
+
+
+@keras.saving.register_keras_serializable(package="nst_keras")
+class StyleTransferModel(keras.Model):
+    """Neural style transfer whose one trainable weight is the generated image.
+
+    The content and style targets are computed once, here, and kept as
+    non-trainable weights; ``fit`` then optimises the image. Each step logs
+    ``loss`` (the total) and its weighted parts ``style_loss``,
+    ``content_loss`` and ``total_variation_loss``, as epoch means.
+
+    Args:
+        content_image: ``[H, W, 3]`` (or a batch ``[B, H, W, 3]`` optimised
+            together) float in [0, 1] or uint8.
+        style_image: one image or a list of images (any sizes) in [0, 1] or
+            uint8. Several styles are blended by mixing their Gram matrices.
+        image_shape: ``(B, H, W)``; only to rebuild a model without images, as
+            ``from_config`` does before weights are loaded.
+        network: ``"vgg19"`` or ``"vgg16"``.
+        weights: VGG weights as ``keras.applications`` takes them:
+            ``"imagenet"``, a file path, or ``None`` (random; tests).
+        style_layer_names, content_layer_names: VGG layers used by the losses.
+        style_layer_weights: one weight per style layer (default equal, sum 1).
+        style_blend_weights: one weight per style image (default equal).
+        content_weight, style_weight, total_variation_weight: loss weights.
+        init: start from the ``"content"`` image, seeded ``"noise"``, or the
+            ``"style"`` image resized to the content's size.
+        seed: seed for ``init="noise"``.
+        pooling: ``"max"`` or ``"avg"``.
+
+    Example:
+
+    >>> import numpy as np
+    >>> content = np.random.rand(32, 32, 3).astype("float32")
+    >>> style = np.random.rand(32, 32, 3).astype("float32")
+    >>> model = StyleTransferModel(content, style, network="vgg16", weights=None)
+    >>> model.compile()
+    >>> history = model.fit(epochs=2, steps_per_epoch=3, verbose=0)
+    >>> sorted(history.history)
+    ['content_loss', 'loss', 'style_loss', 'total_variation_loss']
+    """
+
+    def __init__(
+        self,
+        content_image=None,
+        style_image=None,
+        *,
+        image_shape=None,
+        network=defaults.NETWORK,
+        weights="imagenet",
+        style_layer_names=defaults.STYLE_LAYER_NAMES,
+        content_layer_names=defaults.CONTENT_LAYER_NAMES,
+        style_layer_weights=None,
+        style_blend_weights=None,
+        content_weight=defaults.CONTENT_WEIGHT,
+        style_weight=defaults.STYLE_WEIGHT,
+        total_variation_weight=defaults.TOTAL_VARIATION_WEIGHT,
+        init=defaults.INIT,
+        seed=None,
+        pooling=defaults.POOLING,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if init not in defaults.INITS:
+            raise ValueError(f"Expected `init` to be one of {defaults.INITS}. Received: init={init!r}")
+        for name, value in (
+            ("content_weight", content_weight),
+            ("style_weight", style_weight),
+            ("total_variation_weight", total_variation_weight),
+        ):
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"Expected `{name}` to be a finite number >= 0. Received: {name}={value!r}")
+        has_images = content_image is not None and style_image is not None
+        if not has_images and image_shape is None:
+            raise ValueError(
+                "Expected `content_image` and `style_image`, or `image_shape` to rebuild a "
+                f"model whose weights are loaded afterwards. Received: image_shape={image_shape}"
+            )
+        content = _as_batch(content_image, "content_image") if has_images else None
+        if has_images:
+            styles = style_image if isinstance(style_image, (list, tuple)) else [style_image]
+            styles = [_as_batch(image, "style_image")[:1] for image in styles]
+            image_shape = content.shape[:3]
+        self.image_shape = tuple(int(d) for d in image_shape)
+        self.network = network
+        self.weights_source = weights
+        self.style_layer_names = list(style_layer_names)
+        self.content_layer_names = list(content_layer_names)
+        count = len(self.style_layer_names)
+        self.style_layer_weights = (
+            [1.0 / count] * count if style_layer_weights is None else [float(w) for w in style_layer_weights]
+        )
+        if len(self.style_layer_weights) != count:
+            raise ValueError(
+                "Expected one weight per style layer. Received: "
+                f"style_layer_weights={style_layer_weights} for {count} style layers"
+            )
+        self.style_blend_weights = None if style_blend_weights is None else [float(w) for w in style_blend_weights]
+        self.content_weight = float(content_weight)
+        self.style_weight = float(style_weight)
+        self.total_variation_weight = float(total_variation_weight)
+        self.init = init
+        self.seed = seed
+        self.pooling = pooling
+
+        self.feature_extractor = FeatureExtractor(
+            network=network,
+            weights=weights,
+            style_layer_names=self.style_layer_names,
+            content_layer_names=self.content_layer_names,
+            pooling=pooling,
+            dtype=self.dtype_policy,
+        )
+        if has_images:
+            initial, content_targets, style_targets = self._targets(content, styles)
+        else:
+            initial, content_targets, style_targets = self._empty_targets()
+        self.generated_image = self.add_weight(
+            shape=self.image_shape + (3,),
+            initializer=keras.initializers.Constant(initial),
+            constraint=ClipToUnitInterval(),
+            dtype="float32",
+            name="generated_image",
+        )
+        self.content_targets = [
+            self._frozen(target, f"content_target_{name}")
+            for name, target in zip(self.content_layer_names, content_targets)
+        ]
+        self.style_targets = [
+            self._frozen(target, f"style_gram_{name}")
+            for name, target in zip(self.style_layer_names, style_targets)
+        ]
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.style_loss_tracker = keras.metrics.Mean(name="style_loss")
+        self.content_loss_tracker = keras.metrics.Mean(name="content_loss")
+        self.total_variation_loss_tracker = keras.metrics.Mean(name="total_variation_loss")
+        self.built = True
+
+    def _frozen(self, value, name):
+        return self.add_weight(
+            shape=value.shape,
+            initializer=keras.initializers.Constant(value),
+            trainable=False,
+            dtype="float32",
+            name=name,
+        )
+
+    def _targets(self, content, styles):
+        features = self.feature_extractor(content)
+        content_targets = [ops.convert_to_numpy(ops.cast(f, "float32")) for f in features["content"].values()]
+        blend = self.style_blend_weights or [1.0] * len(styles)
+        if len(blend) != len(styles):
+            raise ValueError(
+                "Expected one blend weight per style image. Received: "
+                f"style_blend_weights={self.style_blend_weights} for {len(styles)} style images"
+            )
+        if sum(blend) <= 0 or min(blend) < 0:
+            raise ValueError(
+                "Expected `style_blend_weights` to be >= 0 with a positive sum. "
+                f"Received: style_blend_weights={self.style_blend_weights}"
+            )
+        style_targets = None
+        for style, weight in zip(styles, blend):
+            grams = [
+                ops.convert_to_numpy(gram_matrix(f)) * (weight / sum(blend))
+                for f in self.feature_extractor(style)["style"].values()
+            ]
+            style_targets = grams if style_targets is None else [a + b for a, b in zip(style_targets, grams)]
+        if self.init == "content":
+            initial = content
+        elif self.init == "style":
+            resized = ops.image.resize(styles[0], self.image_shape[1:3], interpolation="bicubic")
+            initial = np.broadcast_to(np.clip(ops.convert_to_numpy(resized), 0.0, 1.0), content.shape)
+        else:
+            initial = np.random.default_rng(self.seed).random(content.shape, dtype=np.float32)
+        return initial, content_targets, style_targets
+
+    def _empty_targets(self):
+        features = self.feature_extractor.compute_output_spec(
+            keras.KerasTensor(self.image_shape + (3,), dtype="float32")
+        )
+        content_targets = [np.zeros(f.shape, "float32") for f in features["content"].values()]
+        style_targets = [np.zeros((1, f.shape[-1], f.shape[-1]), "float32") for f in features["style"].values()]
+        return np.zeros(self.image_shape + (3,), "float32"), content_targets, style_targets
+
+    def compute_losses(self, images=None):
+        """Weighted losses of ``images`` (default: the generated image).
+
+        Returns a dict of ``[B]`` float32 tensors: ``loss`` and its parts
+        ``style_loss``, ``content_loss``, ``total_variation_loss``.
+
+        Example:
+
+        >>> losses = model.compute_losses()                    # doctest: +SKIP
+        >>> float(losses["loss"][0])                           # doctest: +SKIP
+        0.73
+        """
+        images = self.generated_image if images is None else images
+        features = self.feature_extractor(images)
+        style = self.style_weight * style_loss(
+            list(features["style"].values()), self.style_targets, self.style_layer_weights
+        )
+        content = self.content_weight * content_loss(list(features["content"].values()), self.content_targets)
+        variation = self.total_variation_weight * total_variation_loss(images)
+        return {
+            "loss": style + content + variation,
+            "style_loss": style,
+            "content_loss": content,
+            "total_variation_loss": variation,
+        }
+
+    def call(self, inputs=None):
+        """Return the generated image batch ``[B, H, W, 3]`` (inputs are ignored)."""
+        return ops.convert_to_tensor(self.generated_image)
+
+    def compile(self, optimizer=None, **kwargs):
+        """Configure training; the default optimizer is tuned for style transfer.
+
+        The default is ``keras.optimizers.Adam(learning_rate=0.02)``
+        (see ``defaults.LEARNING_RATE``): pixels live in [0, 1], so a step of
+        about 2 % of the range moves the image quickly without the speckle
+        that larger steps leave. Any Keras optimizer works.
+
+        Example:
+
+        >>> model.compile(optimizer=keras.optimizers.SGD(1.0))  # doctest: +SKIP
+        """
+        if optimizer is None:
+            optimizer = keras.optimizers.Adam(learning_rate=defaults.LEARNING_RATE)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    @property
+    def metrics(self):
+        return [
+            self.loss_tracker,
+            self.style_loss_tracker,
+            self.content_loss_tracker,
+            self.total_variation_loss_tracker,
+        ]
+
+    def train_step(self, data):
+        with tf.GradientTape() as tape:
+            losses = self.compute_losses()
+            # Summed over the batch so that each image gets the gradient it
+            # would get alone; logged as the mean over the batch.
+            total = ops.sum(losses["loss"])
+        gradients = tape.gradient(total, [self.generated_image])
+        self.optimizer.apply(gradients, [self.generated_image])
+        for tracker in self.metrics:
+            tracker.update_state(ops.mean(losses[tracker.name]))
+        return {tracker.name: tracker.result() for tracker in self.metrics}
+
+    def fit(self, x=None, y=None, **kwargs):
+        """Optimise the generated image; ``x`` is not needed.
+
+        With no ``x``, each epoch is ``steps_per_epoch`` optimisation steps
+        (default ``defaults.STEPS_PER_EPOCH``). Every other argument is
+        ``keras.Model.fit``'s: ``epochs``, ``callbacks``, ``verbose``,
+        ``initial_epoch``.
+
+        Example:
+
+        >>> history = model.fit(epochs=10, steps_per_epoch=50)  # doctest: +SKIP
+        """
+        if x is None:
+            # Keras' data adapters need data to count steps; the steps read none of it.
+            x = tf.data.Dataset.from_tensors(np.zeros((1,), "float32")).repeat()
+            kwargs.setdefault("shuffle", False)
+            if kwargs.get("steps_per_epoch") is None:
+                kwargs["steps_per_epoch"] = defaults.STEPS_PER_EPOCH
+        return super().fit(x, y, **kwargs)
+
+    def generated_image_array(self, index=0):
+        """The generated image ``index`` of the batch as a float32 ``[H, W, 3]`` numpy array.
+
+        Example:
+
+        >>> image = model.generated_image_array()               # doctest: +SKIP
+        >>> image.shape, image.dtype                            # doctest: +SKIP
+        ((192, 256, 3), dtype('float32'))
+        """
+        return ops.convert_to_numpy(self.generated_image)[index]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            image_shape=list(self.image_shape),
+            network=self.network,
+            weights=self.weights_source,
+            style_layer_names=list(self.style_layer_names),
+            content_layer_names=list(self.content_layer_names),
+            style_layer_weights=list(self.style_layer_weights),
+            style_blend_weights=self.style_blend_weights,
+            content_weight=self.content_weight,
+            style_weight=self.style_weight,
+            total_variation_weight=self.total_variation_weight,
+            init=self.init,
+            seed=self.seed,
+            pooling=self.pooling,
+        )
+        return config

@@ -1,0 +1,43 @@
+"""Shared fixtures: tiny random images and the optional real VGG16 weights."""
+
+import os
+import pathlib
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared"
+VGG16_WEIGHTS = SHARED / "weights" / "vgg16_imagenet_notop.weights.h5"
+CONTENT_DIR = SHARED / "images" / "content"
+STYLE_DIR = SHARED / "images" / "style"
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def tiny_content(rng):
+    return rng.random((32, 48, 3), dtype=np.float32)
+
+
+@pytest.fixture
+def tiny_style(rng):
+    return rng.random((40, 40, 3), dtype=np.float32)
+
+
+@pytest.fixture
+def vgg16_weights():
+    if not VGG16_WEIGHTS.exists():
+        pytest.skip(f"real VGG16 weights not found at {VGG16_WEIGHTS} (they live in ../shared/weights)")
+    return str(VGG16_WEIGHTS)
+
+
+@pytest.fixture
+def shared_images():
+    if not (CONTENT_DIR.is_dir() and STYLE_DIR.is_dir()):
+        pytest.skip(f"test photos and paintings not found under {SHARED / 'images'}")
+    return CONTENT_DIR, STYLE_DIR
