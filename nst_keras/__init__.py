@@ -24,6 +24,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "StyleTransferModel": "nst_keras.model",
     "FeatureExtractor": "nst_keras.features",
+    "stylize": "nst_keras.stylize",
+    "StylizeResult": "nst_keras.stylize",
     "gram_matrix": "nst_keras.losses",
     "style_loss": "nst_keras.losses",
     "content_loss": "nst_keras.losses",

@@ -200,11 +200,9 @@ def _stylize(args):
     if not args.debug:
         _import_tensorflow_quietly()
 
-    import keras
-
     from nst_keras import images
     from nst_keras.callbacks import ImageCheckpoint
-    from nst_keras.model import StyleTransferModel
+    from nst_keras.stylize import stylize
 
     settings = dict(
         content_weight=args.content_weight,
@@ -214,14 +212,11 @@ def _stylize(args):
         init=args.init,
         seed=args.seed,
         pooling=args.pooling,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        learning_rate=args.learning_rate,
     )
-    model = StyleTransferModel(
-        content, styles, network=resolved.network, weights=resolved.weights, **settings
-    )
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate))
-    settings.update(size=args.size, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                    learning_rate=args.learning_rate, style_scale=args.style_scale)
-    metadata = _metadata(args, resolved, settings)
+    metadata = _metadata(args, resolved, dict(settings, size=args.size, style_scale=args.style_scale))
     callbacks = []
     if args.save_every is not None:
         callbacks.append(ImageCheckpoint(_checkpoint_template(args.output), args.save_every, metadata))
@@ -230,10 +225,10 @@ def _stylize(args):
                 f"{args.epochs} epochs x {args.steps_per_epoch} steps")
     verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)
     start = time.perf_counter()
-    history = model.fit(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                        callbacks=callbacks, verbose=verbose)
-    images.save_image(args.output, model.generated_image_array(), metadata=metadata)
-    loss = history.history["loss"][-1]
+    result = stylize(content, styles, network=resolved.network, weights=resolved.weights,
+                     callbacks=callbacks, verbose=verbose, **settings)
+    images.save_image(args.output, result.image, metadata=metadata)
+    loss = result.losses["loss"]
     _info(args, f"wrote {args.output} ({width}x{height}, final loss {loss:.4g}, "
                 f"{time.perf_counter() - start:.0f} s)")
     return EXIT_OK
@@ -256,6 +251,13 @@ def _weights(args):
             state = "present, CHECKSUM MISMATCH"
         print(f"{entry['network']}  {state:8}  {entry['path']}\n  {entry['source']}")
     return EXIT_OK
+
+
+# Each sub-command: its parser is added in build_parser, its runner listed here.
+COMMANDS = {
+    "stylize": _stylize,
+    "weights": _weights,
+}
 
 
 def _import_tensorflow_quietly():
@@ -294,9 +296,8 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
-    run = _stylize if args.command == "stylize" else _weights
     try:
-        return run(args)
+        return COMMANDS[args.command](args)
     except UsageError as err:
         print(f"nst-keras: error: {err}", file=sys.stderr)
         return EXIT_USAGE
