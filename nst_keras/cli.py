@@ -50,10 +50,8 @@ def _float_list(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text}") from None
 
 
-def _add_stylize_arguments(parser):
-    parser.add_argument("content", help="content image (photo) file")
-    parser.add_argument("style", nargs="+", help="style image (painting) file(s)")
-    parser.add_argument("-o", "--output", required=True, help="output image: .png, .jpg, .webp or .tif")
+def _add_stylization_options(parser):
+    """Options shared by every command that stylises (stylize, batch)."""
     parser.add_argument("--size", type=_positive_int, default=defaults.SIZE,
                         help="long side of the output in pixels, aspect ratio kept (default %(default)s)")
     parser.add_argument("--style-scale", type=_non_negative_float, default=1.0,
@@ -77,8 +75,6 @@ def _add_stylize_arguments(parser):
     parser.add_argument("--seed", type=int, default=None, help="random seed (noise init)")
     parser.add_argument("--pooling", choices=("max", "avg"), default=defaults.POOLING,
                         help="VGG pooling (default %(default)s)")
-    parser.add_argument("--save-every", type=_positive_int, default=None, metavar="N",
-                        help="also save the image every N epochs as OUTPUT_STEM_EPOCH.EXT")
     parser.add_argument("--model", choices=defaults.NETWORKS, default=None,
                         help="VGG network (default: vgg19 when its ImageNet weights are available, else vgg16)")
     parser.add_argument("--weights", default="auto",
@@ -109,7 +105,12 @@ def build_parser():
     stylize = commands.add_parser("stylize", help="stylise one content image", description=(
         "Paint CONTENT in the style of STYLE. The image is optimised with Keras' fit; "
         "the loss of every epoch is shown."))
-    _add_stylize_arguments(stylize)
+    stylize.add_argument("content", help="content image (photo) file")
+    stylize.add_argument("style", nargs="+", help="style image (painting) file(s)")
+    stylize.add_argument("-o", "--output", required=True, help="output image: .png, .jpg, .webp or .tif")
+    _add_stylization_options(stylize)
+    stylize.add_argument("--save-every", type=_positive_int, default=None, metavar="N",
+                         help="also save the image every N epochs as OUTPUT_STEM_EPOCH.EXT")
     stylize.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     weights = commands.add_parser("weights", help="fetch or list pretrained VGG weights")
