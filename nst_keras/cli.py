@@ -184,6 +184,26 @@ def _resolve_weights(args):
     return resolved
 
 
+def stylization_settings(args):
+    """Keyword arguments for ``nst_keras.stylize.stylize`` from the shared options.
+
+    Every command that stylises (stylize, batch) passes these, so an option
+    added to ``_add_stylization_options`` reaches all of them through here.
+    """
+    return dict(
+        content_weight=args.content_weight,
+        style_weight=args.style_weight,
+        total_variation_weight=args.tv_weight,
+        style_blend_weights=args.style_blend_weights,
+        init=args.init,
+        seed=args.seed,
+        pooling=args.pooling,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        learning_rate=args.learning_rate,
+    )
+
+
 def _metadata(args, resolved, settings):
     return {
         "Software": f"nst_keras {nst_keras.__version__}",
@@ -205,18 +225,7 @@ def _stylize(args):
     from nst_keras.callbacks import ImageCheckpoint
     from nst_keras.stylize import stylize
 
-    settings = dict(
-        content_weight=args.content_weight,
-        style_weight=args.style_weight,
-        total_variation_weight=args.tv_weight,
-        style_blend_weights=args.style_blend_weights,
-        init=args.init,
-        seed=args.seed,
-        pooling=args.pooling,
-        epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch,
-        learning_rate=args.learning_rate,
-    )
+    settings = stylization_settings(args)
     metadata = _metadata(args, resolved, dict(settings, size=args.size, style_scale=args.style_scale))
     callbacks = []
     if args.save_every is not None:
