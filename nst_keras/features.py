@@ -57,6 +57,7 @@ def _check_layer_names(argument, names, valid):
     return names
 
 
+@keras.saving.register_keras_serializable(package="nst_keras")
 class FeatureExtractor(keras.layers.Layer):
     """Frozen VGG that maps [0, 1] RGB images to features by layer name.
 
@@ -148,3 +149,24 @@ class FeatureExtractor(keras.layers.Layer):
             pooling=self.pooling,
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild the extractor from :meth:`get_config`, with random VGG weights.
+
+        ``config["weights"]`` only records where the weights first came from;
+        the VGG weights are this layer's own, restored by
+        ``keras.models.load_model`` or ``set_weights``, so rebuilding never
+        reads or downloads a weights file.
+
+        Example:
+
+        >>> extractor = FeatureExtractor(network="vgg16", weights=None)
+        >>> clone = FeatureExtractor.from_config(extractor.get_config())
+        >>> clone.set_weights(extractor.get_weights())
+        """
+        config = dict(config)
+        source = config.pop("weights", None)
+        extractor = cls(weights=None, **config)
+        extractor.weights_source = source
+        return extractor

@@ -273,6 +273,24 @@ class StyleTransferModel(keras.Model):
         if optimizer is None:
             optimizer = keras.optimizers.Adam(learning_rate=defaults.LEARNING_RATE)
         super().compile(optimizer=optimizer, **kwargs)
+        # The image exists from __init__, so the optimizer's state can too:
+        # a .keras archive then always holds it, even before the first step.
+        self.optimizer.build(self.trainable_variables)
+
+    def compile_from_config(self, config):
+        """Compile from :meth:`get_compile_config`; ``keras.models.load_model`` calls it.
+
+        ``compile`` creates the optimizer's variables, so the Adam moments and
+        iteration count saved in a ``.keras`` archive load into them and
+        ``fit`` continues where it stopped.
+
+        Example:
+
+        >>> model.save("run.keras")                                # doctest: +SKIP
+        >>> model = keras.models.load_model("run.keras")           # doctest: +SKIP
+        >>> history = model.fit(epochs=5)                          # doctest: +SKIP
+        """
+        self.compile(**keras.saving.deserialize_keras_object(config))
 
     @property
     def metrics(self):
@@ -344,3 +362,25 @@ class StyleTransferModel(keras.Model):
             pooling=self.pooling,
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild the model from :meth:`get_config`, with random VGG weights.
+
+        ``config["weights"]`` only records where the VGG weights first came
+        from: the VGG weights are weights of this model, so
+        ``keras.models.load_model`` (or ``set_weights``) restores them with
+        the image, the targets and the optimizer state, and loading never
+        reads or downloads a weights file.
+
+        Example:
+
+        >>> clone = StyleTransferModel.from_config(model.get_config())  # doctest: +SKIP
+        >>> clone.set_weights(model.get_weights())                      # doctest: +SKIP
+        """
+        config = dict(config)
+        source = config.pop("weights", None)
+        model = cls(weights=None, **config)
+        model.weights_source = source
+        model.feature_extractor.weights_source = source
+        return model
