@@ -37,6 +37,7 @@ _EXPORTS = {
     "save_image": "nst_keras.images",
     "ImageError": "nst_keras.images",
     "resolve_weights": "nst_keras.weights",
+    "export_saved_model": "nst_keras.export",
     "WeightsError": "nst_keras.weights",
 }
 
