@@ -38,6 +38,8 @@ _EXPORTS = {
     "ImageError": "nst_keras.images",
     "resolve_weights": "nst_keras.weights",
     "export_saved_model": "nst_keras.export",
+    "LBFGS": "nst_keras.optimizers",
+    "IterateAveraging": "nst_keras.averaging",
     "WeightsError": "nst_keras.weights",
 }
 

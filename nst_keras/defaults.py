@@ -41,3 +41,24 @@ LEARNING_RATE = 0.02
 STEPS_PER_EPOCH = 50
 EPOCHS = 10
 SIZE = 512
+
+# Precision of the VGG convolutions (nst_keras.precision): "auto" runs them in
+# bfloat16 where the CPU (AVX512_BF16, AMX) or GPU (compute capability >= 8.0)
+# has native bfloat16, float32 elsewhere; benchmarks/RESULTS.md has the figures.
+PRECISION = "auto"
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+
+# Quality options (colour preservation, optimizers, coarse-to-fine, averaging).
+PRESERVE_COLORS = ("none", "luminance", "histogram")
+OPTIMIZERS = ("adam", "lbfgs")
+# L-BFGS as jcjohnson/neural-style runs it: the quasi-Newton step (1), no line
+# search. Torch keeps 100 pairs; 10 costs 20 image copies of memory and ended
+# within 0.3 % of 20 pairs' loss after 150 steps (benchmarks/RESULTS.md).
+LBFGS_LEARNING_RATE = 1.0
+LBFGS_HISTORY_SIZE = 10
+# crowsonkb/style-transfer-pytorch's default decay of the iterate average.
+EMA_DECAY = 0.99
+# The automatic coarse-to-fine schedule halves the output size down to this.
+MIN_SCALE = 128
+# Largest change of any pixel in one L-BFGS step (see nst_keras.optimizers).
+LBFGS_MAX_STEP = 0.1

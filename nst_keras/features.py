@@ -118,14 +118,20 @@ class FeatureExtractor(keras.layers.Layer):
         # at the deepest layer needed and max pooling can be swapped for average.
         for layer in full.layers[1:]:
             if isinstance(layer, keras.layers.MaxPooling2D) and self.pooling == "avg":
-                x = keras.layers.AveragePooling2D(2, 2, name=layer.name.replace("pool", "avgpool"))(x)
+                x = keras.layers.AveragePooling2D(
+                    2, 2, name=layer.name.replace("pool", "avgpool"), dtype=self.dtype_policy
+                )(x)
             else:
+                # keras.applications builds its layers with the global policy:
+                # without this, a mixed_bfloat16 extractor would still run every
+                # convolution in float32 (each layer casts its inputs back).
+                layer.dtype_policy = self.dtype_policy
                 x = layer(x)
             if layer.name in wanted:
                 outputs[layer.name] = x
             if layer.name == valid[deepest]:
                 break
-        vgg = keras.Model(inputs, outputs, name=f"{self.network}_features")
+        vgg = keras.Model(inputs, outputs, name=f"{self.network}_features", dtype=self.dtype_policy)
         vgg.trainable = False
         return vgg
 

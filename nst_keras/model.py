@@ -307,6 +307,9 @@ class StyleTransferModel(keras.Model):
             # Summed over the batch so that each image gets the gradient it
             # would get alone; logged as the mean over the batch.
             total = ops.sum(losses["loss"])
+            # Identity except under mixed_float16, where compile wraps the
+            # optimizer in a LossScaleOptimizer that unscales the gradients.
+            total = self.optimizer.scale_loss(total)
         gradients = tape.gradient(total, [self.generated_image])
         self.optimizer.apply(gradients, [self.generated_image])
         for tracker in self.metrics:
