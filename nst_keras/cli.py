@@ -321,6 +321,9 @@ def _load_inputs(args):
 
 
 def _resolve_weights(args):
+    # Resolving may ask Keras to download, which imports TensorFlow: quietly.
+    if not args.debug:
+        _import_tensorflow_quietly()
     from nst_keras.weights import WeightsError, resolve_weights
 
     weights = None if args.weights.lower() == "none" else args.weights
@@ -459,8 +462,6 @@ def _stylize(args):
     _check_plot_path(args)
     content, styles = _load_inputs(args)
     resolved = _resolve_weights(args)
-    if not args.debug:
-        _import_tensorflow_quietly()
 
     from nst_keras import images
     from nst_keras.callbacks import ImageCheckpoint
@@ -586,8 +587,6 @@ def _export(args):
     if os.path.lexists(args.output_dir) and not args.overwrite:
         raise UsageError(f"{args.output_dir}: already exists; pass --overwrite to replace it")
     resolved = _resolve_weights(args)
-    if not args.debug:
-        _import_tensorflow_quietly()
 
     from nst_keras.export import export_saved_model
 
@@ -640,7 +639,6 @@ def _batch(args):
         raise UsageError(f"--background: {err}") from None
     resolved = _resolve_weights(args)
     if not args.debug:
-        _import_tensorflow_quietly()
         import absl.logging
 
         absl.logging.set_verbosity(absl.logging.ERROR)
