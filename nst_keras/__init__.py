@@ -38,6 +38,7 @@ _EXPORTS = {
     "ImageError": "nst_keras.images",
     "resolve_weights": "nst_keras.weights",
     "export_saved_model": "nst_keras.export",
+    "resolve_precision": "nst_keras.precision",
     "LBFGS": "nst_keras.optimizers",
     "IterateAveraging": "nst_keras.averaging",
     "WeightsError": "nst_keras.weights",
