@@ -7,6 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
+from PIL import Image
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared"
 VGG16_WEIGHTS = SHARED / "weights" / "vgg16_imagenet_notop.weights.h5"
@@ -41,3 +42,24 @@ def shared_images():
     if not (CONTENT_DIR.is_dir() and STYLE_DIR.is_dir()):
         pytest.skip(f"test photos and paintings not found under {SHARED / 'images'}")
     return CONTENT_DIR, STYLE_DIR
+
+
+@pytest.fixture
+def pair(tmp_path, rng):
+    """A small random content PNG and style JPEG; their paths as strings."""
+    content = tmp_path / "content.png"
+    style = tmp_path / "style.jpg"
+    Image.fromarray((rng.random((40, 60, 3)) * 255).astype(np.uint8)).save(content)
+    Image.fromarray((rng.random((48, 48, 3)) * 255).astype(np.uint8)).save(style)
+    return str(content), str(style)
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Make building a model fail loudly: refusals must come before it."""
+    import nst_keras.model
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was built")
+
+    monkeypatch.setattr(nst_keras.model.StyleTransferModel, "__init__", refuse)

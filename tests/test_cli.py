@@ -10,26 +10,6 @@ from PIL import Image
 from nst_keras import cli, images
 
 
-@pytest.fixture
-def pair(tmp_path, rng):
-    content = tmp_path / "content.png"
-    style = tmp_path / "style.jpg"
-    Image.fromarray((rng.random((40, 60, 3)) * 255).astype(np.uint8)).save(content)
-    Image.fromarray((rng.random((48, 48, 3)) * 255).astype(np.uint8)).save(style)
-    return str(content), str(style)
-
-
-@pytest.fixture
-def no_model(monkeypatch):
-    """Make building a model fail loudly: refusals must come before it."""
-    import nst_keras.model
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the model was built")
-
-    monkeypatch.setattr(nst_keras.model.StyleTransferModel, "__init__", refuse)
-
-
 TINY = ["--size", "32", "--epochs", "2", "--steps-per-epoch", "2", "--model", "vgg16", "--weights", "none"]
 
 

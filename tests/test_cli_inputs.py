@@ -74,16 +74,6 @@ REFUSALS = {
 }
 
 
-@pytest.fixture
-def no_model(monkeypatch):
-    import nst_keras.model
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the model was built for a refused input")
-
-    monkeypatch.setattr(nst_keras.model.StyleTransferModel, "__init__", refuse)
-
-
 @pytest.mark.parametrize("role", ["content", "style"])
 @pytest.mark.parametrize("case", sorted(REFUSALS))
 def test_refused_input(case, role, tmp_path, no_model, capsys):

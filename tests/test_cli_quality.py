@@ -11,25 +11,6 @@ from nst_keras import cli, defaults, images
 TINY = ["--model", "vgg16", "--weights", "none", "--steps-per-epoch", "1"]
 
 
-@pytest.fixture
-def pair(tmp_path, rng):
-    content = tmp_path / "content.png"
-    style = tmp_path / "style.jpg"
-    Image.fromarray((rng.random((40, 60, 3)) * 255).astype(np.uint8)).save(content)
-    Image.fromarray((rng.random((48, 48, 3)) * 255).astype(np.uint8)).save(style)
-    return str(content), str(style)
-
-
-@pytest.fixture
-def no_model(monkeypatch):
-    import nst_keras.model
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the model was built")
-
-    monkeypatch.setattr(nst_keras.model.StyleTransferModel, "__init__", refuse)
-
-
 def settings_of(*argv):
     args = cli.build_parser().parse_args(["stylize", "c.jpg", "s.jpg", "-o", "o.png", *argv])
     return cli.stylization_settings(args)
