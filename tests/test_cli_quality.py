@@ -2,9 +2,7 @@
 
 import json
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from nst_keras import cli, defaults, images
 
