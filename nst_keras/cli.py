@@ -107,6 +107,14 @@ def _add_quality_options(parser):
                         help=f"decay of that average (default {defaults.EMA_DECAY}; implies --average)")
 
 
+def _add_weights_options(parser):
+    """--model and --weights, read by _resolve_weights (stylize, batch, export)."""
+    parser.add_argument("--model", choices=defaults.NETWORKS, default=None,
+                        help="VGG network (default: vgg19 when its ImageNet weights are available, else vgg16)")
+    parser.add_argument("--weights", default="auto",
+                        help="'auto' (default), 'imagenet', 'none' (random; tests) or a weights file")
+
+
 def _add_stylization_options(parser):
     """Options shared by every command that stylises (stylize, batch)."""
     parser.add_argument("--size", type=_positive_int, default=defaults.SIZE,
@@ -138,10 +146,7 @@ def _add_stylization_options(parser):
                              "(AVX512_BF16 or AMX) or GPU (compute capability 8.0+) computes it natively, "
                              "float32 elsewhere; the losses stay float32 (default %(default)s)")
     _add_quality_options(parser)
-    parser.add_argument("--model", choices=defaults.NETWORKS, default=None,
-                        help="VGG network (default: vgg19 when its ImageNet weights are available, else vgg16)")
-    parser.add_argument("--weights", default="auto",
-                        help="'auto' (default), 'imagenet', 'none' (random; tests) or a weights file")
+    _add_weights_options(parser)
     parser.add_argument("--background", default="white",
                         help="colour under transparent areas of the inputs (default %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
@@ -244,10 +249,7 @@ def build_parser():
         "of its optional inputs."))
     export.add_argument("output_dir", metavar="OUTPUT_DIR",
                         help="SavedModel folder to create, e.g. models/stylizer/1 for TF Serving")
-    export.add_argument("--model", choices=defaults.NETWORKS, default=None,
-                        help="VGG network (default: vgg19 when its ImageNet weights are available, else vgg16)")
-    export.add_argument("--weights", default="auto",
-                        help="'auto' (default), 'imagenet', 'none' (random; tests) or a weights file")
+    _add_weights_options(export)
     export.add_argument("--steps", type=_positive_int, default=defaults.EPOCHS * defaults.STEPS_PER_EPOCH,
                         help="default number of optimisation steps (default %(default)s)")
     export.add_argument("--content-weight", type=_non_negative_float, default=defaults.CONTENT_WEIGHT,
