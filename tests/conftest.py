@@ -63,3 +63,17 @@ def no_model(monkeypatch):
         raise AssertionError("the model was built")
 
     monkeypatch.setattr(nst_keras.model.StyleTransferModel, "__init__", refuse)
+
+
+@pytest.fixture
+def example_env(tmp_path, vgg16_weights):
+    """Environment that runs the examples tiny, with real VGG16 weights, writing into tmp_path."""
+    return dict(
+        os.environ,
+        NST_KERAS_WEIGHTS=vgg16_weights,
+        NST_KERAS_EXAMPLE_OUTPUT=str(tmp_path),
+        NST_KERAS_EXAMPLE_SIZE="64",
+        NST_KERAS_EXAMPLE_EPOCHS="2",
+        NST_KERAS_EXAMPLE_STEPS="2",
+        TF_CPP_MIN_LOG_LEVEL="3",
+    )

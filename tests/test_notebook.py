@@ -10,7 +10,6 @@ notebook is also run by it.
 """
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -20,18 +19,6 @@ from PIL import Image
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 NOTEBOOK = EXAMPLES / "quickstart.ipynb"
-
-
-def tiny_env(tmp_path, weights):
-    return dict(
-        os.environ,
-        NST_KERAS_WEIGHTS=weights,
-        NST_KERAS_EXAMPLE_OUTPUT=str(tmp_path),
-        NST_KERAS_EXAMPLE_SIZE="64",
-        NST_KERAS_EXAMPLE_EPOCHS="2",
-        NST_KERAS_EXAMPLE_STEPS="2",
-        TF_CPP_MIN_LOG_LEVEL="3",
-    )
 
 
 def code_cells():
@@ -52,11 +39,11 @@ def test_notebook_is_valid_and_has_no_outputs():
 
 
 @pytest.mark.slow
-def test_notebook_runs_end_to_end(tmp_path, vgg16_weights):
+def test_notebook_runs_end_to_end(tmp_path, example_env):
     script = tmp_path / "quickstart.py"
     script.write_text("\n\n".join(code_cells()) + "\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, str(script)], cwd=EXAMPLES, env=tiny_env(tmp_path, vgg16_weights),
+        [sys.executable, str(script)], cwd=EXAMPLES, env=example_env,
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -68,12 +55,12 @@ def test_notebook_runs_end_to_end(tmp_path, vgg16_weights):
 
 
 @pytest.mark.slow
-def test_notebook_runs_in_a_jupyter_kernel(tmp_path, vgg16_weights, monkeypatch):
+def test_notebook_runs_in_a_jupyter_kernel(tmp_path, example_env, monkeypatch):
     nbclient = pytest.importorskip("nbclient", reason="nbclient and ipykernel are not installed (optional)")
     pytest.importorskip("ipykernel", reason="ipykernel is not installed (optional)")
     import nbformat
 
-    for key, value in tiny_env(tmp_path, vgg16_weights).items():
+    for key, value in example_env.items():
         monkeypatch.setenv(key, value)
     notebook = nbformat.read(str(NOTEBOOK), as_version=4)
     nbclient.NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(EXAMPLES)}}).execute()
