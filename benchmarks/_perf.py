@@ -156,7 +156,7 @@ def build_reference(content, style, weights, learning_rate=None):
     import tensorflow as tf
 
     from nst_keras import defaults
-    from nst_keras.losses import content_loss, gram_matrix, style_loss, total_variation_loss
+    from nst_keras.losses import content_loss, total_variation_loss
 
     style_layers = list(defaults.STYLE_LAYER_NAMES)
     content_layers = list(defaults.CONTENT_LAYER_NAMES)
@@ -169,6 +169,18 @@ def build_reference(content, style, weights, learning_rate=None):
         preprocessed = keras.applications.vgg16.preprocess_input(image * 255.0)
         out = extractor(preprocessed)
         return out[: len(style_layers)], out[len(style_layers):]
+
+    def gram_matrix(tensor):
+        tensor = tf.cast(tensor, tf.float32)
+        locations = tf.cast(tf.shape(tensor)[1] * tf.shape(tensor)[2], tf.float32)
+        return tf.linalg.einsum("bijc,bijd->bcd", tensor, tensor) / locations
+
+    def style_loss(outputs, targets):
+        # nst_keras' relative style loss (equal layer weights), written out.
+        return tf.add_n([
+            tf.reduce_mean(tf.square(gram_matrix(f) - t), axis=(1, 2)) / (tf.reduce_mean(tf.square(t)) + 1e-8)
+            for f, t in zip(outputs, targets)
+        ]) / len(targets)
 
     style_targets = [gram_matrix(f) for f in features(tf.constant(style[None]))[0]]
     content_targets = features(tf.constant(content[None]))[1]

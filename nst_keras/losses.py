@@ -46,6 +46,11 @@ def _relative_mean_square(difference, target, axis):
 def gram_matrix(features):
     """Gram matrices of feature maps, averaged over positions.
 
+    The forward pass is a float32 matrix product whatever the features'
+    dtype. The backward pass is written by hand (see
+    :func:`_gram_with_gradient`) and costs one matrix product in the
+    features' own dtype instead of two in float32.
+
     Args:
         features: ``[B, h, w, c]`` activations.
 
@@ -59,11 +64,33 @@ def gram_matrix(features):
     >>> g.shape, float(g[0, 0, 1])
     ((1, 2, 2), 1.0)
     """
-    features = _float32(features)
+    features = ops.convert_to_tensor(features)
     shape = ops.shape(features)
-    flat = ops.reshape(features, (shape[0], -1, shape[-1]))
-    positions = ops.cast(shape[1] * shape[2], "float32")
-    return ops.einsum("bmi,bmj->bij", flat, flat) / positions
+    return _gram_with_gradient(ops.reshape(features, (shape[0], -1, shape[-1])))
+
+
+@ops.custom_gradient
+def _gram_with_gradient(flat):
+    # Not in the paper; speed only, same values. For G = F^T F / M the
+    # gradient is dF = F (dG + dG^T) / M: one product where automatic
+    # differentiation of the einsum makes two (one per operand), both in
+    # float32 on features that are cast back to the compute dtype right
+    # after. Here the product runs in the features' dtype (bfloat16 under
+    # mixed precision, the dtype the gradient flows on in anyway); with
+    # float32 features it is exact. Measured on a 2-core AVX512_BF16 CPU
+    # at 512 px, the Gram matrices' backward pass was over a third of a
+    # mixed_bfloat16 step before this.
+    positions = ops.cast(ops.shape(flat)[1], "float32")
+    flat32 = _float32(flat)
+    gram = ops.matmul(ops.transpose(flat32, (0, 2, 1)), flat32) / positions
+
+    def gradient(*args, upstream=None):
+        if upstream is None:
+            (upstream,) = args
+        symmetric = (upstream + ops.transpose(upstream, (0, 2, 1))) / positions
+        return ops.matmul(flat, ops.cast(symmetric, flat.dtype))
+
+    return gram, gradient
 
 
 def style_loss(style_features, target_grams, layer_weights=None):
