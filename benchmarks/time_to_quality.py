@@ -16,8 +16,11 @@
 2. Each nst_keras variant runs ``nst_keras.stylize.stylize`` as a user would
    (its defaults, plus the variant's options when this ``stylize`` has them:
    coarse-to-fine ``scales="auto"``, ``optimizer="lbfgs"``), with a callback
-   that scores the current image in float32 at full size (upsampled when a
-   coarse scale runs) every ``--eval-every`` steps, outside the clock. The
+   that scores the image ``stylize`` would return if it stopped there (the
+   iterate average when ``ema_decay`` is set, as by default, kept by the
+   callback with ``IterateAveraging``'s formula; else the current iterate)
+   in float32 at full size (upsampled when a coarse scale runs) every
+   ``--eval-every`` steps, outside the clock. The
    clock starts before ``stylize`` is called, so it includes building the
    model and tracing; it stops when the target is reached (or the run ends).
 
@@ -40,6 +43,10 @@ import _perf
 
 VARIANTS = {
     "default": {},
+    # stylize's defaults but the last iterate instead of the iterate average.
+    "last-iterate": {"ema_decay": None},
+    # Keras' stock Adam (beta_2 0.999) at our learning rate, last iterate.
+    "keras-adam": {"optimizer": "keras-adam", "ema_decay": None},
     "float32": {"precision": "float32"},
     "scales": {"scales": "auto"},
     "lbfgs": {"optimizer": "lbfgs"},
@@ -84,7 +91,7 @@ def run_reference(args, content, style, evaluate):
     return setup, step_times, curve
 
 
-def make_probe(evaluate, shape, target, eval_every, clock):
+def make_probe(evaluate, shape, target, eval_every, clock, ema_decay=None):
     import keras
     from keras import ops
 
@@ -92,10 +99,27 @@ def make_probe(evaluate, shape, target, eval_every, clock):
         def __init__(self):
             super().__init__()
             self.curve, self.steps, self.reached = [], 0, None
+            self._average, self._weight = None, 0.0
+
+        def _accumulate(self):
+            # IterateAveraging's bias-corrected average, restarted with each fit (scale).
+            t = time.perf_counter()
+            image = ops.convert_to_numpy(self.model.generated_image)
+            self._average = image * (1 - ema_decay) + (0 if self._average is None else ema_decay * self._average)
+            self._weight = (1 - ema_decay) + ema_decay * self._weight
+            clock["excluded"] += time.perf_counter() - t
+
+        def on_train_begin(self, logs=None):
+            if ema_decay is not None:
+                self._average, self._weight = None, 0.0
+                self._accumulate()
 
         def _score(self):
             t = time.perf_counter()
-            images = ops.convert_to_numpy(self.model.generated_image)
+            if ema_decay is None:
+                images = ops.convert_to_numpy(self.model.generated_image)
+            else:
+                images = np.clip(self._average / self._weight, 0.0, 1.0)
             if images.shape[1:3] != shape:
                 images = np.clip(ops.convert_to_numpy(
                     ops.image.resize(images, shape, interpolation="bicubic", antialias=True)), 0.0, 1.0)
@@ -108,6 +132,8 @@ def make_probe(evaluate, shape, target, eval_every, clock):
                 raise TargetReached
 
         def on_train_batch_end(self, batch, logs=None):
+            if ema_decay is not None:
+                self._accumulate()
             self.steps += 1
             if self.steps % eval_every == 0:
                 self._score()
@@ -128,7 +154,7 @@ def main(argv=None):
     parser.add_argument("--target-steps", type=int, default=1000,
                         help="the reference step count whose loss is the target (default 1000)")
     parser.add_argument("--eval-every", type=int, default=25, help="score the image every N steps (default 25)")
-    parser.add_argument("--variants", default="default,scales,lbfgs,lbfgs+scales",
+    parser.add_argument("--variants", default="default,last-iterate,keras-adam",
                         help=f"comma-separated, from {', '.join(VARIANTS)} (default %(default)s)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs for every variant (default: stylize's default)")
@@ -140,6 +166,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     _perf.quiet_tensorflow()
+    import keras
     import tensorflow as tf
 
     from nst_keras import defaults
@@ -158,7 +185,8 @@ def main(argv=None):
     print(f"image {shape[1]}x{shape[0]} px; VGG16 ImageNet; losses of nst_keras (defaults) scored in float32")
     print(f"stylize() options present: {', '.join(k for k in ('precision', 'scales', 'optimizer') if k in parameters)}"
           f"; defaults: precision={defaults.PRECISION!r}, epochs={defaults.EPOCHS}, "
-          f"steps_per_epoch={defaults.STEPS_PER_EPOCH}")
+          f"steps_per_epoch={defaults.STEPS_PER_EPOCH}, Adam lr={defaults.LEARNING_RATE} "
+          f"beta_2={defaults.ADAM_BETA_2}, ema_decay={parameters['ema_decay'].default}")
     print()
 
     if args.reuse_reference:
@@ -210,15 +238,18 @@ def main(argv=None):
             continue
         if args.epochs is not None:
             options["epochs"] = args.epochs
+        text = json.dumps(options, sort_keys=True)
+        if options.get("optimizer") == "keras-adam":
+            options["optimizer"] = keras.optimizers.Adam(learning_rate=defaults.LEARNING_RATE)
+        ema_decay = options.get("ema_decay", parameters["ema_decay"].default)
         clock = {"start": 0.0, "excluded": 0.0}
-        probe = make_probe(evaluate, shape, target, args.eval_every, clock)
+        probe = make_probe(evaluate, shape, target, args.eval_every, clock, ema_decay)
         clock["start"] = time.perf_counter()
         try:
             stylize(content, style, network="vgg16", weights=args.weights, callbacks=[probe], **options)
         except TargetReached:
             pass
         best = min(loss for _, _, loss in probe.curve)
-        text = json.dumps(options, sort_keys=True)
         if probe.reached:
             steps, elapsed, loss = probe.reached
             print(f"{name:14} {text:52} {'yes':>8} {elapsed:8.0f} {100 * elapsed / reference_time:8.1f}% "
@@ -226,7 +257,7 @@ def main(argv=None):
         else:
             steps, elapsed, _ = probe.curve[-1]
             print(f"{name:14} {text:52} {'no':>8} {elapsed:8.0f} {'-':>9} {steps:6d} {best:16.4f}")
-        results[name] = {"options": options, "curve": probe.curve, "reached": probe.reached}
+        results[name] = {"options": text, "curve": probe.curve, "reached": probe.reached}
 
     print()
     print(f"load average at end: {_perf.load_average()}")

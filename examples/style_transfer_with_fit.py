@@ -90,7 +90,7 @@ model = nst_keras.StyleTransferModel(
     network=resolved.network,
     weights=resolved.weights,
 )
-model.compile()  # Adam(learning_rate=0.02); any Keras optimizer works.
+model.compile()  # Adam(learning_rate=0.02, beta_2=0.95); any Keras optimizer works.
 
 """
 ## Train with `fit` and callbacks

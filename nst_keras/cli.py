@@ -101,10 +101,11 @@ def _add_quality_options(parser):
                              "(default %(default)s)")
     parser.add_argument("--history-size", type=_positive_int, default=defaults.LBFGS_HISTORY_SIZE,
                         help="L-BFGS curvature pairs kept (default %(default)s)")
-    parser.add_argument("--average", action="store_true",
-                        help="output the exponential moving average of the iterates, not the last one")
-    parser.add_argument("--ema-decay", type=_decay, default=None,
-                        help=f"decay of that average (default {defaults.EMA_DECAY}; implies --average)")
+    parser.add_argument("--average", action=argparse.BooleanOptionalAction, default=True,
+                        help="output the exponential moving average of the iterates (default), or with "
+                             "--no-average the last iterate")
+    parser.add_argument("--ema-decay", type=_decay, default=defaults.EMA_DECAY,
+                        help="decay of that average (default %(default)s)")
 
 
 def _add_weights_options(parser):
@@ -387,9 +388,7 @@ def stylization_settings(args):
             epochs, epochs_per_scale = epochs_per_scale[0], None
     elif scales is not None:
         epochs_per_scale = schedules.epochs_per_scale(epochs, len(scales))
-    ema_decay = args.ema_decay
-    if ema_decay is None and args.average:
-        ema_decay = defaults.EMA_DECAY
+    ema_decay = args.ema_decay if args.average else None
     return dict(
         content_weight=args.content_weight,
         style_weight=args.style_weight,

@@ -27,7 +27,7 @@ outputs
 
 With the same VGG weights, settings and number of steps it computes what
 ``StyleTransferModel(content, style, init="content")`` +
-``compile(keras.optimizers.Adam(learning_rate))`` + ``fit`` computes: the same
+``compile()`` (its default Adam, at ``learning_rate``) + ``fit`` computes: the same
 losses and the same Adam update, in another TensorFlow graph, so equal up to
 float rounding. Tolerance: after a few steps no pixel differs by more than
 1/255 (tested with 6 steps); over many steps rounding differences grow pixel
@@ -71,9 +71,9 @@ INITS = ("content", "noise", "style")
 SIGNATURE_KEYS = ("serving_default", "serve")
 METADATA_FILE = os.path.join("assets.extra", "nst_keras.json")
 
-# keras.optimizers.Adam's defaults, the optimizer StyleTransferModel.compile uses.
+# The Adam that StyleTransferModel.compile uses by default.
 _BETA_1 = 0.9
-_BETA_2 = 0.999
+_BETA_2 = defaults.ADAM_BETA_2
 _EPSILON = 1e-7
 
 

@@ -204,7 +204,7 @@ def get_optimizer(optimizer=None, learning_rate=None, history_size=None):
     name = "adam" if optimizer is None else str(optimizer).lower()
     if name == "adam":
         rate = defaults.LEARNING_RATE if learning_rate is None else learning_rate
-        return keras.optimizers.Adam(learning_rate=rate)
+        return keras.optimizers.Adam(learning_rate=rate, beta_2=defaults.ADAM_BETA_2)
     if name == "lbfgs":
         rate = defaults.LBFGS_LEARNING_RATE if learning_rate is None else learning_rate
         size = defaults.LBFGS_HISTORY_SIZE if history_size is None else history_size

@@ -18,7 +18,9 @@ def test_settings_mapping():
     settings = settings_of()
     assert settings["optimizer"] == "adam" and settings["learning_rate"] == defaults.LEARNING_RATE
     assert settings["scales"] is None and settings["epochs_per_scale"] is None
-    assert settings["preserve_color"] == "none" and settings["ema_decay"] is None
+    assert settings["preserve_color"] == "none" and settings["ema_decay"] == defaults.EMA_DECAY
+    assert settings_of("--no-average")["ema_decay"] is None
+    assert settings_of("--no-average", "--ema-decay", "0.9")["ema_decay"] is None
     settings = settings_of("--optimizer", "lbfgs", "--history-size", "4", "--average", "--preserve-color", "histogram")
     assert settings["learning_rate"] == defaults.LBFGS_LEARNING_RATE and settings["history_size"] == 4
     assert settings["ema_decay"] == defaults.EMA_DECAY and settings["preserve_color"] == "histogram"
