@@ -5,7 +5,7 @@ layers, weights, init and Adam) on the same images and runs them in turns of
 ``--every`` steps (round-robin, so a busy spell slows all alike). After each
 turn the image of each is scored by a float32 model with the same loss, so
 the comparison is of the images, not of each run's own (lower-precision)
-arithmetic. The issue's bar: after the same steps the bfloat16 run's float32
+arithmetic. The bar: after the same steps the bfloat16 run's float32
 loss is within 3 % of the float32 run's.
 
 Usage::

@@ -26,6 +26,7 @@ With every term a mean, ``content_weight``, ``style_weight`` and
 ``total_variation_weight`` give comparable results at any resolution.
 """
 
+import keras
 from keras import ops
 
 
@@ -79,15 +80,20 @@ def _gram_with_gradient(flat):
     # mixed precision, the dtype the gradient flows on in anyway); with
     # float32 features it is exact. Measured on a 2-core AVX512_BF16 CPU
     # at 512 px, the Gram matrices' backward pass was over a third of a
-    # mixed_bfloat16 step before this.
+    # mixed_bfloat16 step before this. float16 is the exception: (dG + dG^T)/M
+    # is far below its smallest normal number, so there the product stays
+    # float32, as automatic differentiation had it.
     positions = ops.cast(ops.shape(flat)[1], "float32")
     flat32 = _float32(flat)
     gram = ops.matmul(ops.transpose(flat32, (0, 2, 1)), flat32) / positions
+    narrow = keras.backend.standardize_dtype(flat.dtype) == "float16"
 
     def gradient(*args, upstream=None):
         if upstream is None:
             (upstream,) = args
         symmetric = (upstream + ops.transpose(upstream, (0, 2, 1))) / positions
+        if narrow:
+            return ops.cast(ops.matmul(flat32, symmetric), flat.dtype)
         return ops.matmul(flat, ops.cast(symmetric, flat.dtype))
 
     return gram, gradient

@@ -116,3 +116,23 @@ def test_gram_gradient_under_bfloat16_keeps_the_dtype_and_the_values(rng):
     # bfloat16 keeps 8 significant bits: a relative error of a few 2^-8.
     error = np.abs(ops.convert_to_numpy(tf.cast(ours, "float32")) - exact).max() / np.abs(exact).max()
     assert error < 2e-2
+
+
+def test_gram_gradient_under_float16_with_loss_scaling_matches_float32(rng):
+    # Caffe-scale activations make the relative style loss's gradient tiny; under
+    # mixed_float16 it flows loss-scaled (2^15, Keras' initial scale) and must not
+    # lose its small entries to float16's range.
+    import tensorflow as tf
+
+    features = (rng.random((1, 64, 64, 16)) * 300).astype("float32")
+    target = gram_matrix((rng.random((1, 64, 64, 16)) * 300).astype("float32"))
+
+    def gradient(dtype):
+        x = tf.cast(tf.constant(features), dtype)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = style_loss([x], [target]) * 2.0**15
+        return ops.convert_to_numpy(tf.cast(tape.gradient(loss, x), "float32"))
+
+    exact, half = gradient("float32"), gradient("float16")
+    assert np.abs(half - exact).max() / np.abs(exact).max() < 5e-3
