@@ -40,8 +40,8 @@ TOTAL_VARIATION_WEIGHT = 1.0
 LEARNING_RATE = 0.02
 # Adam's second-moment decay. Keras' default 0.999 remembers the large
 # gradients of the first steps for hundreds of steps, so later steps come out
-# too small; 0.95 adapts within ~20 steps. At 512 px it reached the loss of
-# 0.999 (and of 0.99, 0.9) in fewer steps (benchmarks/RESULTS.md).
+# too small; 0.95 adapts within ~20 steps. At 512 px after 450 steps it ended
+# lower than 0.999 and 0.99 and level with 0.9 (benchmarks/adam_settings.py).
 ADAM_BETA_2 = 0.95
 STEPS_PER_EPOCH = 50
 EPOCHS = 10
