@@ -482,7 +482,7 @@ def _stylize(args):
                      callbacks=callbacks, verbose=verbose, **settings)
     images.save_image(args.output, result.image, metadata=metadata)
     loss = result.losses["loss"]
-    _info(args, f"wrote {args.output} ({width}x{height}, final loss {loss:.4g}, "
+    _info(args, f"wrote {args.output} ({width}x{height}, last epoch's mean loss {loss:.4g}, "
                 f"{time.perf_counter() - start:.0f} s)")
     if args.plot is not None:
         _write_plot(args, result)
