@@ -5,7 +5,7 @@ default layers, weights, init and precision) is compiled with
 ``keras.optimizers.Adam(learning_rate, beta_2=...)`` and fitted for
 ``--steps`` steps. After every step the script updates exponential moving
 averages of the image, one per ``--decays`` value (``IterateAveraging``'s
-bias-corrected formula); every ``--eval-every`` steps it scores the last
+bias-corrected average, with ``restore=False``); every ``--eval-every`` steps it scores the last
 iterate and each average with a float32 model at full size. Scoring is
 outside the steps, and loss per step does not depend on the machine's load,
 so the variants run one after the other.
@@ -21,8 +21,6 @@ Usage::
 
 import argparse
 import time
-
-import numpy as np
 
 import _perf
 
@@ -53,6 +51,7 @@ def main(argv=None):
     from keras import ops
 
     from nst_keras import defaults
+    from nst_keras.averaging import IterateAveraging
     from nst_keras.model import StyleTransferModel
     from nst_keras.precision import resolve_precision
 
@@ -71,11 +70,12 @@ def main(argv=None):
           f"losses scored by a float32 model")
 
     class Scorer(keras.callbacks.Callback):
-        def __init__(self):
+        """Listed after the averages, so they have taken in the step it scores."""
+
+        def __init__(self, averages):
             super().__init__()
+            self.averages = averages
             self.steps, self.rows, self.seconds = 0, [], []
-            self.sums = {d: 0.0 for d in args.decays}
-            self.weights = {d: 0.0 for d in args.decays}
             self._start = None
 
         def on_train_batch_begin(self, batch, logs=None):
@@ -83,21 +83,18 @@ def main(argv=None):
 
         def on_train_batch_end(self, batch, logs=None):
             self.seconds.append(time.perf_counter() - self._start)
-            image = ops.convert_to_numpy(self.model.generated_image)
-            for d in args.decays:
-                self.sums[d] = d * self.sums[d] + (1 - d) * image
-                self.weights[d] = d * self.weights[d] + (1 - d)
             self.steps += 1
             if self.steps % args.eval_every == 0 or self.steps == args.steps:
-                averages = [np.clip(self.sums[d] / self.weights[d], 0.0, 1.0) for d in args.decays]
-                self.rows.append([self.steps] + [score(x) for x in [image] + averages])
+                image = ops.convert_to_numpy(self.model.generated_image)
+                self.rows.append([self.steps] + [score(x) for x in [image] + [a.average for a in self.averages]])
 
     finals = {}
     for beta_2 in args.beta2:
         model = StyleTransferModel(content, style, network="vgg16", weights=args.weights, dtype=policy)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_2=beta_2))
-        scorer = Scorer()
-        model.fit(epochs=1, steps_per_epoch=args.steps, verbose=0, callbacks=[scorer])
+        averages = [IterateAveraging(decay, restore=False) for decay in args.decays]
+        scorer = Scorer(averages)
+        model.fit(epochs=1, steps_per_epoch=args.steps, verbose=0, callbacks=[*averages, scorer])
         print()
         print(f"beta_2 {beta_2:g} ({_perf.median(scorer.seconds[1:]):.3f} s/step median)")
         print(f"{'step':>6}" + "".join(f"{c:>10}" for c in columns))

@@ -8,6 +8,7 @@ from keras import ops
 from nst_keras import defaults
 from nst_keras.features import FeatureExtractor
 from nst_keras.losses import content_loss, gram_matrix, style_loss, total_variation_loss
+from nst_keras.optimizers import get_optimizer
 
 
 @keras.saving.register_keras_serializable(package="nst_keras")
@@ -273,7 +274,7 @@ class StyleTransferModel(keras.Model):
         >>> model.compile(optimizer=keras.optimizers.SGD(1.0))  # doctest: +SKIP
         """
         if optimizer is None:
-            optimizer = keras.optimizers.Adam(learning_rate=defaults.LEARNING_RATE, beta_2=defaults.ADAM_BETA_2)
+            optimizer = get_optimizer("adam")
         super().compile(optimizer=optimizer, **kwargs)
         # The image exists from __init__, so the optimizer's state can too:
         # a .keras archive then always holds it, even before the first step.
