@@ -155,7 +155,7 @@ def build_reference(content, style, weights, learning_rate=None):
     import keras
     import tensorflow as tf
 
-    from nst_keras import defaults
+    from nst_keras import settings as defaults
     from nst_keras.losses import content_loss, total_variation_loss
 
     style_layers = list(defaults.STYLE_LAYER_NAMES)

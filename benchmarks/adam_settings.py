@@ -50,7 +50,7 @@ def main(argv=None):
     import tensorflow as tf
     from keras import ops
 
-    from nst_keras import defaults
+    from nst_keras import settings as defaults
     from nst_keras.averaging import IterateAveraging
     from nst_keras.model import StyleTransferModel
     from nst_keras.precision import resolve_precision

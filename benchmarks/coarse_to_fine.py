@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from _quality import EpochClock, add_input_arguments, machine, weights_argument  # noqa: E402
-from nst_keras import defaults, scales as schedules  # noqa: E402
+from nst_keras import settings as defaults, scales as schedules  # noqa: E402
 from nst_keras.images import load_image  # noqa: E402
 from nst_keras.stylize import stylize  # noqa: E402
 

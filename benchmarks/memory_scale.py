@@ -30,7 +30,7 @@ import _perf
 
 def child(args):
     _perf.quiet_tensorflow()
-    from nst_keras import defaults
+    from nst_keras import settings as defaults
     from nst_keras.model import StyleTransferModel
     from nst_keras.precision import resolve_precision
 

@@ -26,7 +26,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from _quality import EpochClock, add_input_arguments, machine, weights_argument  # noqa: E402
-from nst_keras import defaults  # noqa: E402
+from nst_keras import settings as defaults  # noqa: E402
 from nst_keras.images import load_image  # noqa: E402
 from nst_keras.model import StyleTransferModel  # noqa: E402
 from nst_keras.optimizers import LBFGS  # noqa: E402

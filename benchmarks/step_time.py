@@ -40,7 +40,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     _perf.quiet_tensorflow()
-    from nst_keras import defaults
+    from nst_keras import settings as defaults
     from nst_keras.model import StyleTransferModel
     from nst_keras.precision import resolve_precision
 

@@ -169,7 +169,7 @@ def main(argv=None):
     import keras
     import tensorflow as tf
 
-    from nst_keras import defaults
+    from nst_keras import settings as defaults
     from nst_keras.stylize import stylize
 
     print("\n".join(_perf.machine_lines()))

@@ -55,7 +55,7 @@ import uuid
 import numpy as np
 
 import nst_keras
-from nst_keras import defaults, images
+from nst_keras import settings as defaults, images
 
 # Extensions taken as images without sniffing; any other file is sniffed.
 IMAGE_EXTENSIONS = frozenset((

@@ -24,7 +24,7 @@ import time
 import warnings
 
 import nst_keras
-from nst_keras import defaults
+from nst_keras import settings as defaults
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 

@@ -56,7 +56,7 @@ import keras
 import tensorflow as tf
 
 import nst_keras
-from nst_keras import defaults
+from nst_keras import settings as defaults
 from nst_keras.features import FeatureExtractor
 from nst_keras.losses import content_loss, gram_matrix, style_loss, total_variation_loss
 

@@ -9,7 +9,7 @@ subtracted) happens inside, so callers always work with [0, 1] RGB.
 import keras
 from keras import ops
 
-from nst_keras import defaults
+from nst_keras import settings
 
 _APPLICATIONS = {
     "vgg19": keras.applications.VGG19,
@@ -83,11 +83,11 @@ class FeatureExtractor(keras.layers.Layer):
 
     def __init__(
         self,
-        network=defaults.NETWORK,
+        network=settings.NETWORK,
         weights="imagenet",
-        style_layer_names=defaults.STYLE_LAYER_NAMES,
-        content_layer_names=defaults.CONTENT_LAYER_NAMES,
-        pooling=defaults.POOLING,
+        style_layer_names=settings.STYLE_LAYER_NAMES,
+        content_layer_names=settings.CONTENT_LAYER_NAMES,
+        pooling=settings.POOLING,
         **kwargs,
     ):
         super().__init__(**kwargs)

@@ -5,7 +5,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from nst_keras import defaults
+from nst_keras import settings
 from nst_keras.features import FeatureExtractor
 from nst_keras.losses import content_loss, gram_matrix, style_loss, total_variation_loss
 from nst_keras.optimizers import get_optimizer
@@ -92,23 +92,23 @@ class StyleTransferModel(keras.Model):
         style_image=None,
         *,
         image_shape=None,
-        network=defaults.NETWORK,
+        network=settings.NETWORK,
         weights="imagenet",
-        style_layer_names=defaults.STYLE_LAYER_NAMES,
-        content_layer_names=defaults.CONTENT_LAYER_NAMES,
+        style_layer_names=settings.STYLE_LAYER_NAMES,
+        content_layer_names=settings.CONTENT_LAYER_NAMES,
         style_layer_weights=None,
         style_blend_weights=None,
-        content_weight=defaults.CONTENT_WEIGHT,
-        style_weight=defaults.STYLE_WEIGHT,
-        total_variation_weight=defaults.TOTAL_VARIATION_WEIGHT,
-        init=defaults.INIT,
+        content_weight=settings.CONTENT_WEIGHT,
+        style_weight=settings.STYLE_WEIGHT,
+        total_variation_weight=settings.TOTAL_VARIATION_WEIGHT,
+        init=settings.INIT,
         seed=None,
-        pooling=defaults.POOLING,
+        pooling=settings.POOLING,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if init not in defaults.INITS:
-            raise ValueError(f"Expected `init` to be one of {defaults.INITS}. Received: init={init!r}")
+        if init not in settings.INITS:
+            raise ValueError(f"Expected `init` to be one of {settings.INITS}. Received: init={init!r}")
         for name, value in (
             ("content_weight", content_weight),
             ("style_weight", style_weight),
@@ -263,7 +263,7 @@ class StyleTransferModel(keras.Model):
         """Configure training; the default optimizer is tuned for style transfer.
 
         The default is ``keras.optimizers.Adam(learning_rate=0.02,
-        beta_2=0.95)`` (``defaults.LEARNING_RATE``, ``defaults.ADAM_BETA_2``):
+        beta_2=0.95)`` (``settings.LEARNING_RATE``, ``settings.ADAM_BETA_2``):
         pixels live in [0, 1], so a step of about 2 % of the range moves the
         image quickly without the speckle that larger steps leave, and the
         short second-moment memory keeps the steps from shrinking once the
@@ -323,7 +323,7 @@ class StyleTransferModel(keras.Model):
         """Optimise the generated image; ``x`` is not needed.
 
         With no ``x``, each epoch is ``steps_per_epoch`` optimisation steps
-        (default ``defaults.STEPS_PER_EPOCH``). Every other argument is
+        (default ``settings.STEPS_PER_EPOCH``). Every other argument is
         ``keras.Model.fit``'s: ``epochs``, ``callbacks``, ``verbose``,
         ``initial_epoch``.
 
@@ -336,7 +336,7 @@ class StyleTransferModel(keras.Model):
             x = tf.data.Dataset.from_tensors(np.zeros((1,), "float32")).repeat()
             kwargs.setdefault("shuffle", False)
             if kwargs.get("steps_per_epoch") is None:
-                kwargs["steps_per_epoch"] = defaults.STEPS_PER_EPOCH
+                kwargs["steps_per_epoch"] = settings.STEPS_PER_EPOCH
         return super().fit(x, y, **kwargs)
 
     def generated_image_array(self, index=0):

@@ -13,10 +13,10 @@ Example:
 
 import math
 
-from nst_keras import defaults
+from nst_keras import settings
 
 
-def auto_scales(size, min_scale=defaults.MIN_SCALE):
+def auto_scales(size, min_scale=settings.MIN_SCALE):
     """Halve ``size`` while the half stays at least ``min_scale``; return the sizes, smallest first.
 
     crowsonkb/style-transfer-pytorch grows its scales by sqrt(2) from 128 px;

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from nst_keras import defaults, scales as scale_schedules
+from nst_keras import settings, scales as scale_schedules
 from nst_keras.averaging import IterateAveraging
 from nst_keras.color import match_color_histogram, preserve_luminance
 from nst_keras.images import MIN_SIDE, working_size
@@ -101,16 +101,16 @@ def stylize(
     content_image,
     style_image,
     *,
-    epochs=defaults.EPOCHS,
-    steps_per_epoch=defaults.STEPS_PER_EPOCH,
+    epochs=settings.EPOCHS,
+    steps_per_epoch=settings.STEPS_PER_EPOCH,
     learning_rate=None,
     optimizer=None,
     history_size=None,
     scales=None,
     epochs_per_scale=None,
     preserve_color="none",
-    ema_decay=defaults.EMA_DECAY,
-    precision=defaults.PRECISION,
+    ema_decay=settings.EMA_DECAY,
+    precision=settings.PRECISION,
     callbacks=(),
     verbose=0,
     **model_kwargs,
@@ -134,7 +134,7 @@ def stylize(
         history_size: curvature pairs kept by L-BFGS.
         scales: coarse-to-fine: increasing long sides in pixels, the last one
             the output size, e.g. ``[128, 256, 512]``; ``"auto"`` halves the
-            content's long side down to ``defaults.MIN_SCALE``
+            content's long side down to ``settings.MIN_SCALE``
             (:func:`nst_keras.scales.auto_scales`); ``None`` (default): one
             scale, the content's size. Each scale's result, upsampled,
             is the next scale's starting image.
@@ -147,7 +147,7 @@ def stylize(
             :mod:`nst_keras.color`.
         ema_decay: average the iterates with this decay
             (:class:`nst_keras.averaging.IterateAveraging`) and return the
-            average (default ``defaults.EMA_DECAY``, 0.95: Adam's last
+            average (default ``settings.EMA_DECAY``, 0.95: Adam's last
             iterate jitters by about 1 % in loss from step to step, the
             average does not and scores lower); ``None`` returns the last
             iterate.
@@ -177,16 +177,16 @@ def stylize(
     """
     if preserve_color in (None, False):
         preserve_color = "none"
-    if preserve_color not in defaults.PRESERVE_COLORS:
+    if preserve_color not in settings.PRESERVE_COLORS:
         raise ValueError(
-            f"Expected `preserve_color` to be one of {defaults.PRESERVE_COLORS}. "
+            f"Expected `preserve_color` to be one of {settings.PRESERVE_COLORS}. "
             f"Received: preserve_color={preserve_color!r}"
         )
     if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
         raise ValueError(f"Expected `ema_decay` to be in [0, 1) or None. Received: ema_decay={ema_decay!r}")
-    if isinstance(optimizer, str) and optimizer.lower() not in defaults.OPTIMIZERS:
+    if isinstance(optimizer, str) and optimizer.lower() not in settings.OPTIMIZERS:
         raise ValueError(
-            f"Expected `optimizer` to be one of {defaults.OPTIMIZERS} or a keras.optimizers.Optimizer. "
+            f"Expected `optimizer` to be one of {settings.OPTIMIZERS} or a keras.optimizers.Optimizer. "
             f"Received: optimizer={optimizer!r}"
         )
     content = _as_float(content_image)

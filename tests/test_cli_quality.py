@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from nst_keras import cli, defaults, images
+from nst_keras import cli, images, settings as defaults
 
 TINY = ["--model", "vgg16", "--weights", "none", "--steps-per-epoch", "1"]
 

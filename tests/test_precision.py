@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from nst_keras import cli, defaults, precision
+from nst_keras import cli, precision, settings as defaults
 from nst_keras.model import StyleTransferModel
 from nst_keras.stylize import stylize
 

@@ -1,0 +1,535 @@
+"""Every stylisation setting, once: its default, allowed values, help text and check.
+
+Three frozen dataclasses hold them:
+
+- :class:`LossSettings`: the objective and the model (loss weights, layers,
+  pooling, initial image). ``StyleTransferModel`` takes these as flat keyword
+  arguments and returns them from ``get_config``; the SavedModel export takes
+  them too.
+- :class:`RunSettings`: how :func:`nst_keras.stylize` runs the optimisation
+  (length, optimizer, coarse-to-fine scales, colour preservation, iterate
+  averaging, precision).
+- :class:`ImageSettings`: how input files become arrays (output size, style
+  size, background under transparency).
+
+:class:`StylizeSettings` bundles the first two. The command line builds its
+options from these fields (``metadata["flag"]``, ``["help"]``, ``["choices"]``),
+``stylize()`` and batch mode take and return them, and output metadata records
+``to_dict()``; a new setting is one new field here plus the code that uses it.
+
+This module imports nothing heavy, so ``nst-keras`` can show its help and check
+its inputs before TensorFlow loads.
+
+Example:
+
+>>> from nst_keras.settings import StylizeSettings
+>>> s = StylizeSettings.from_kwargs(epochs=4, content_weight=0.3)
+>>> s.run.epochs, s.loss.content_weight, s.loss.style_weight
+(4, 0.3, 1.0)
+>>> StylizeSettings.from_kwargs(init="paint")
+Traceback (most recent call last):
+...
+ValueError: Expected `init` to be one of ('content', 'noise', 'style'). Received: init='paint'
+"""
+
+import dataclasses
+import math
+
+NETWORK = "vgg19"
+NETWORKS = ("vgg19", "vgg16")
+
+# Gatys et al. 2015, section 2: conv1_1 ... conv5_1 for style.
+STYLE_LAYER_NAMES = (
+    "block1_conv1",
+    "block2_conv1",
+    "block3_conv1",
+    "block4_conv1",
+    "block5_conv1",
+)
+# Gatys et al. use conv4_2: it keeps the layout of the photo while leaving
+# textures free. block5_conv2 (the TF tutorial's choice) keeps less structure
+# and lets the style wash over buildings and faces.
+CONTENT_LAYER_NAMES = ("block4_conv2",)
+
+POOLING = "max"
+POOLINGS = ("max", "avg")
+INIT = "content"
+INITS = ("content", "noise", "style")
+
+# Loss weights for the relative losses of nst_keras.losses, chosen by eye on
+# the Gatys reference pairs at 256-1024 px.
+CONTENT_WEIGHT = 0.15
+STYLE_WEIGHT = 1.0
+TOTAL_VARIATION_WEIGHT = 1.0
+
+LEARNING_RATE = 0.02
+# Adam's second-moment decay. Keras' default 0.999 remembers the large
+# gradients of the first steps for hundreds of steps, so later steps come out
+# too small; 0.95 adapts within ~20 steps. At 512 px after 450 steps it ended
+# lower than 0.999 and 0.99 and level with 0.9 (benchmarks/adam_settings.py).
+ADAM_BETA_1 = 0.9
+ADAM_BETA_2 = 0.95
+ADAM_EPSILON = 1e-7
+STEPS_PER_EPOCH = 50
+EPOCHS = 10
+SIZE = 512
+
+# Precision of the VGG convolutions (nst_keras.precision): "auto" runs them in
+# bfloat16 where the CPU (AVX512_BF16, AMX) or GPU (compute capability >= 8.0)
+# has native bfloat16, float32 elsewhere; benchmarks/RESULTS.md has the figures.
+PRECISION = "auto"
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+
+PRESERVE_COLORS = ("none", "luminance", "histogram")
+OPTIMIZERS = ("adam", "lbfgs")
+# L-BFGS as jcjohnson/neural-style runs it: the quasi-Newton step (1), no line
+# search. Torch keeps 100 pairs; 10 costs 20 image copies of memory and ended
+# within 0.3 % of 20 pairs' loss after 150 steps (benchmarks/RESULTS.md).
+LBFGS_LEARNING_RATE = 1.0
+LBFGS_HISTORY_SIZE = 10
+# Decay of the iterate average that stylize() outputs by default. crowsonkb
+# uses 0.99; over our default 500 steps 0.95 ended lower in loss than 0.98
+# and 0.99 (0.9 the same) while still removing Adam's step-to-step jitter.
+EMA_DECAY = 0.95
+# The automatic coarse-to-fine schedule halves the output size down to this.
+MIN_SCALE = 128
+# Largest change of any pixel in one L-BFGS step (see nst_keras.optimizers).
+LBFGS_MAX_STEP = 0.1
+
+
+def _error(name, expected, value):
+    return ValueError(f"Expected `{name}` to be {expected}. Received: {name}={value!r}")
+
+
+# Checks: value -> normalised value, or ValueError in Keras' form.
+
+
+def _non_negative(name, value):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _error(name, "a finite number >= 0", value) from None
+    if isinstance(value, bool) or not (math.isfinite(number) and number >= 0):
+        raise _error(name, "a finite number >= 0", value)
+    return number
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < 1:
+        raise _error(name, "an integer >= 1", value)
+    return int(value)
+
+
+def _optional(check):
+    def optional(name, value):
+        return None if value is None else check(name, value)
+
+    return optional
+
+
+def _choice(choices):
+    def choice(name, value):
+        if value not in choices:
+            raise _error(name, f"one of {choices}", value)
+        return value
+
+    return choice
+
+
+def _number_list(name, value):
+    try:
+        values = tuple(_non_negative(name, v) for v in value)
+    except (TypeError, ValueError):
+        values = ()
+    if not values:
+        raise _error(name, "a non-empty list of finite numbers >= 0", value)
+    return values
+
+
+def _name_list(name, value):
+    if isinstance(value, str) or not value or not all(isinstance(v, str) for v in value):
+        raise _error(name, "a non-empty list of layer names", value)
+    return tuple(value)
+
+
+def _blend_weights(name, value):
+    values = _number_list(name, value)
+    if sum(values) <= 0:
+        raise _error(name, ">= 0 with a positive sum", value)
+    return values
+
+
+def _seed(name, value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _error(name, "an integer or None", value)
+    return value
+
+
+def _decay(name, value):
+    if value is None:
+        return None
+    number = _non_negative(name, value)
+    if not number < 1:
+        raise _error(name, "in [0, 1) or None", value)
+    return number
+
+
+def _scales(name, value):
+    from nst_keras import scales as schedules
+
+    if value is None or value == "auto":
+        return value
+    return tuple(schedules.check_scales(value))
+
+
+def _epochs_per_scale(name, value):
+    if value is None:
+        return None
+    try:
+        values = tuple(_positive_int(name, v) for v in value)
+    except (TypeError, ValueError):
+        values = ()
+    if not values:
+        raise _error(name, "a non-empty list of integers >= 1", value)
+    return values
+
+
+def _preserve_color(name, value):
+    return _choice(PRESERVE_COLORS)(name, "none" if value in (None, False) else value)
+
+
+def _optimizer(name, value):
+    # A keras.optimizers.Optimizer instance is passed through untouched.
+    if isinstance(value, str):
+        return _choice(OPTIMIZERS)(name, value.lower())
+    if not hasattr(value, "apply"):
+        raise _error(name, f"one of {OPTIMIZERS} or a keras.optimizers.Optimizer", value)
+    return value
+
+
+def _background(name, value):
+    if not isinstance(value, (str, tuple, list)):
+        raise _error(name, "a colour name, #rrggbb or an (r, g, b) tuple", value)
+    return value
+
+
+# Parsers: command-line text -> value (the check then runs on the value).
+
+
+def _parse_floats(text):
+    return [float(part) for part in text.split(",")]
+
+
+def _parse_ints(text):
+    return [int(part) for part in text.split(",")]
+
+
+def _parse_scales(text):
+    text = text.strip().lower()
+    if text in ("auto", "none"):
+        return None if text == "none" else "auto"
+    return _parse_ints(text)
+
+
+def setting(default, check, help, *, flag="", choices=None, parse=None, metavar=None):
+    """A settings field: its default, check, help text and command-line option.
+
+    ``flag=""`` derives the option from the field name (``--content-weight``);
+    ``flag=None`` gives the setting no option of its own.
+
+    Example:
+
+    >>> import dataclasses
+    >>> dataclasses.fields(LossSettings)[0].metadata["flag"] is None
+    True
+    """
+    metadata = {"check": check, "help": help, "flag": flag, "choices": choices, "parse": parse, "metavar": metavar}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+class _Settings:
+    """Checks and normalises every field after construction; JSON-ready ``to_dict``."""
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            object.__setattr__(self, field.name, field.metadata["check"](field.name, getattr(self, field.name)))
+
+    def to_dict(self):
+        """The settings as a JSON-ready dict (tuples as lists; optimizer instances by class name).
+
+        Example:
+
+        >>> RunSettings(epochs=3).to_dict()["epochs"]
+        3
+        """
+        def plain(value):
+            if isinstance(value, tuple):
+                return [plain(v) for v in value]
+            if value is None or isinstance(value, (bool, int, float, str)):
+                return value
+            return type(value).__name__
+        return {field.name: plain(getattr(self, field.name)) for field in dataclasses.fields(self)}
+
+    def replace(self, **changes):
+        """A copy with ``changes`` applied and checked.
+
+        Example:
+
+        >>> LossSettings().replace(style_weight=2).style_weight
+        2.0
+        """
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def names(cls):
+        """The field names, in order.
+
+        Example:
+
+        >>> ImageSettings.names()
+        ('size', 'style_scale', 'background')
+        """
+        return tuple(field.name for field in dataclasses.fields(cls))
+
+
+@dataclasses.dataclass(frozen=True)
+class LossSettings(_Settings):
+    """The objective: what the losses compare and how they are weighed.
+
+    These are ``StyleTransferModel``'s keyword arguments (besides the images,
+    the network and its weights) and the export's loss settings.
+
+    Example:
+
+    >>> LossSettings(content_weight=0.5).content_weight
+    0.5
+    """
+
+    style_layer_names: tuple = setting(
+        STYLE_LAYER_NAMES, _name_list, "VGG layers whose Gram matrices define the style", flag=None)
+    content_layer_names: tuple = setting(
+        CONTENT_LAYER_NAMES, _name_list, "VGG layers whose activations define the content", flag=None)
+    style_layer_weights: tuple = setting(
+        None, _optional(_number_list), "one weight per style layer (default equal, sum 1)", flag=None)
+    style_blend_weights: tuple = setting(
+        None, _optional(_blend_weights), "comma-separated weight per style image (default equal)",
+        parse=_parse_floats)
+    content_weight: float = setting(
+        CONTENT_WEIGHT, _non_negative, "weight of the content loss (default %(default)s)", parse=float)
+    style_weight: float = setting(
+        STYLE_WEIGHT, _non_negative, "weight of the style loss (default %(default)s)", parse=float)
+    total_variation_weight: float = setting(
+        TOTAL_VARIATION_WEIGHT, _non_negative,
+        "weight of the total variation loss, against noise (default %(default)s)", flag="--tv-weight", parse=float)
+    init: str = setting(
+        INIT, _choice(INITS), "start from the content image, noise or the style image (default %(default)s)",
+        choices=INITS)
+    seed: int = setting(None, _optional(_seed), "random seed (noise init)", parse=int)
+    pooling: str = setting(POOLING, _choice(POOLINGS), "VGG pooling (default %(default)s)", choices=POOLINGS)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings(_Settings):
+    """How :func:`nst_keras.stylize` runs: length, optimizer, scales, colour, averaging, precision.
+
+    :meth:`resolved` fills in what the defaults leave open (the learning rate
+    of the chosen optimizer, the coarse-to-fine schedule, the precision this
+    machine runs), so what ran can be recorded.
+
+    Example:
+
+    >>> RunSettings(scales="auto").resolved(512).scales
+    (128, 256, 512)
+    """
+
+    epochs: int = setting(EPOCHS, _positive_int, "epochs of optimisation (default %(default)s)", parse=int)
+    steps_per_epoch: int = setting(
+        STEPS_PER_EPOCH, _positive_int, "optimisation steps per epoch (default %(default)s)", parse=int)
+    learning_rate: float = setting(
+        None, _optional(_non_negative),
+        f"step size: Adam's in pixel units of [0, 1] (default {LEARNING_RATE}), "
+        f"L-BFGS's along its direction (default {LBFGS_LEARNING_RATE})", parse=float)
+    optimizer: str = setting(
+        "adam", _optimizer,
+        "'adam' or 'lbfgs' (L-BFGS without line search, as jcjohnson/neural-style) (default %(default)s)",
+        choices=OPTIMIZERS)
+    history_size: int = setting(
+        LBFGS_HISTORY_SIZE, _positive_int, "L-BFGS curvature pairs kept (default %(default)s)", parse=int)
+    scales: tuple = setting(
+        None, _scales,
+        "coarse-to-fine: comma-separated long sides ending at --size, e.g. 128,256,512, "
+        f"or 'auto' (halve --size down to {MIN_SCALE} px); default one scale",
+        parse=_parse_scales, metavar="SIZES")
+    epochs_per_scale: tuple = setting(
+        None, _epochs_per_scale,
+        "comma-separated epochs at each scale (default: --epochs at the coarsest, "
+        "halving at each finer scale; steps = epochs x --steps-per-epoch)", parse=_parse_ints, metavar="EPOCHS")
+    preserve_color: str = setting(
+        "none", _preserve_color,
+        "keep the content's colours: 'luminance' (the result's luminance with the content's chroma) or "
+        "'histogram' (style recoloured to the content's colour statistics first) (default %(default)s)",
+        choices=PRESERVE_COLORS)
+    ema_decay: float = setting(
+        EMA_DECAY, _decay,
+        "decay of the iterate average that is output (default %(default)s; --no-average for the last iterate)",
+        parse=float)
+    precision: str = setting(
+        PRECISION, _choice(PRECISIONS),
+        "precision of the VGG convolutions: 'auto' uses bfloat16 where the CPU (AVX512_BF16 or AMX) or GPU "
+        "(compute capability 8.0+) computes it natively, float32 elsewhere; the losses stay float32 "
+        "(default %(default)s)", choices=PRECISIONS)
+
+    @property
+    def total_epochs(self):
+        """Epochs over all scales.
+
+        Example:
+
+        >>> RunSettings(epochs=10, scales=(128, 256, 512), epochs_per_scale=(10, 5, 3)).total_epochs
+        18
+        """
+        return sum(self.epochs_per_scale) if self.epochs_per_scale else self.epochs
+
+    def resolved(self, long_side, precision=None):
+        """A copy with the learning rate, scales, epochs per scale and (optionally) precision decided.
+
+        Args:
+            long_side: the output's long side in pixels (``"auto"`` scales
+                halve it down to ``MIN_SCALE``).
+            precision: a function mapping ``"auto"`` to a dtype policy name
+                (``nst_keras.precision.resolve_precision``); ``None`` leaves
+                ``precision`` as it is.
+
+        Resolving twice gives the same settings. One scale becomes
+        ``scales=None``.
+
+        Example:
+
+        >>> r = RunSettings(scales="auto", epochs=8).resolved(512)
+        >>> r.scales, r.epochs_per_scale, r.learning_rate
+        ((128, 256, 512), (8, 4, 2), 0.02)
+        """
+        from nst_keras import scales as schedules
+
+        learning_rate = self.learning_rate
+        if learning_rate is None and isinstance(self.optimizer, str):
+            learning_rate = LBFGS_LEARNING_RATE if self.optimizer == "lbfgs" else LEARNING_RATE
+        scales = self.scales
+        if scales == "auto":
+            scales = schedules.auto_scales(long_side)
+        epochs, epochs_per_scale = self.epochs, self.epochs_per_scale
+        if scales is not None and len(scales) == 1:
+            scales = None
+        count = 1 if scales is None else len(scales)
+        if epochs_per_scale is not None and len(epochs_per_scale) != count:
+            raise ValueError(
+                f"Expected one entry of `epochs_per_scale` per scale ({count}). "
+                f"Received: epochs_per_scale={list(epochs_per_scale)}"
+            )
+        if scales is None and epochs_per_scale is not None:
+            epochs, epochs_per_scale = epochs_per_scale[0], None
+        elif scales is not None and epochs_per_scale is None:
+            epochs_per_scale = schedules.epochs_per_scale(epochs, count)
+        return self.replace(
+            learning_rate=learning_rate,
+            scales=scales,
+            epochs=epochs,
+            epochs_per_scale=epochs_per_scale,
+            precision=self.precision if precision is None else precision(self.precision),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageSettings(_Settings):
+    """How input files are read: output size, style size, background under transparency.
+
+    Example:
+
+    >>> ImageSettings(size=256).size
+    256
+    """
+
+    size: int = setting(
+        SIZE, _positive_int, "long side of the output in pixels, aspect ratio kept (default %(default)s)",
+        parse=int, metavar="PX")
+    style_scale: float = setting(
+        1.0, _non_negative, "style image's long side relative to the output's (default %(default)s)", parse=float)
+    background: str = setting(
+        "white", _background, "colour under transparent areas of the inputs (default %(default)s)")
+
+
+@dataclasses.dataclass(frozen=True)
+class StylizeSettings:
+    """Everything :func:`nst_keras.stylize` needs besides the images and the weights.
+
+    Example:
+
+    >>> s = StylizeSettings.from_kwargs(style_weight=2.0, epochs=3)
+    >>> s.loss.style_weight, s.run.epochs
+    (2.0, 3)
+    >>> s.to_dict()["style_weight"]
+    2.0
+    """
+
+    loss: LossSettings = dataclasses.field(default_factory=LossSettings)
+    run: RunSettings = dataclasses.field(default_factory=RunSettings)
+
+    @classmethod
+    def from_kwargs(cls, base=None, **kwargs):
+        """Build from flat keyword arguments, each routed to the part that owns it.
+
+        Args:
+            base: settings to start from (default: the defaults).
+            **kwargs: fields of :class:`LossSettings` or :class:`RunSettings`.
+
+        Raises:
+            TypeError: a name that is no setting.
+            ValueError: a value that fails its check.
+
+        Example:
+
+        >>> StylizeSettings.from_kwargs(pooling="avg").loss.pooling
+        'avg'
+        """
+        base = base or cls()
+        parts = {"loss": {}, "run": {}}
+        for name, value in kwargs.items():
+            part = "loss" if name in LossSettings.names() else "run" if name in RunSettings.names() else None
+            if part is None:
+                raise TypeError(
+                    f"Expected stylisation settings among {LossSettings.names() + RunSettings.names()}. "
+                    f"Received: {name}={value!r}"
+                )
+            parts[part][name] = value
+        return cls(loss=base.loss.replace(**parts["loss"]), run=base.run.replace(**parts["run"]))
+
+    def to_dict(self):
+        """Every setting in one flat JSON-ready dict.
+
+        Example:
+
+        >>> sorted(StylizeSettings().to_dict())[:2]
+        ['content_layer_names', 'content_weight']
+        """
+        return {**self.loss.to_dict(), **self.run.to_dict()}
+
+
+def parse_text(cls, name, text):
+    """Convert command-line ``text`` to the checked value of setting ``name`` of ``cls``.
+
+    Raises ValueError with the reason.
+
+    Example:
+
+    >>> parse_text(RunSettings, "scales", "128,256")
+    (128, 256)
+    >>> parse_text(LossSettings, "content_weight", "0.3")
+    0.3
+    """
+    field = {f.name: f for f in dataclasses.fields(cls)}[name]
+    parse = field.metadata["parse"] or str
+    try:
+        value = parse(text)
+    except ValueError:
+        raise _error(name, f"a value for --{name.replace('_', '-')}", text) from None
+    return field.metadata["check"](name, value)
