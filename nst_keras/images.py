@@ -10,22 +10,24 @@ Example:
 >>> images.working_size(4000, 3000, 512)
 (512, 384)
 >>> pixels = images.load_image("photo.jpg", size=512)      # doctest: +SKIP
+>>> pixels = images.load_image(open("photo.jpg", "rb").read())  # doctest: +SKIP
 >>> images.save_image("out.png", pixels, metadata={"style": "wave.jpg"})  # doctest: +SKIP
 """
 
 import contextlib
-import errno
+import dataclasses
 import functools
 import io
 import json
 import math
 import os
 import stat
-import uuid
 import warnings
 
 import numpy as np
 from PIL import Image, ImageCms, ImageColor, UnidentifiedImageError
+
+from nst_keras.files import atomic_write, os_reason, unwritable_reason
 
 # VGG halves the image four times before block5_conv1, the deepest style
 # layer: a 32 px side leaves it a 2x2 feature map, the least that still gives
@@ -107,26 +109,10 @@ def _read_formats():
     return tuple(name for name in _READ_FORMATS if name in Image.OPEN)
 
 
-def _os_reason(exc):
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if isinstance(exc, IsADirectoryError):
-        return "is a directory"
-    if isinstance(exc, NotADirectoryError):
-        return "no such file (a folder in the path is a file)"
-    if isinstance(exc, FileNotFoundError):
-        return "no such file"
-    if exc.errno == errno.ELOOP:
-        return "symbolic link loop"
-    if exc.errno == errno.ENAMETOOLONG:
-        return "file name too long"
-    return f"cannot read ({exc.strerror or exc})"
-
-
 def _data_reason(exc, what):
     """Reason for an exception met while reading an already opened file."""
     if isinstance(exc, OSError) and exc.errno is not None:
-        return _os_reason(exc)  # a real I/O failure, not bad content
+        return os_reason(exc)  # a real I/O failure, not bad content
     return f"{what} ({exc})"
 
 
@@ -139,7 +125,7 @@ def _open_readable(path):
             raise ImageError(path, "broken symbolic link") from None
         raise ImageError(path, "no such file") from None
     except OSError as exc:
-        raise ImageError(path, _os_reason(exc)) from None
+        raise ImageError(path, os_reason(exc)) from None
     except ValueError as exc:  # embedded NUL byte
         raise ImageError(path, f"invalid file name ({exc})") from None
     if stat.S_ISDIR(info.st_mode):
@@ -152,7 +138,45 @@ def _open_readable(path):
     try:
         return open(path, "rb")
     except OSError as exc:
-        raise ImageError(path, _os_reason(exc)) from None
+        raise ImageError(path, os_reason(exc)) from None
+
+
+_DATA = (bytes, bytearray, memoryview)
+
+
+def _label(source):
+    """How errors name ``source``: the path as given, ``"<bytes>"``, or a file object's name."""
+    if isinstance(source, (str, os.PathLike)):
+        return source
+    if isinstance(source, _DATA):
+        return "<bytes>"
+    name = getattr(source, "name", None)
+    return name if isinstance(name, (str, bytes, os.PathLike)) else "<file>"
+
+
+def _open_source(source):
+    """A binary file object with the bytes of ``source``: a path, bytes, or an object with ``read``."""
+    if isinstance(source, (str, os.PathLike)):
+        return _open_readable(source)
+    if isinstance(source, _DATA):
+        data = bytes(source)
+    elif hasattr(source, "read"):
+        try:
+            data = source.read()
+        except OSError as exc:
+            raise ImageError(_label(source), os_reason(exc)) from None
+        if not isinstance(data, _DATA):
+            raise TypeError(
+                f"Expected a file object opened in binary mode. Received: source={source!r} "
+                f"whose read() gave {type(data).__name__}"
+            )
+    else:
+        raise TypeError(
+            f"Expected `source` to be a path, bytes or a binary file object. Received: source={source!r}"
+        )
+    if not data:
+        raise ImageError(_label(source), "empty file")
+    return io.BytesIO(data)
 
 
 _BOMB = "(refused as a possible decompression bomb)"
@@ -180,10 +204,11 @@ def _size_without_limit(fp, formats):
 
 
 @contextlib.contextmanager
-def _opened(path):
-    """Yield the lazily opened image (header read, pixels not decoded)."""
+def _opened(source):
+    """Yield the lazily opened image (header read, pixels not decoded) of a path, bytes or file object."""
     formats = _read_formats()
-    with _open_readable(path) as fp, warnings.catch_warnings():
+    path = _label(source)
+    with _open_source(source) as fp, warnings.catch_warnings():
         # Between Pillow's warning threshold and MAX_PIXELS we decide alone.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
@@ -233,8 +258,10 @@ def _is_animated(im):
     return im.format != "MPO" and bool(getattr(im, "is_animated", False))
 
 
-def image_size(path):
+def image_size(source):
     """Return ``(width, height)`` as displayed, reading only the header.
+
+    ``source``: a path, bytes or a binary file object, as :func:`load_image`.
 
     EXIF orientation is taken into account, so a portrait photo stored
     sideways reports a portrait size. Raises :class:`ImageError` when the file
@@ -246,7 +273,7 @@ def image_size(path):
     >>> image_size("photo.jpg")                          # doctest: +SKIP
     (3024, 4032)
     """
-    with _opened(path) as im:
+    with _opened(source) as im:
         return _displayed_size(im, _orientation(im))
 
 
@@ -445,37 +472,55 @@ def _transpose_array(array, method):
     return np.rot90(array, 2).transpose(1, 0, 2)  # TRANSVERSE
 
 
-def load_image(path, size=None, *, background="white", min_side=MIN_SIDE):
-    """Load an image file as a float32 RGB array ``[H, W, 3]`` in [0, 1].
+ANIMATED_NOTE = "animated or multi-page image; only the first frame is used"
 
-    The format is recognised from the content (JPEG, PNG, WebP, BMP, GIF,
-    TIFF, PPM), not the extension. EXIF orientation is applied; an embedded
-    ICC profile is converted to sRGB; CMYK, greyscale, palette and 16-bit
-    images are converted (16-bit values divided by 65535); transparency is
-    composited onto ``background`` (a Pillow colour name or an RGB tuple of
-    0-255 ints). Animated files give their first frame and a ``UserWarning``.
 
-    ``size`` makes the long side exactly ``size`` pixels (Lanczos, aspect
-    ratio kept); see :func:`working_size` for the ``min_side`` rule. Large
-    JPEGs are decoded at reduced scale. Any problem with the file raises
-    :class:`ImageError`; a bad ``background`` raises ``ValueError``.
+@dataclasses.dataclass(frozen=True)
+class DecodedImage:
+    """What :func:`decode_image` returns: the pixels and what the caller should be told.
+
+    Attributes:
+        pixels: float32 ``[H, W, 3]`` in [0, 1].
+        notes: one-line remarks about the input that did not stop it being
+            used (``ANIMATED_NOTE``), without the file's name.
 
     Example:
 
-    >>> pixels = load_image("photo.jpg", size=512)       # doctest: +SKIP
-    >>> pixels.shape, pixels.dtype                       # doctest: +SKIP
-    ((384, 512, 3), dtype('float32'))
+    >>> import numpy as np
+    >>> DecodedImage(np.zeros((32, 32, 3), np.float32), ()).notes
+    ()
+    """
+
+    pixels: np.ndarray
+    notes: tuple = ()
+
+
+def decode_image(source, size=None, *, background="white", min_side=MIN_SIDE) -> DecodedImage:
+    """:func:`load_image` that returns its remarks instead of warning.
+
+    For callers that report per input (batch mode): an animated file's
+    :data:`ANIMATED_NOTE` comes back in ``notes`` rather than as a
+    ``UserWarning``. Arguments and errors as :func:`load_image`.
+
+    Example:
+
+    >>> import io
+    >>> from PIL import Image
+    >>> frames = io.BytesIO()
+    >>> Image.new("RGB", (32, 32), "red").save(frames, "GIF", save_all=True,
+    ...                                        append_images=[Image.new("RGB", (32, 32), "blue")])
+    >>> decoded = decode_image(frames.getvalue(), 64)
+    >>> decoded.pixels.shape, decoded.notes
+    ((64, 64, 3), ('animated or multi-page image; only the first frame is used',))
     """
     background = _background_rgb(background)
-    animated = False
-    with _opened(path) as im:
+    path = _label(source)
+    with _opened(source) as im:
         try:
             animated = _is_animated(im)
             if animated:
                 im.seek(0)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                pixels = _decode(im, path, size, min_side, background)
+            pixels = _decode(im, path, size, min_side, background)
         except ImageError:
             raise
         except MemoryError:
@@ -484,13 +529,52 @@ def load_image(path, size=None, *, background="white", min_side=MIN_SIDE):
         # from Pillow's plugins and decoders.
         except Exception as exc:
             raise ImageError(path, _data_reason(exc, "corrupt or truncated image data")) from None
-    if animated:
-        warnings.warn(
-            f"{_shown(path)}: animated or multi-page image; only the first frame is used",
-            UserWarning,
-            stacklevel=2,
-        )
-    return pixels
+    return DecodedImage(pixels, (ANIMATED_NOTE,) if animated else ())
+
+
+def load_image(source, size=None, *, background="white", min_side=MIN_SIDE) -> np.ndarray:
+    """Load an image as a float32 RGB array ``[H, W, 3]`` in [0, 1].
+
+    ``source`` is a path, the encoded file's ``bytes``, or a binary file
+    object (anything with ``read``, read from its current position; it is not
+    closed). Errors name the path as given, ``"<bytes>"``, or the file
+    object's ``name`` when it has one.
+
+    The format is recognised from the content (JPEG, PNG, WebP, BMP, GIF,
+    TIFF, PPM), not the extension. EXIF orientation is applied; an embedded
+    ICC profile is converted to sRGB; CMYK, greyscale, palette and 16-bit
+    images are converted (16-bit values divided by 65535); transparency is
+    composited onto ``background`` (a Pillow colour name or an RGB tuple of
+    0-255 ints). Animated files give their first frame and a ``UserWarning``
+    (:func:`decode_image` returns it instead).
+
+    ``size`` makes the long side exactly ``size`` pixels (Lanczos, aspect
+    ratio kept); see :func:`working_size` for the ``min_side`` rule. Large
+    JPEGs are decoded at reduced scale. Any problem with the image raises
+    :class:`ImageError`; a bad ``background`` raises ``ValueError``; a
+    ``source`` of another type ``TypeError``.
+
+    Example:
+
+    >>> import io
+    >>> from PIL import Image
+    >>> encoded = io.BytesIO()
+    >>> Image.new("RGB", (80, 60), "red").save(encoded, "PNG")
+    >>> load_image(encoded.getvalue(), size=64).shape
+    (48, 64, 3)
+    >>> _ = encoded.seek(0)
+    >>> load_image(encoded)[0, 0]
+    array([1., 0., 0.], dtype=float32)
+    >>> load_image(b"not an image")
+    Traceback (most recent call last):
+    ...
+    nst_keras.images.ImageError: <bytes>: not an image (unrecognised format)
+    >>> pixels = load_image("photo.jpg", size=512)       # doctest: +SKIP
+    """
+    decoded = decode_image(source, size, background=background, min_side=min_side)
+    for note in decoded.notes:
+        warnings.warn(f"{_shown(_label(source))}: {note}", UserWarning, stacklevel=2)
+    return decoded.pixels
 
 
 def _metadata_text(metadata):
@@ -589,37 +673,22 @@ def save_image(path, image, *, metadata=None, quality=95):
     pixels = Image.fromarray(_as_uint8(image), "RGB")
     options = _encode_options(fmt, _metadata_text(metadata), quality)
     target = os.path.abspath(_shown(path))
-    folder, name = os.path.split(target)
+    folder = os.path.dirname(target)
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
         raise ImageError(path, f"cannot create folder {folder} ({exc.strerror or exc})") from None
-    temp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        # O_EXCL: never follow or clobber anything already there; 0o666 lets
-        # the umask decide the final permissions, as for a plain open().
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as fp:
+        with atomic_write(target) as fp:
             pixels.save(fp, format=fmt, **options)
-            fp.flush()
-            os.fsync(fp.fileno())
-        os.replace(temp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.remove(temp)
-        if isinstance(exc, OSError):
-            raise ImageError(path, f"cannot write ({exc.strerror or exc})") from None
-        raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    except OSError as exc:
+        raise ImageError(path, os_reason(exc, "write")) from None
 
 
-def read_metadata(path):
+def read_metadata(source):
     """Return the text metadata written by :func:`save_image`.
+
+    ``source``: a path, bytes or a binary file object, as :func:`load_image`.
 
     For PNG, all text chunks (tEXt, zTXt, iTXt); for other formats, the JSON
     object in the ImageDescription tag (``{}`` when absent or not JSON).
@@ -629,7 +698,8 @@ def read_metadata(path):
     >>> read_metadata("out/result.png")                  # doctest: +SKIP
     {'content': 'photo.jpg'}
     """
-    with _opened(path) as im:
+    path = _label(source)
+    with _opened(source) as im:
         try:
             if im.format == "PNG":
                 return {str(k): str(v) for k, v in im.text.items()}
@@ -679,11 +749,7 @@ def check_output_path(output, inputs=(), *, overwrite=False):
         if _same_file(shown, _shown(source)):
             raise ImageError(output, f"is the same file as the input {_shown(source)}")
     if os.path.lexists(shown) and not overwrite:
-        raise ImageError(output, "already exists; pass --overwrite to replace it")
-    folder = os.path.dirname(os.path.abspath(shown))
-    while not os.path.lexists(folder):
-        folder = os.path.dirname(folder)
-    if not os.path.isdir(folder):
-        raise ImageError(output, f"{folder} is not a directory")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ImageError(output, f"folder {folder} is not writable")
+        raise ImageError(output, "already exists; pass overwrite=True to replace it")
+    reason = unwritable_reason(shown)
+    if reason:
+        raise ImageError(output, reason)

@@ -1,5 +1,6 @@
 """Tests for nst_keras.images on images generated into tmp_path."""
 
+import io
 import json
 import os
 import pickle
@@ -290,6 +291,76 @@ def test_still_image_does_not_warn(tmp_path):
         load_image(path)
 
 
+# --- bytes and file objects ------------------------------------------------------
+
+
+def test_bytes_and_file_objects_load_like_the_file(tmp_path):
+    image = Image.fromarray(corpus.quadrants(48, 32))
+    data = corpus.encoded(image, "JPEG", quality=95, exif=corpus.exif_bytes(6))
+    path = write(tmp_path / "rotated.jpg", data)
+    expected = load_image(path, size=64)
+    assert expected.shape == (64, 43, 3)                         # orientation 6 applied
+    for source in (data, bytearray(data), memoryview(data), io.BytesIO(data)):
+        np.testing.assert_array_equal(load_image(source, size=64), expected)
+    with open(path, "rb") as fp:
+        np.testing.assert_array_equal(load_image(fp, size=64), expected)
+        assert not fp.closed                                     # the caller's file stays open
+    assert image_size(data) == image_size(path) == (32, 48)
+
+
+def test_file_object_is_read_from_its_position(tmp_path):
+    data = corpus.encoded(Image.new("RGB", (32, 32), corpus.RED), "PNG")
+    stream = io.BytesIO(b"HEADER" + data)
+    stream.seek(6)
+    np.testing.assert_array_equal(load_image(stream)[0, 0], [1, 0, 0])
+
+
+def test_errors_name_bytes_or_the_file_objects_name(tmp_path):
+    good = corpus.encoded(Image.new("RGB", (32, 32)), "PNG")
+    assert str(refusal(b"")) == "<bytes>: empty file"
+    assert str(refusal(good[: len(good) // 2])).startswith("<bytes>: ")
+    assert str(refusal(io.BytesIO(b"plain text"))) == "<file>: not an image (unrecognised format)"
+    path = write(tmp_path / "notes.png", b"plain text, not pixels")
+    with open(path, "rb") as fp:
+        assert str(refusal(fp)) == f"{path}: not an image (unrecognised format)"
+
+    class Failing(io.RawIOBase):
+        name = "camera.jpg"
+
+        def read(self, size=-1):
+            raise OSError(5, "Input/output error")
+
+    assert str(refusal(Failing())) == "camera.jpg: cannot read (Input/output error)"
+
+
+def test_other_sources_are_type_errors(tmp_path):
+    path = write(tmp_path / "notes.txt", b"text")
+    with open(path, encoding="utf-8") as text_mode:
+        with pytest.raises(TypeError, match="binary mode"):
+            load_image(text_mode)
+    for source in (3, None, [b"\x89PNG"]):
+        with pytest.raises(TypeError, match=r"Expected `source` .* Received: source="):
+            load_image(source)
+
+
+def test_animated_bytes_warn_with_bytes_and_decode_image_returns_the_note(tmp_path):
+    path = corpus.save_animation(tmp_path / "anim.gif", [corpus.GREEN, corpus.RED], "GIF")
+    data = path.read_bytes()
+    with pytest.warns(UserWarning, match="^<bytes>: animated or multi-page image"):
+        load_image(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        decoded = images.decode_image(data)
+    assert decoded.notes == (images.ANIMATED_NOTE,)
+    np.testing.assert_allclose(decoded.pixels[8, 8], [0, 1, 0], atol=0.02)
+    assert images.decode_image(corpus.encoded(Image.new("RGB", (32, 32)), "PNG")).notes == ()
+
+
+def test_metadata_reads_from_bytes(tmp_path):
+    save_image(tmp_path / "m.png", noise_image(), metadata={"style": "wave.jpg"})
+    assert read_metadata((tmp_path / "m.png").read_bytes()) == {"style": "wave.jpg"}
+
+
 # --- sizes -------------------------------------------------------------------------
 
 
@@ -399,7 +470,7 @@ def test_refusal_messages_use_the_path_as_given(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert str(refusal("missing.png")) == "missing.png: no such file"
     assert str(refusal(tmp_path / "gone.jpg")) == f"{tmp_path / 'gone.jpg'}: no such file"
-    assert str(refusal(b"bytes.png")) == "bytes.png: no such file"
+    assert str(refusal(b"bytes.png")) == "<bytes>: not an image (unrecognised format)"
     with pytest.raises(ImageError, match=r"^missing\.png: no such file$"):
         image_size("missing.png")
 
@@ -693,7 +764,7 @@ def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, failure):
     with pytest.raises(ImageError if isinstance(failure, OSError) else RuntimeError) as info:
         save_image(tmp_path / "out.png", noise_image())
     if isinstance(failure, OSError):
-        assert str(info.value) == f"{tmp_path / 'out.png'}: cannot write (No space left on device)"
+        assert str(info.value) == f"{tmp_path / 'out.png'}: no space left on the device"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -740,7 +811,7 @@ def test_check_output_path(tmp_path, monkeypatch):
     assert "same file" in reason("later.png", ["./later.png"])
 
     existing = save(tmp_path / "old.png", Image.new("RGB", (8, 8)))
-    assert reason(existing) == f"{existing}: already exists; pass --overwrite to replace it"
+    assert reason(existing) == f"{existing}: already exists; pass overwrite=True to replace it"
     check_output_path(existing, [source], overwrite=True)
 
     assert reason("out.gif").startswith("out.gif: unsupported extension '.gif'")
