@@ -68,6 +68,10 @@ class BestImage(keras.callbacks.Callback):
 
     At the end of training the best image is written back into the model
     (``restore=True``, the default) and saved to ``filepath`` if one is given.
+    Further ``fit`` calls on the same model continue the search (the best so
+    far is kept); on another model (each scale of a coarse-to-fine
+    :func:`~nst_keras.stylize` builds one, with its own image size and loss
+    scale) the search starts afresh.
 
     Args:
         monitor: the log key to watch, default ``"loss"``.
@@ -91,9 +95,18 @@ class BestImage(keras.callbacks.Callback):
         self.filepath = filepath
         self.restore = restore
         self.metadata = metadata
-        self.best = math.inf if mode == "min" else -math.inf
+        self._searched_model = None
+        self._reset()
+
+    def _reset(self):
+        self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch = None
         self.best_image = None
+
+    def on_train_begin(self, logs=None):
+        if self.model is not self._searched_model:
+            self._reset()
+            self._searched_model = self.model
 
     def _improved(self, value):
         return value < self.best if self.mode == "min" else value > self.best

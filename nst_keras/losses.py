@@ -62,7 +62,7 @@ def gram_matrix(features):
 
     >>> import numpy as np
     >>> g = gram_matrix(np.ones((1, 4, 4, 2), "float32"))
-    >>> g.shape, float(g[0, 0, 1])
+    >>> tuple(g.shape), float(g[0, 0, 1])
     ((1, 2, 2), 1.0)
     """
     features = ops.convert_to_tensor(features)
@@ -181,3 +181,44 @@ def total_variation_loss(images):
     vertical = ops.mean(ops.square(images[:, 1:, :, :] - images[:, :-1, :, :]), axis=(1, 2, 3))
     horizontal = ops.mean(ops.square(images[:, :, 1:, :] - images[:, :, :-1, :]), axis=(1, 2, 3))
     return vertical + horizontal
+
+
+def weighted_losses(images, features, content_targets, style_targets, *, content_weight, style_weight,
+                    total_variation_weight, style_layer_weights=None):
+    """The weighted objective: the total ``loss`` and its parts, one value per image.
+
+    ``StyleTransferModel.compute_losses`` and the SavedModel export both call
+    this, so the in-process model and the exported graph optimise the same sum.
+
+    Args:
+        images: ``[B, H, W, 3]`` generated images in [0, 1].
+        features: what :class:`~nst_keras.FeatureExtractor` returns for
+            ``images``: ``{"style": {...}, "content": {...}}``.
+        content_targets: the content image's activations, one per content layer.
+        style_targets: the style's Gram matrices, one per style layer.
+        content_weight, style_weight, total_variation_weight: the loss weights.
+        style_layer_weights: one weight per style layer (default equal, sum 1).
+
+    Returns:
+        A dict of ``[B]`` float32 tensors: ``loss``, ``style_loss``,
+        ``content_loss`` and ``total_variation_loss`` (each part already weighted).
+
+    Example:
+
+    >>> import numpy as np
+    >>> f = np.ones((1, 4, 4, 2), "float32")
+    >>> images = np.full((1, 8, 8, 3), 0.5, "float32")
+    >>> parts = weighted_losses(images, {"style": {"a": f}, "content": {"b": f}}, [f], [gram_matrix(f)],
+    ...                         content_weight=1.0, style_weight=1.0, total_variation_weight=1.0)
+    >>> sorted(parts), float(parts["loss"][0])
+    (['content_loss', 'loss', 'style_loss', 'total_variation_loss'], 0.0)
+    """
+    style = style_weight * style_loss(list(features["style"].values()), style_targets, style_layer_weights)
+    content = content_weight * content_loss(list(features["content"].values()), content_targets)
+    variation = total_variation_weight * total_variation_loss(images)
+    return {
+        "loss": style + content + variation,
+        "style_loss": style,
+        "content_loss": content,
+        "total_variation_loss": variation,
+    }

@@ -7,8 +7,11 @@ from keras import ops
 
 from nst_keras import settings
 from nst_keras.features import FeatureExtractor
-from nst_keras.losses import content_loss, gram_matrix, style_loss, total_variation_loss
+from nst_keras.losses import gram_matrix, weighted_losses
 from nst_keras.optimizers import get_optimizer
+from nst_keras.settings import LossSettings
+
+_LOSS = LossSettings()
 
 
 @keras.saving.register_keras_serializable(package="nst_keras")
@@ -46,6 +49,74 @@ def _as_batch(image, argument):
     return array
 
 
+def initial_image(init, content, style, seed=None):
+    """The image the optimisation starts from, ``[B, H, W, 3]`` float32 in [0, 1].
+
+    The model and the SavedModel export both start here.
+
+    Args:
+        init: ``"content"`` (the content image), ``"style"`` (the first
+            style image, bicubic-resized to the content's size and clipped)
+            or ``"noise"`` (uniform in [0, 1) from TensorFlow's stateless
+            generator, so the same ``seed`` gives the same noise in and out
+            of a graph).
+        content: ``[B, H, W, 3]`` content images.
+        style: ``[1, h, w, 3]`` style image.
+        seed: integer (or int64 scalar tensor) for ``"noise"``; ``None``
+            draws one.
+
+    Example:
+
+    >>> import numpy as np
+    >>> image = initial_image("noise", np.zeros((1, 8, 8, 3), "float32"), np.zeros((1, 4, 4, 3), "float32"), seed=1)
+    >>> tuple(image.shape), float(keras.ops.max(image)) < 1.0
+    ((1, 8, 8, 3), True)
+    """
+    content = tf.convert_to_tensor(content, tf.float32)
+    if init == "content":
+        return content
+    if init == "style":
+        resized = tf.image.resize(tf.convert_to_tensor(style, tf.float32), tf.shape(content)[1:3], method="bicubic")
+        return tf.broadcast_to(tf.clip_by_value(resized, 0.0, 1.0), tf.shape(content))
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**31))
+    seed = tf.cast(seed, tf.int64)
+    return tf.random.stateless_uniform(tf.shape(content), seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+
+
+def style_grams(feature_extractor, styles, blend_weights=None):
+    """The style target: Gram matrices per style layer, blended over the style images.
+
+    Args:
+        feature_extractor: a :class:`~nst_keras.FeatureExtractor`.
+        styles: a list of ``[1, h, w, 3]`` images in [0, 1].
+        blend_weights: one weight per style image (default equal); they
+            are normalised to sum 1.
+
+    Returns:
+        One ``[1, c, c]`` float32 tensor per style layer.
+
+    Example:
+
+    >>> import numpy as np
+    >>> extractor = FeatureExtractor(network="vgg16", weights=None, style_layer_names=["block1_conv1"])
+    >>> [tuple(g.shape) for g in style_grams(extractor, [np.zeros((1, 32, 32, 3), "float32")])]
+    [(1, 64, 64)]
+    """
+    blend = [1.0] * len(styles) if blend_weights is None else [float(w) for w in blend_weights]
+    if len(blend) != len(styles):
+        raise ValueError(
+            "Expected one blend weight per style image. Received: "
+            f"style_blend_weights={blend_weights} for {len(styles)} style images"
+        )
+    total = sum(blend)
+    grams = None
+    for style, weight in zip(styles, blend):
+        layers = [gram_matrix(f) * (weight / total) for f in feature_extractor(style)["style"].values()]
+        grams = layers if grams is None else [a + b for a, b in zip(grams, layers)]
+    return grams
+
+
 @keras.saving.register_keras_serializable(package="nst_keras")
 class StyleTransferModel(keras.Model):
     """Neural style transfer whose one trainable weight is the generated image.
@@ -62,9 +133,14 @@ class StyleTransferModel(keras.Model):
             uint8. Several styles are blended by mixing their Gram matrices.
         image_shape: ``(B, H, W)``; only to rebuild a model without images, as
             ``from_config`` does before weights are loaded.
-        network: ``"vgg19"`` or ``"vgg16"``.
-        weights: VGG weights as ``keras.applications`` takes them:
-            ``"imagenet"``, a file path, or ``None`` (random; tests).
+        network: ``"vgg19"``, ``"vgg16"`` or ``None`` (default: chosen with
+            the weights, see ``weights``).
+        weights: ``"auto"`` (default: VGG19 ImageNet when Keras has it or
+            can download it, else the VGG16 ImageNet file that
+            ``nst-keras weights fetch`` stored, with a warning; see
+            :func:`nst_keras.weights.resolve_weights`), ``"imagenet"``
+            (Keras' own download), a weights file (its network is read from
+            the file), or ``None`` (random; tests).
         style_layer_names, content_layer_names: VGG layers used by the losses.
         style_layer_weights: one weight per style layer (default equal, sum 1).
         style_blend_weights: one weight per style image (default equal).
@@ -73,6 +149,9 @@ class StyleTransferModel(keras.Model):
             ``"style"`` image resized to the content's size.
         seed: seed for ``init="noise"``.
         pooling: ``"max"`` or ``"avg"``.
+
+    The defaults and checks of every loss setting are the fields of
+    :class:`nst_keras.settings.LossSettings`, and ``get_config`` returns them.
 
     Example:
 
@@ -92,30 +171,34 @@ class StyleTransferModel(keras.Model):
         style_image=None,
         *,
         image_shape=None,
-        network=settings.NETWORK,
-        weights="imagenet",
-        style_layer_names=settings.STYLE_LAYER_NAMES,
-        content_layer_names=settings.CONTENT_LAYER_NAMES,
-        style_layer_weights=None,
-        style_blend_weights=None,
-        content_weight=settings.CONTENT_WEIGHT,
-        style_weight=settings.STYLE_WEIGHT,
-        total_variation_weight=settings.TOTAL_VARIATION_WEIGHT,
-        init=settings.INIT,
-        seed=None,
-        pooling=settings.POOLING,
+        network=None,
+        weights="auto",
+        style_layer_names=_LOSS.style_layer_names,
+        content_layer_names=_LOSS.content_layer_names,
+        style_layer_weights=_LOSS.style_layer_weights,
+        style_blend_weights=_LOSS.style_blend_weights,
+        content_weight=_LOSS.content_weight,
+        style_weight=_LOSS.style_weight,
+        total_variation_weight=_LOSS.total_variation_weight,
+        init=_LOSS.init,
+        seed=_LOSS.seed,
+        pooling=_LOSS.pooling,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if init not in settings.INITS:
-            raise ValueError(f"Expected `init` to be one of {settings.INITS}. Received: init={init!r}")
-        for name, value in (
-            ("content_weight", content_weight),
-            ("style_weight", style_weight),
-            ("total_variation_weight", total_variation_weight),
-        ):
-            if not (np.isfinite(value) and value >= 0):
-                raise ValueError(f"Expected `{name}` to be a finite number >= 0. Received: {name}={value!r}")
+        # Every loss setting is checked by its field in nst_keras.settings.
+        loss_settings = LossSettings(
+            style_layer_names=style_layer_names,
+            content_layer_names=content_layer_names,
+            style_layer_weights=style_layer_weights,
+            style_blend_weights=style_blend_weights,
+            content_weight=content_weight,
+            style_weight=style_weight,
+            total_variation_weight=total_variation_weight,
+            init=init,
+            seed=seed,
+            pooling=pooling,
+        )
         has_images = content_image is not None and style_image is not None
         if not has_images and image_shape is None:
             raise ValueError(
@@ -128,26 +211,17 @@ class StyleTransferModel(keras.Model):
             styles = [_as_batch(image, "style_image")[:1] for image in styles]
             image_shape = content.shape[:3]
         self.image_shape = tuple(int(d) for d in image_shape)
-        self.network = network
-        self.weights_source = weights
-        self.style_layer_names = list(style_layer_names)
-        self.content_layer_names = list(content_layer_names)
+        for name in LossSettings.names():
+            value = getattr(loss_settings, name)
+            setattr(self, name, list(value) if isinstance(value, tuple) else value)
         count = len(self.style_layer_names)
-        self.style_layer_weights = (
-            [1.0 / count] * count if style_layer_weights is None else [float(w) for w in style_layer_weights]
-        )
+        if self.style_layer_weights is None:
+            self.style_layer_weights = [1.0 / count] * count
         if len(self.style_layer_weights) != count:
             raise ValueError(
                 "Expected one weight per style layer. Received: "
                 f"style_layer_weights={style_layer_weights} for {count} style layers"
             )
-        self.style_blend_weights = None if style_blend_weights is None else [float(w) for w in style_blend_weights]
-        self.content_weight = float(content_weight)
-        self.style_weight = float(style_weight)
-        self.total_variation_weight = float(total_variation_weight)
-        self.init = init
-        self.seed = seed
-        self.pooling = pooling
 
         self.feature_extractor = FeatureExtractor(
             network=network,
@@ -157,6 +231,9 @@ class StyleTransferModel(keras.Model):
             pooling=pooling,
             dtype=self.dtype_policy,
         )
+        # The network and the weights' source as resolved ("auto" picks one).
+        self.network = self.feature_extractor.network
+        self.weights_source = self.feature_extractor.weights_source
         if has_images:
             initial, content_targets, style_targets = self._targets(content, styles)
         else:
@@ -194,32 +271,9 @@ class StyleTransferModel(keras.Model):
     def _targets(self, content, styles):
         features = self.feature_extractor(content)
         content_targets = [ops.convert_to_numpy(ops.cast(f, "float32")) for f in features["content"].values()]
-        blend = self.style_blend_weights or [1.0] * len(styles)
-        if len(blend) != len(styles):
-            raise ValueError(
-                "Expected one blend weight per style image. Received: "
-                f"style_blend_weights={self.style_blend_weights} for {len(styles)} style images"
-            )
-        if sum(blend) <= 0 or min(blend) < 0:
-            raise ValueError(
-                "Expected `style_blend_weights` to be >= 0 with a positive sum. "
-                f"Received: style_blend_weights={self.style_blend_weights}"
-            )
-        style_targets = None
-        for style, weight in zip(styles, blend):
-            grams = [
-                ops.convert_to_numpy(gram_matrix(f)) * (weight / sum(blend))
-                for f in self.feature_extractor(style)["style"].values()
-            ]
-            style_targets = grams if style_targets is None else [a + b for a, b in zip(style_targets, grams)]
-        if self.init == "content":
-            initial = content
-        elif self.init == "style":
-            resized = ops.image.resize(styles[0], self.image_shape[1:3], interpolation="bicubic")
-            initial = np.broadcast_to(np.clip(ops.convert_to_numpy(resized), 0.0, 1.0), content.shape)
-        else:
-            initial = np.random.default_rng(self.seed).random(content.shape, dtype=np.float32)
-        return initial, content_targets, style_targets
+        grams = style_grams(self.feature_extractor, styles, self.style_blend_weights)
+        initial = initial_image(self.init, content, styles[0], self.seed)
+        return ops.convert_to_numpy(initial), content_targets, [ops.convert_to_numpy(g) for g in grams]
 
     def _empty_targets(self):
         features = self.feature_extractor.compute_output_spec(
@@ -242,18 +296,16 @@ class StyleTransferModel(keras.Model):
         0.73
         """
         images = self.generated_image if images is None else images
-        features = self.feature_extractor(images)
-        style = self.style_weight * style_loss(
-            list(features["style"].values()), self.style_targets, self.style_layer_weights
+        return weighted_losses(
+            images,
+            self.feature_extractor(images),
+            self.content_targets,
+            self.style_targets,
+            content_weight=self.content_weight,
+            style_weight=self.style_weight,
+            total_variation_weight=self.total_variation_weight,
+            style_layer_weights=self.style_layer_weights,
         )
-        content = self.content_weight * content_loss(list(features["content"].values()), self.content_targets)
-        variation = self.total_variation_weight * total_variation_loss(images)
-        return {
-            "loss": style + content + variation,
-            "style_loss": style,
-            "content_loss": content,
-            "total_variation_loss": variation,
-        }
 
     def call(self, inputs=None):
         """Return the generated image batch ``[B, H, W, 3]`` (inputs are ignored)."""
@@ -352,21 +404,8 @@ class StyleTransferModel(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            image_shape=list(self.image_shape),
-            network=self.network,
-            weights=self.weights_source,
-            style_layer_names=list(self.style_layer_names),
-            content_layer_names=list(self.content_layer_names),
-            style_layer_weights=list(self.style_layer_weights),
-            style_blend_weights=self.style_blend_weights,
-            content_weight=self.content_weight,
-            style_weight=self.style_weight,
-            total_variation_weight=self.total_variation_weight,
-            init=self.init,
-            seed=self.seed,
-            pooling=self.pooling,
-        )
+        config.update(image_shape=list(self.image_shape), network=self.network, weights=self.weights_source)
+        config.update({name: getattr(self, name) for name in LossSettings.names()})
         return config
 
     @classmethod

@@ -400,8 +400,7 @@ class RunSettings(_Settings):
                 (``nst_keras.precision.resolve_precision``); ``None`` leaves
                 ``precision`` as it is.
 
-        Resolving twice gives the same settings. One scale becomes
-        ``scales=None``.
+        Resolving twice gives the same settings.
 
         Example:
 
@@ -418,8 +417,6 @@ class RunSettings(_Settings):
         if scales == "auto":
             scales = schedules.auto_scales(long_side)
         epochs, epochs_per_scale = self.epochs, self.epochs_per_scale
-        if scales is not None and len(scales) == 1:
-            scales = None
         count = 1 if scales is None else len(scales)
         if epochs_per_scale is not None and len(epochs_per_scale) != count:
             raise ValueError(

@@ -11,13 +11,13 @@ import keras
 import numpy as np
 from keras import ops
 
-from nst_keras import settings, scales as scale_schedules
 from nst_keras.averaging import IterateAveraging
 from nst_keras.color import match_color_histogram, preserve_luminance
 from nst_keras.images import MIN_SIDE, working_size
 from nst_keras.model import StyleTransferModel
 from nst_keras.optimizers import get_optimizer
 from nst_keras.precision import resolve_precision
+from nst_keras.settings import StylizeSettings
 
 
 @dataclasses.dataclass
@@ -33,6 +33,9 @@ class StylizeResult:
         histories: one ``History`` per scale.
         scales: the long sides stylised at, smallest first (one entry without
             coarse-to-fine).
+        settings: the :class:`~nst_keras.settings.StylizeSettings` that ran,
+            resolved: the optimizer's learning rate, the scales and epochs
+            per scale, and the precision this machine ran are filled in.
 
     Example:
 
@@ -46,6 +49,7 @@ class StylizeResult:
     model: StyleTransferModel
     histories: list = dataclasses.field(default_factory=list)
     scales: list = dataclasses.field(default_factory=list)
+    settings: StylizeSettings = dataclasses.field(default_factory=StylizeSettings)
 
     @property
     def losses(self):
@@ -100,22 +104,23 @@ def _fresh_optimizer(optimizer, learning_rate, history_size, first):
 def stylize(
     content_image,
     style_image,
+    settings: StylizeSettings | None = None,
     *,
-    epochs=settings.EPOCHS,
-    steps_per_epoch=settings.STEPS_PER_EPOCH,
-    learning_rate=None,
-    optimizer=None,
-    history_size=None,
-    scales=None,
-    epochs_per_scale=None,
-    preserve_color="none",
-    ema_decay=settings.EMA_DECAY,
-    precision=settings.PRECISION,
+    network=None,
+    weights="auto",
     callbacks=(),
     verbose=0,
-    **model_kwargs,
-):
+    dtype=None,
+    **overrides,
+) -> StylizeResult:
     """Stylise ``content_image`` with ``style_image``; return a :class:`StylizeResult`.
+
+    Every setting (loss weights, layers, length, optimizer, coarse-to-fine
+    scales, colour preservation, averaging, precision) is a field of
+    :class:`~nst_keras.settings.StylizeSettings`, with its default and its
+    meaning documented there; give them as ``settings`` or as keyword
+    arguments (``stylize(content, style, epochs=5, style_weight=2)``), which
+    override ``settings``.
 
     Args:
         content_image: ``[H, W, 3]`` or ``[B, H, W, 3]`` in [0, 1] (or uint8).
@@ -124,98 +129,45 @@ def stylize(
         style_image: one image or a list of images, sized relative to the
             output (the style's size relative to the output's is kept at
             every scale).
-        epochs, steps_per_epoch: length of the optimisation (per scale, see
-            ``epochs_per_scale``).
-        learning_rate: ``None`` for the optimizer's default (0.02 for Adam, 1
-            for L-BFGS).
-        optimizer: ``"adam"`` (default), ``"lbfgs"``
-            (:class:`nst_keras.optimizers.LBFGS`) or any Keras optimizer
-            instance (each scale gets a fresh copy of it).
-        history_size: curvature pairs kept by L-BFGS.
-        scales: coarse-to-fine: increasing long sides in pixels, the last one
-            the output size, e.g. ``[128, 256, 512]``; ``"auto"`` halves the
-            content's long side down to ``settings.MIN_SCALE``
-            (:func:`nst_keras.scales.auto_scales`); ``None`` (default): one
-            scale, the content's size. Each scale's result, upsampled,
-            is the next scale's starting image.
-        epochs_per_scale: epochs at each scale; default ``epochs`` at the
-            coarsest, halving at each finer one (fewest at full size,
-            :func:`nst_keras.scales.epochs_per_scale`).
-        preserve_color: ``"none"``, ``"luminance"`` (the result's luminance
-            with the content's chroma) or ``"histogram"`` (style images
-            recoloured to the content's colour statistics first); see
-            :mod:`nst_keras.color`.
-        ema_decay: average the iterates with this decay
-            (:class:`nst_keras.averaging.IterateAveraging`) and return the
-            average (default ``settings.EMA_DECAY``, 0.95: Adam's last
-            iterate jitters by about 1 % in loss from step to step, the
-            average does not and scores lower); ``None`` returns the last
-            iterate.
-        precision: ``"auto"`` (default: bfloat16 convolutions where the
-            CPU or GPU computes bfloat16 natively, float32 elsewhere; see
-            :mod:`nst_keras.precision`), ``"float32"``, ``"mixed_bfloat16"``
-            or ``"mixed_float16"``. It becomes the model's dtype policy;
-            the image, Gram matrices and losses stay float32.
+        settings: a :class:`~nst_keras.settings.StylizeSettings` (default:
+            the defaults).
+        network, weights: the VGG network and its weights, as
+            :class:`~nst_keras.StyleTransferModel` takes them (default: VGG19
+            ImageNet where available, else the fetched VGG16).
         callbacks: Keras callbacks for every scale's ``fit``; epochs are
             numbered on across scales (``initial_epoch``).
         verbose: ``fit``'s verbosity (0 silent).
-        **model_kwargs: passed to :class:`StyleTransferModel` (``network``,
-            ``weights``, loss weights, ``init``, ``seed``, ``pooling``...);
-            ``init`` applies to the first scale.
+        dtype: a Keras dtype policy that overrides ``precision``.
+        **overrides: fields of ``LossSettings`` or ``RunSettings`` by name.
+            ``init`` applies to the first scale; the optimizer may also be a
+            Keras optimizer instance (each scale gets a fresh copy of it).
 
     Example:
 
     >>> import numpy as np
     >>> content = np.random.rand(64, 64, 3).astype("float32")
     >>> result = stylize(content, content, network="vgg16", weights=None, epochs=1, steps_per_epoch=2)
-    >>> result.image.shape
-    (64, 64, 3)
+    >>> result.image.shape, result.settings.run.learning_rate
+    ((64, 64, 3), 0.02)
     >>> result = stylize(content, content, scales=[32, 64], optimizer="lbfgs", ema_decay=0.9,
     ...                  network="vgg16", weights=None, epochs=2, steps_per_epoch=2)
     >>> result.scales, result.image.shape
     ([32, 64], (64, 64, 3))
     """
-    if preserve_color in (None, False):
-        preserve_color = "none"
-    if preserve_color not in settings.PRESERVE_COLORS:
-        raise ValueError(
-            f"Expected `preserve_color` to be one of {settings.PRESERVE_COLORS}. "
-            f"Received: preserve_color={preserve_color!r}"
-        )
-    if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
-        raise ValueError(f"Expected `ema_decay` to be in [0, 1) or None. Received: ema_decay={ema_decay!r}")
-    if isinstance(optimizer, str) and optimizer.lower() not in settings.OPTIMIZERS:
-        raise ValueError(
-            f"Expected `optimizer` to be one of {settings.OPTIMIZERS} or a keras.optimizers.Optimizer. "
-            f"Received: optimizer={optimizer!r}"
-        )
+    settings = StylizeSettings.from_kwargs(settings, **overrides)
     content = _as_float(content_image)
     single = content.ndim == 3
     styles = style_image if isinstance(style_image, (list, tuple)) else [style_image]
     styles = [_as_float(style) for style in styles]
-    if preserve_color == "histogram":
-        styles = [match_color_histogram(style, content) for style in styles]
-
     long_side = max(content.shape[-3:-1])
-    if scales is None:
-        scales = [long_side]
-    elif isinstance(scales, str) and scales == "auto":
-        scales = scale_schedules.auto_scales(long_side)
-    else:
-        scales = scale_schedules.check_scales(scales)
-    if epochs_per_scale is None:
-        epochs_per_scale = (
-            [epochs] if len(scales) == 1 else scale_schedules.epochs_per_scale(epochs, len(scales))
-        )
-    epochs_per_scale = [scale_schedules.check_size(e, "epochs_per_scale") for e in epochs_per_scale]
-    if len(epochs_per_scale) != len(scales):
-        raise ValueError(
-            f"Expected one entry of `epochs_per_scale` per scale ({len(scales)}). "
-            f"Received: epochs_per_scale={epochs_per_scale}"
-        )
+    run = settings.run.resolved(long_side, precision=resolve_precision)
+    settings = StylizeSettings(loss=settings.loss, run=run)
+    if run.preserve_color == "histogram":
+        styles = [match_color_histogram(style, content) for style in styles]
+    scales = list(run.scales or [long_side])
+    epochs_per_scale = list(run.epochs_per_scale or [run.epochs])
 
-    # A dtype= among model_kwargs (a Keras dtype policy) takes precedence.
-    dtype_policy = resolve_precision(precision)
+    model_kwargs = {name: getattr(settings.loss, name) for name in settings.loss.names()}
     histories, model, previous, epoch = [], None, None, 0
     for index, (scale, scale_epochs) in enumerate(zip(scales, epochs_per_scale)):
         scale_content = _resize(content, *_scaled_size(content, scale))
@@ -225,21 +177,20 @@ def stylize(
             if factor != 1 else style
             for style in styles
         ]
-        kwargs = dict(model_kwargs)
-        kwargs.setdefault("dtype", dtype_policy)
         if previous is not None:
-            kwargs["init"] = "content"
-        model = StyleTransferModel(scale_content, scale_styles, **kwargs)
+            model_kwargs["init"] = "content"
+        model = StyleTransferModel(scale_content, scale_styles, network=network, weights=weights,
+                                   dtype=dtype or run.precision, **model_kwargs)
         if previous is not None:
             model.generated_image.assign(_resize(previous, *scale_content.shape[-3:-1]).reshape(model.generated_image.shape))
-        model.compile(optimizer=_fresh_optimizer(optimizer, learning_rate, history_size, index == 0))
+        model.compile(optimizer=_fresh_optimizer(run.optimizer, run.learning_rate, run.history_size, index == 0))
         scale_callbacks = list(callbacks)
-        if ema_decay is not None:
-            scale_callbacks.append(IterateAveraging(ema_decay))
+        if run.ema_decay is not None:
+            scale_callbacks.append(IterateAveraging(run.ema_decay))
         history = model.fit(
             epochs=epoch + scale_epochs,
             initial_epoch=epoch,
-            steps_per_epoch=steps_per_epoch,
+            steps_per_epoch=run.steps_per_epoch,
             callbacks=scale_callbacks,
             verbose=verbose,
         )
@@ -248,12 +199,13 @@ def stylize(
         previous = ops.convert_to_numpy(model.generated_image)
 
     images = previous if not single else previous[0]
-    if preserve_color == "luminance":
+    if run.preserve_color == "luminance":
         images = preserve_luminance(images, scale_content)
     return StylizeResult(
         image=images,
         history=_merged_history(histories),
         model=model,
         histories=histories,
-        scales=list(scales),
+        scales=scales,
+        settings=settings,
     )

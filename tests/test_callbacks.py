@@ -94,3 +94,34 @@ def test_callbacks_in_a_real_fit(model, tmp_path):
     ]
     model.fit(epochs=2, steps_per_epoch=2, callbacks=callbacks, verbose=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1.png", "2.png", "best.png"]
+
+
+def test_best_image_starts_afresh_on_another_model(model, tiny_style, tmp_path):
+    # A coarse-to-fine run fits one model per scale: a coarser scale's image
+    # (another shape, another loss scale) must never be "best" for the next.
+    callback = BestImage(filepath=str(tmp_path / "best.png"))
+    drive(callback, model, [{"loss": 0.1}])
+    finer = StyleTransferModel(np.zeros((64, 96, 3), "float32"), tiny_style, network="vgg16", weights=None)
+    drive(callback, finer, [{"loss": 5.0}, {"loss": 4.0}])
+    assert callback.best_epoch == 2 and callback.best == 4.0
+    assert callback.best_image.shape == (1, 64, 96, 3)
+    np.testing.assert_allclose(finer.generated_image_array(), 0.1, atol=1e-6)
+    assert images.load_image(str(tmp_path / "best.png")).shape == (64, 96, 3)
+
+
+def test_best_image_continues_across_fit_calls_on_one_model(model):
+    callback = BestImage()
+    drive(callback, model, [{"loss": 1.0}, {"loss": 0.5}])
+    drive(callback, model, [{"loss": 0.7}])
+    # The second fit found nothing better: the first fit's epoch-2 image stays.
+    assert callback.best == 0.5 and callback.best_epoch == 2
+    np.testing.assert_allclose(model.generated_image_array(), 0.1, atol=1e-6)
+
+
+def test_best_image_through_coarse_to_fine_stylize(tiny_content, tiny_style):
+    from nst_keras.stylize import stylize
+
+    callback = BestImage()
+    result = stylize(tiny_content, tiny_style, network="vgg16", weights=None, scales=[24, 48],
+                     epochs=2, steps_per_epoch=2, callbacks=[callback])
+    assert callback.best_image.shape[1:3] == result.image.shape[:2] == (32, 48)
