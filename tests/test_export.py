@@ -85,12 +85,20 @@ _LOAD_WITHOUT_NST_KERAS = textwrap.dedent(
     export, inputs, output = sys.argv[1:4]
     loaded = tf.saved_model.load(export)
     stylize = loaded.signatures["serving_default"]
+    serve = loaded.signatures["serve"]
     data = np.load(inputs)
     results = {}
     for index in range(len(data.files) // 2):
-        out = stylize(
-            content_image=tf.constant(data[f"content_{index}"]),
-            style_image=tf.constant(data[f"style_{index}"]),
+        content = tf.constant(data[f"content_{index}"])
+        style = tf.constant(data[f"style_{index}"])
+        # The default signature takes the two images alone; the export's
+        # settings (STEPS steps here) are baked in.
+        out = stylize(content_image=content, style_image=style)
+        results[f"image_{index}"] = out["generated_image"].numpy()
+        results[f"loss_{index}"] = out["loss"].numpy()
+        full = serve(
+            content_image=content,
+            style_image=style,
             steps=tf.constant(data["steps"]),
             content_weight=tf.constant(0.15),
             style_weight=tf.constant(1.0),
@@ -98,8 +106,7 @@ _LOAD_WITHOUT_NST_KERAS = textwrap.dedent(
             learning_rate=tf.constant(0.02),
             seed=tf.constant(0, tf.int64),
         )
-        results[f"image_{index}"] = out["generated_image"].numpy()
-        results[f"loss_{index}"] = out["loss"].numpy()
+        assert np.array_equal(full["generated_image"].numpy(), results[f"image_{index}"])
     assert "nst_keras" not in sys.modules
     np.savez(output, **results)
     print("keras imported:", "keras" in sys.modules)
@@ -157,16 +164,15 @@ def test_signature_defaults_and_metadata(exported):
     saved = saved_model_pb2.SavedModel()
     with open(os.path.join(path, "saved_model.pb"), "rb") as f:
         saved.ParseFromString(f.read())
+    signatures = saved.meta_graphs[0].signature_def
+    # What TF Serving reads: the default signature needs the two images only.
+    assert set(signatures["serving_default"].inputs) == {"content_image", "style_image"}
+    assert set(signatures["serve"].inputs) == {
+        "content_image", "style_image", "steps", "content_weight", "style_weight",
+        "total_variation_weight", "learning_rate", "seed",
+    }
     for key in ("serving_default", "serve"):
-        signature = saved.meta_graphs[0].signature_def[key]
-        assert set(signature.inputs) == {
-            "content_image", "style_image", "steps", "content_weight", "style_weight",
-            "total_variation_weight", "learning_rate", "seed",
-        }
-        assert set(signature.outputs) == {"generated_image", "loss"}
-        # TF Serving fills inputs left out of a request from these.
-        assert set(signature.defaults) == set(signature.inputs) - {"content_image", "style_image"}
-        assert signature.defaults["steps"].int_val == [STEPS]
+        assert set(signatures[key].outputs) == {"generated_image", "loss"}
     metadata = read_metadata(path)
     assert metadata["network"] == "vgg16"
     assert metadata["defaults"]["steps"] == STEPS
@@ -197,10 +203,10 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
         assert f"['{name}']" in shown
     np.save(tmp_path / "content.npy", cases[1]["content"])
     np.save(tmp_path / "style.npy", cases[1]["style"])
-    # The scalars left out take the SignatureDef's defaults; steps is overridden.
+    # The default signature: the two images, the export's own settings.
     _run([SAVED_MODEL_CLI, "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
           "--inputs", f"content_image={tmp_path / 'content.npy'};style_image={tmp_path / 'style.npy'}",
-          "--input_exprs", f"steps={STEPS}", "--outdir", str(tmp_path / "out")], env=env)
+          "--outdir", str(tmp_path / "out")], env=env)
     image = np.load(tmp_path / "out" / "generated_image.npy")
     expected = _as_uint8(cases[1]["model"].generated_image_array())
     assert np.abs(image.astype(int) - expected).max() <= 1
