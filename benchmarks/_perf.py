@@ -155,11 +155,11 @@ def build_reference(content, style, weights, learning_rate=None):
     import keras
     import tensorflow as tf
 
-    from nst_keras import settings as defaults
+    from nst_keras import settings
     from nst_keras.losses import content_loss, total_variation_loss
 
-    style_layers = list(defaults.STYLE_LAYER_NAMES)
-    content_layers = list(defaults.CONTENT_LAYER_NAMES)
+    style_layers = list(settings.STYLE_LAYER_NAMES)
+    content_layers = list(settings.CONTENT_LAYER_NAMES)
     vgg = keras.applications.VGG16(include_top=False, weights=weights)
     vgg.trainable = False
     outputs = [vgg.get_layer(name).output for name in style_layers + content_layers]
@@ -185,16 +185,16 @@ def build_reference(content, style, weights, learning_rate=None):
     style_targets = [gram_matrix(f) for f in features(tf.constant(style[None]))[0]]
     content_targets = features(tf.constant(content[None]))[1]
     image = tf.Variable(content[None])
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate or defaults.LEARNING_RATE)
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate or settings.LEARNING_RATE)
 
     @tf.function
     def train_step():
         with tf.GradientTape() as tape:
             style_features, content_features = features(image)
             loss = (
-                defaults.STYLE_WEIGHT * style_loss(style_features, style_targets)
-                + defaults.CONTENT_WEIGHT * content_loss(content_features, content_targets)
-                + defaults.TOTAL_VARIATION_WEIGHT * total_variation_loss(image)
+                settings.STYLE_WEIGHT * style_loss(style_features, style_targets)
+                + settings.CONTENT_WEIGHT * content_loss(content_features, content_targets)
+                + settings.TOTAL_VARIATION_WEIGHT * total_variation_loss(image)
             )
             loss = tf.reduce_sum(loss)
         gradient = tape.gradient(loss, image)

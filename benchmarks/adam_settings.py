@@ -10,7 +10,7 @@ iterate and each average with a float32 model at full size. Scoring is
 outside the steps, and loss per step does not depend on the machine's load,
 so the variants run one after the other.
 
-This is the evidence for ``defaults.ADAM_BETA_2`` and ``defaults.EMA_DECAY``;
+This is the evidence for ``settings.ADAM_BETA_2`` and ``settings.EMA_DECAY``;
 ``time_to_quality.py`` then times the chosen defaults against the reference.
 
 Usage::
@@ -50,13 +50,13 @@ def main(argv=None):
     import tensorflow as tf
     from keras import ops
 
-    from nst_keras import settings as defaults
+    from nst_keras import settings
     from nst_keras.averaging import IterateAveraging
     from nst_keras.model import StyleTransferModel
     from nst_keras.precision import resolve_precision
 
-    learning_rate = args.learning_rate or defaults.LEARNING_RATE
-    policy = resolve_precision(defaults.PRECISION)
+    learning_rate = args.learning_rate or settings.LEARNING_RATE
+    policy = resolve_precision(settings.PRECISION)
     print("\n".join(_perf.machine_lines()))
     content, style = _perf.load_pair(args, args.size)
     evaluator = _perf.float32_evaluator(content, style, args.weights)

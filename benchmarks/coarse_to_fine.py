@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from _quality import EpochClock, add_input_arguments, machine, weights_argument  # noqa: E402
-from nst_keras import settings as defaults, scales as schedules  # noqa: E402
+from nst_keras import scales as schedules, settings  # noqa: E402
 from nst_keras.images import load_image  # noqa: E402
 from nst_keras.stylize import stylize  # noqa: E402
 
@@ -43,7 +43,7 @@ def parse_args(argv=None):
     parser.add_argument("--epochs-per-scale", default=None,
                         help="comma-separated epochs per scale (default: --epochs halving at finer scales)")
     parser.add_argument("--optimizer", default="adam", choices=("adam", "lbfgs"))
-    parser.add_argument("--precision", default="float32", choices=defaults.PRECISIONS,
+    parser.add_argument("--precision", default="float32", choices=settings.PRECISIONS,
                         help="stylize's precision, the same for both runs (default %(default)s)")
     return parser.parse_args(argv)
 

@@ -30,11 +30,11 @@ import _perf
 
 def child(args):
     _perf.quiet_tensorflow()
-    from nst_keras import settings as defaults
+    from nst_keras import settings
     from nst_keras.model import StyleTransferModel
     from nst_keras.precision import resolve_precision
 
-    policy = resolve_precision(defaults.PRECISION if args.precision == "default" else args.precision)
+    policy = resolve_precision(settings.PRECISION if args.precision == "default" else args.precision)
     content, style = _perf.load_pair(args, args.child)
     model = StyleTransferModel(content, style, network="vgg16", weights=args.weights, dtype=policy)
     model.compile()

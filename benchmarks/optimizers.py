@@ -26,7 +26,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from _quality import EpochClock, add_input_arguments, machine, weights_argument  # noqa: E402
-from nst_keras import settings as defaults  # noqa: E402
+from nst_keras import settings  # noqa: E402
 from nst_keras.images import load_image  # noqa: E402
 from nst_keras.model import StyleTransferModel  # noqa: E402
 from nst_keras.optimizers import LBFGS  # noqa: E402
@@ -37,11 +37,11 @@ def parse_args(argv=None):
     add_input_arguments(parser)
     parser.add_argument("--size", type=int, default=512, help="long side (default %(default)s)")
     parser.add_argument("--steps", type=int, default=500, help="steps per optimizer (default %(default)s)")
-    parser.add_argument("--learning-rate", type=float, default=defaults.LEARNING_RATE,
+    parser.add_argument("--learning-rate", type=float, default=settings.LEARNING_RATE,
                         help="Adam's learning rate (default %(default)s)")
-    parser.add_argument("--history-sizes", default=str(defaults.LBFGS_HISTORY_SIZE),
+    parser.add_argument("--history-sizes", default=str(settings.LBFGS_HISTORY_SIZE),
                         help="comma-separated L-BFGS history sizes (default %(default)s)")
-    parser.add_argument("--init", default="content", choices=defaults.INITS)
+    parser.add_argument("--init", default="content", choices=settings.INITS)
     return parser.parse_args(argv)
 
 

@@ -7,7 +7,7 @@ variant in turn, so a busy spell hits all of them alike):
   float32.
 - ``ours float32``: ``StyleTransferModel(..., dtype="float32")`` + ``fit``.
 - ``ours default``: the same with ``stylize``'s default precision
-  (``nst_keras.defaults.PRECISION``, resolved for this machine).
+  (``nst_keras.settings.PRECISION``, resolved for this machine).
 
 All use VGG16 ImageNet weights, style layers block1_conv1..block5_conv1,
 content layer block4_conv2, the same content and style images (style at the
@@ -40,13 +40,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     _perf.quiet_tensorflow()
-    from nst_keras import settings as defaults
+    from nst_keras import settings
     from nst_keras.model import StyleTransferModel
     from nst_keras.precision import resolve_precision
 
-    default_policy = resolve_precision(defaults.PRECISION)
+    default_policy = resolve_precision(settings.PRECISION)
     print("\n".join(_perf.machine_lines()))
-    print(f"nst_keras default precision: {defaults.PRECISION!r} -> {default_policy}")
+    print(f"nst_keras default precision: {settings.PRECISION!r} -> {default_policy}")
     print(f"{args.rounds} rounds x {args.steps} timed steps per variant per size, after {args.warmup} "
           "untimed warm-up steps")
     print()
@@ -55,7 +55,7 @@ def main(argv=None):
     for size in args.sizes:
         content, style = _perf.load_pair(args, size)
         height, width = content.shape[:2]
-        flops = _perf.step_flops(height, width, defaults.STYLE_LAYER_NAMES)
+        flops = _perf.step_flops(height, width, settings.STYLE_LAYER_NAMES)
 
         reference_step, _ = _perf.build_reference(content, style, args.weights)
         for _ in range(args.warmup):

@@ -33,7 +33,6 @@ Usage::
 """
 
 import argparse
-import inspect
 import json
 import time
 
@@ -169,7 +168,7 @@ def main(argv=None):
     import keras
     import tensorflow as tf
 
-    from nst_keras import settings as defaults
+    from nst_keras import settings
     from nst_keras.stylize import stylize
 
     print("\n".join(_perf.machine_lines()))
@@ -181,12 +180,12 @@ def main(argv=None):
     def evaluate(images):
         return float(score(tf.constant(images, dtype="float32")))
 
-    parameters = inspect.signature(stylize).parameters
+    parameters = settings.LossSettings.names() + settings.RunSettings.names()
     print(f"image {shape[1]}x{shape[0]} px; VGG16 ImageNet; losses of nst_keras (defaults) scored in float32")
     print(f"stylize() options present: {', '.join(k for k in ('precision', 'scales', 'optimizer') if k in parameters)}"
-          f"; defaults: precision={defaults.PRECISION!r}, epochs={defaults.EPOCHS}, "
-          f"steps_per_epoch={defaults.STEPS_PER_EPOCH}, Adam lr={defaults.LEARNING_RATE} "
-          f"beta_2={defaults.ADAM_BETA_2}, ema_decay={parameters['ema_decay'].default}")
+          f"; defaults: precision={settings.PRECISION!r}, epochs={settings.EPOCHS}, "
+          f"steps_per_epoch={settings.STEPS_PER_EPOCH}, Adam lr={settings.LEARNING_RATE} "
+          f"beta_2={settings.ADAM_BETA_2}, ema_decay={settings.EMA_DECAY}")
     print()
 
     if args.reuse_reference:
@@ -240,8 +239,8 @@ def main(argv=None):
             options["epochs"] = args.epochs
         text = json.dumps(options, sort_keys=True)
         if options.get("optimizer") == "keras-adam":
-            options["optimizer"] = keras.optimizers.Adam(learning_rate=defaults.LEARNING_RATE)
-        ema_decay = options.get("ema_decay", parameters["ema_decay"].default)
+            options["optimizer"] = keras.optimizers.Adam(learning_rate=settings.LEARNING_RATE)
+        ema_decay = options.get("ema_decay", settings.EMA_DECAY)
         clock = {"start": 0.0, "excluded": 0.0}
         probe = make_probe(evaluate, shape, target, args.eval_every, clock, ema_decay)
         clock["start"] = time.perf_counter()
