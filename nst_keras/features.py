@@ -1,15 +1,24 @@
 """VGG feature extractor: RGB images in [0, 1] -> style and content features.
 
-The network is ``keras.applications`` VGG19 (default) or VGG16 without its
-classifier, frozen and cut after the deepest layer any loss needs. The caffe
-preprocessing those weights expect (0-255 scale, RGB -> BGR, ImageNet mean
-subtracted) happens inside, so callers always work with [0, 1] RGB.
+The network is ``keras.applications`` VGG19 or VGG16 without its classifier,
+chosen with its weights by :func:`nst_keras.weights.resolve_weights`, frozen
+and cut after the deepest layer any loss needs. The caffe preprocessing those
+weights expect (0-255 scale, RGB -> BGR, ImageNet mean subtracted) happens
+inside, so callers always work with [0, 1] RGB.
+
+Example:
+
+>>> extractor = FeatureExtractor(weights=None, content_layer_names=["block3_conv4"])
+>>> extractor.network
+'vgg19'
+
 """
 
 import keras
 from keras import ops
 
 from nst_keras import settings
+from nst_keras.weights import RANDOM_SOURCE, ResolvedWeights, resolve_weights
 
 _APPLICATIONS = {
     "vgg19": keras.applications.VGG19,
@@ -38,10 +47,7 @@ def vgg_layer_names(network):
 
 def _check_network(network):
     if network not in _APPLICATIONS:
-        raise ValueError(
-            f"Expected `network` to be one of {sorted(_APPLICATIONS)}. "
-            f"Received: network={network!r}"
-        )
+        raise ValueError(f"Expected `network` to be one of {tuple(_APPLICATIONS)}. Received: network={network!r}")
 
 
 def _check_layer_names(argument, names, valid):
@@ -64,14 +70,33 @@ class FeatureExtractor(keras.layers.Layer):
     Calling it on a ``[B, H, W, 3]`` batch returns
     ``{"style": {name: [B, h, w, c]}, "content": {name: [B, h, w, c]}}``.
 
+    The network and its weights are chosen by
+    :func:`nst_keras.weights.resolve_weights`, the rule the command line uses
+    too, before anything is built.
+
     Args:
-        network: ``"vgg19"`` or ``"vgg16"``.
-        weights: what ``keras.applications`` takes: ``"imagenet"``, a path to
-            a weights file, or ``None`` for random weights (tests).
+        network: ``None`` (choose: VGG19, or what the weights file holds, or
+            VGG16 when only the fetched VGG16 weights exist), ``"vgg19"`` or
+            ``"vgg16"``.
+        weights: ``"auto"`` (VGG19 ImageNet when Keras has it cached or can
+            download it, else the VGG16 ImageNet weights ``nst-keras weights
+            fetch`` stored, with one :class:`~nst_keras.weights.WeightsWarning`;
+            else a :class:`~nst_keras.weights.WeightsError` saying how to get
+            weights), ``"imagenet"`` (Keras' own ImageNet weights of the
+            network), a path to a weights file (the network is read from it),
+            or ``None`` for random weights (tests; VGG19 unless ``network``).
         style_layer_names: layers whose Gram matrices define the style.
         content_layer_names: layers whose activations define the content.
         pooling: ``"max"`` (VGG's own) or ``"avg"`` (what Gatys et al.
             recommend for image synthesis).
+        **kwargs: ``keras.layers.Layer`` arguments, e.g. ``dtype``.
+
+    Attributes:
+        network: the network that was built (``"vgg19"`` or ``"vgg16"``).
+        weights_source: one sentence saying which weights ran, as
+            :attr:`ResolvedWeights.source <nst_keras.weights.ResolvedWeights>`.
+        resolved_weights: the :class:`~nst_keras.weights.ResolvedWeights`
+            the extractor was built from.
 
     Example:
 
@@ -79,35 +104,43 @@ class FeatureExtractor(keras.layers.Layer):
     >>> features = extractor(keras.ops.zeros((1, 64, 64, 3)))
     >>> tuple(features["content"]["block4_conv2"].shape)
     (1, 8, 8, 512)
+    >>> extractor.network, extractor.weights_source
+    ('vgg16', 'random initialisation (no pretrained weights)')
     """
 
     def __init__(
         self,
-        network=settings.NETWORK,
-        weights="imagenet",
+        network=None,
+        weights="auto",
         style_layer_names=settings.STYLE_LAYER_NAMES,
         content_layer_names=settings.CONTENT_LAYER_NAMES,
         pooling=settings.POOLING,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_network(network)
-        valid = vgg_layer_names(network)
-        self.network = network
-        self.weights_source = weights
-        self.style_layer_names = _check_layer_names("style_layer_names", style_layer_names, valid)
-        self.content_layer_names = _check_layer_names(
-            "content_layer_names", content_layer_names, valid
-        )
-        if pooling not in ("max", "avg"):
+        if pooling not in settings.POOLINGS:
             raise ValueError(f"Expected `pooling` to be 'max' or 'avg'. Received: pooling={pooling!r}")
+        if network is not None:
+            _check_network(network)
+        # Names no network has are refused before any weights are looked for
+        # (VGG19's layers include VGG16's).
+        layers = {}
+        for argument, names in (("style_layer_names", style_layer_names), ("content_layer_names", content_layer_names)):
+            layers[argument] = _check_layer_names(argument, names, vgg_layer_names(network or "vgg19"))
+        resolved = resolve_weights(network, weights)
+        valid = vgg_layer_names(resolved.network)
+        self.network = resolved.network
+        self.resolved_weights = resolved
+        self.weights_source = resolved.source
+        self.style_layer_names = _check_layer_names("style_layer_names", layers["style_layer_names"], valid)
+        self.content_layer_names = _check_layer_names("content_layer_names", layers["content_layer_names"], valid)
         self.pooling = pooling
         self.trainable = False
         self._vgg = self._build_vgg(valid)
 
     def _build_vgg(self, valid):
         full = _APPLICATIONS[self.network](
-            include_top=False, weights=self.weights_source, input_shape=(None, None, 3)
+            include_top=False, weights=self.resolved_weights.weights, input_shape=(None, None, 3)
         )
         wanted = set(self.style_layer_names) | set(self.content_layer_names)
         deepest = max(valid.index(name) for name in wanted)
@@ -146,10 +179,22 @@ class FeatureExtractor(keras.layers.Layer):
         }
 
     def get_config(self):
+        """The layer's config; ``network`` and ``weights`` are the resolved ones.
+
+        ``weights`` is the file the VGG weights were read from (or ``None``),
+        ``weights_source`` the sentence describing them.
+
+        Example:
+
+        >>> config = FeatureExtractor(network="vgg16", weights=None).get_config()
+        >>> config["network"], config["weights"], config["weights_source"]
+        ('vgg16', None, 'random initialisation (no pretrained weights)')
+        """
         config = super().get_config()
         config.update(
             network=self.network,
-            weights=self.weights_source,
+            weights=self.resolved_weights.weights,
+            weights_source=self.weights_source,
             style_layer_names=list(self.style_layer_names),
             content_layer_names=list(self.content_layer_names),
             pooling=self.pooling,
@@ -160,10 +205,10 @@ class FeatureExtractor(keras.layers.Layer):
     def from_config(cls, config):
         """Rebuild the extractor from :meth:`get_config`, with random VGG weights.
 
-        ``config["weights"]`` only records where the weights first came from;
-        the VGG weights are this layer's own, restored by
-        ``keras.models.load_model`` or ``set_weights``, so rebuilding never
-        reads or downloads a weights file.
+        ``config["weights"]`` and ``config["weights_source"]`` only record
+        where the weights first came from; the VGG weights are this layer's
+        own, restored by ``keras.models.load_model`` or ``set_weights``, so
+        rebuilding never reads or downloads a weights file.
 
         Example:
 
@@ -172,7 +217,11 @@ class FeatureExtractor(keras.layers.Layer):
         >>> clone.set_weights(extractor.get_weights())
         """
         config = dict(config)
-        source = config.pop("weights", None)
+        weights = config.pop("weights", None)
+        source = config.pop("weights_source", None)
+        if source is None:  # configs saved before weights_source was recorded
+            source = RANDOM_SOURCE if weights is None else str(weights)
         extractor = cls(weights=None, **config)
+        extractor.resolved_weights = ResolvedWeights(extractor.network, weights, source, None)
         extractor.weights_source = source
         return extractor

