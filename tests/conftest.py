@@ -15,6 +15,16 @@ CONTENT_DIR = SHARED / "images" / "content"
 STYLE_DIR = SHARED / "images" / "style"
 
 
+def _user_vgg16_weights():
+    """Where `nst-keras weights fetch` puts VGG16, read before any test moves the caches."""
+    from nst_keras.weights import vgg16_cache_path
+
+    return vgg16_cache_path()
+
+
+USER_VGG16_WEIGHTS = _user_vgg16_weights()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
@@ -32,9 +42,14 @@ def tiny_style(rng):
 
 @pytest.fixture
 def vgg16_weights():
-    if not VGG16_WEIGHTS.exists():
-        pytest.skip(f"real VGG16 weights not found at {VGG16_WEIGHTS} (they live in ../shared/weights)")
-    return str(VGG16_WEIGHTS)
+    """Real ImageNet VGG16 weights: ../shared/weights, else the user cache that `weights fetch` fills."""
+    for path in (VGG16_WEIGHTS, USER_VGG16_WEIGHTS):
+        if path.is_file():
+            return str(path)
+    pytest.skip(
+        f"real VGG16 weights not found at {VGG16_WEIGHTS} nor {USER_VGG16_WEIGHTS}; "
+        "run `nst-keras weights fetch` to get them"
+    )
 
 
 @pytest.fixture
