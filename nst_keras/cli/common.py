@@ -1,0 +1,200 @@
+"""What every ``nst-keras`` command shares: exit codes, one-line messages, quiet TensorFlow, weights.
+
+Messages go to stderr, one line each, as ``nst-keras: warning: ...`` or
+``nst-keras: error: ...``; progress and results (``info``) go there too, so
+stdout carries only Keras' progress bar and what ``weights`` lists.
+
+Example:
+
+>>> plural(1, "epoch"), plural(3, "epoch")
+('1 epoch', '3 epochs')
+"""
+
+import contextlib
+import os
+import sys
+import warnings
+
+import nst_keras
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+PROG = "nst-keras"
+PACKAGE_DIR = os.path.dirname(os.path.abspath(nst_keras.__file__))
+
+
+class UsageError(Exception):
+    """Bad input or usage: reported in one line, exit code 2.
+
+    Example:
+
+    >>> str(UsageError("--size: expected an integer >= 1, got 0"))
+    '--size: expected an integer >= 1, got 0'
+    """
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``count`` and ``word``, in the plural unless ``count`` is 1.
+
+    Example:
+
+    >>> plural(1, "step"), plural(0, "step"), plural(2, "scale")
+    ('1 step', '0 steps', '2 scales')
+    """
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: its lines joined with ``; `` (a space after ``:`` or ``;``; blank lines dropped).
+
+    Example:
+
+    >>> one_line("no weights\\n  vgg19: offline\\n")
+    'no weights; vgg19: offline'
+    >>> one_line("could not fetch:\\n  vgg19: offline")
+    'could not fetch: vgg19: offline'
+    """
+    joined = ""
+    for line in (line.strip() for line in str(text).splitlines()):
+        if line:
+            joined += (" " if joined.endswith((":", ";")) else "; ") * bool(joined) + line
+    return joined
+
+
+def info(args, message: str) -> None:
+    """Print a progress or result line to stderr, unless ``--quiet``.
+
+    Example:
+
+    >>> import argparse
+    >>> info(argparse.Namespace(quiet=True), "not shown")
+    """
+    if not getattr(args, "quiet", False):
+        print(message, file=sys.stderr, flush=True)
+
+
+def warn(args, message: str) -> None:
+    """Print ``nst-keras: warning: MESSAGE`` on one line, unless ``--quiet``.
+
+    Example:
+
+    >>> import argparse, contextlib, io
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     warn(argparse.Namespace(quiet=False), "animated GIF:\\nfirst frame used")
+    >>> err.getvalue()
+    'nst-keras: warning: animated GIF: first frame used\\n'
+    """
+    info(args, f"{PROG}: warning: {one_line(message)}")
+
+
+def error(message: str) -> None:
+    """Print ``nst-keras: error: MESSAGE`` on one line (even with ``--quiet``).
+
+    Example:
+
+    >>> import contextlib, io
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     error("out.png: already exists")
+    >>> err.getvalue()
+    'nst-keras: error: out.png: already exists\\n'
+    """
+    print(f"{PROG}: error: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def reported_warnings(args):
+    """Collect warnings inside the block; print ours after it as one line each.
+
+    Only warnings raised from ``nst_keras`` itself are printed (just their
+    message, never a source line), each once; TensorFlow's and Keras' own
+    warnings are left out. With ``--debug`` warnings are not touched.
+
+    Example:
+
+    >>> import argparse, contextlib, io
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err), reported_warnings(argparse.Namespace(debug=False)):
+    ...     warnings.warn_explicit("big image: decoded at reduced size", UserWarning, PACKAGE_DIR + "/x.py", 1)
+    >>> err.getvalue()
+    'nst-keras: warning: big image: decoded at reduced size\\n'
+    """
+    if getattr(args, "debug", False):
+        yield
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            shown = set()
+            for warning in caught:
+                message = str(warning.message)
+                if _from_package(warning.filename) and message not in shown:
+                    shown.add(message)
+                    warn(args, message)
+
+
+def _from_package(filename):
+    return os.path.abspath(filename or "").startswith(PACKAGE_DIR + os.sep)
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow and probe devices with file descriptor 2 silenced.
+
+    TensorFlow's C++ start-up logs (CUDA probing, oneDNN notes) mean nothing
+    to a user of the command line, and TF 2.21 writes some of them before it
+    reads ``TF_CPP_MIN_LOG_LEVEL``. ``--debug`` skips this and keeps them.
+
+    Example:
+
+    >>> import_tensorflow_quietly()                          # doctest: +SKIP
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def resolve_weights(args):
+    """The network and weights ``--model``/``--weights`` name, printed; TensorFlow imported quietly.
+
+    A weights file that cannot be used is bad usage (exit 2); ``auto`` or
+    ``imagenet`` weights that are missing are a failure (exit 1) whose
+    message says how to fetch them. Returns ``nst_keras.weights``'
+    ``ResolvedWeights`` (``.network``, ``.weights``, ``.source``, ``.note``).
+
+    Example:
+
+    >>> import argparse
+    >>> args = argparse.Namespace(model="vgg16", weights="none", debug=True, quiet=True)
+    >>> resolve_weights(args).weights is None
+    True
+    """
+    # Resolving may ask Keras to download, which imports TensorFlow: quietly.
+    if not args.debug:
+        import_tensorflow_quietly()
+    from nst_keras.weights import WeightsError, resolve_weights as resolve
+
+    weights = None if args.weights.lower() == "none" else args.weights
+    try:
+        resolved = resolve(args.model, weights)
+    except WeightsError as err:
+        if args.weights in ("auto", "imagenet"):
+            raise
+        raise UsageError(str(err)) from None
+    if resolved.note:
+        info(args, f"note: {resolved.note}")
+    info(args, f"network: {resolved.network}; weights: {resolved.source}")
+    return resolved

@@ -1,0 +1,96 @@
+"""``nst-keras export``: write a SavedModel that stylises with TensorFlow alone.
+
+The loss options are the same as ``stylize``'s, built from
+:class:`~nst_keras.settings.LossSettings`; they become the defaults of the
+SavedModel's optional inputs.
+
+Example:
+
+>>> from nst_keras.cli import main
+>>> main(["export", "models/stylizer/1", "--steps", "300"])  # doctest: +SKIP
+0
+"""
+
+import argparse
+import os
+import time
+
+from nst_keras import settings as defaults
+from nst_keras.cli import options
+from nst_keras.cli.common import EXIT_OK, UsageError, info, resolve_weights
+from nst_keras.settings import RunSettings
+
+
+def add_parser(commands) -> argparse.ArgumentParser:
+    """Add ``export`` to the sub-command parsers ``commands``; return its parser.
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser()
+    >>> _ = add_parser(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["export", "out"])
+    >>> args.steps, args.learning_rate, args.seed
+    (500, 0.02, 0)
+    """
+    parser = commands.add_parser(
+        "export", help="write a SavedModel that stylises with TensorFlow alone",
+        parents=[options.model_options(), options.loss_options(exclude=("style_blend_weights",), seed=0)],
+        description=(
+            "Write a self-contained SavedModel to OUTPUT_DIR. It takes content_image and style_image "
+            "(uint8 [H, W, 3]) and returns generated_image; TF Serving, saved_model_cli and "
+            "tf.saved_model.load run it without nst_keras. The loss settings below become the defaults "
+            "of its optional inputs."))
+    parser.add_argument("output_dir", metavar="OUTPUT_DIR",
+                        help="SavedModel folder to create, e.g. models/stylizer/1 for TF Serving")
+    parser.add_argument("--steps", type=options.positive_int, default=defaults.EPOCHS * defaults.STEPS_PER_EPOCH,
+                        help="default number of optimisation steps (default %(default)s)")
+    options.add_setting(parser, RunSettings, "learning_rate", default=defaults.LEARNING_RATE,
+                        help="default Adam learning rate in pixel units of [0, 1] (default %(default)s)")
+    parser.add_argument("--max-side", type=options.positive_int, default=None,
+                        help="largest image side the export accepts (default 1024; the smallest is 32)")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT_DIR if it exists")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def folder_size(path: str) -> int:
+    """Bytes in the files below ``path``.
+
+    Example:
+
+    >>> folder_size(os.path.join(os.path.dirname(__file__), "no such folder"))
+    0
+    """
+    return sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(path) for name in names)
+
+
+def run(args) -> int:
+    """Run ``nst-keras export``; return the exit code.
+
+    Example:
+
+    >>> run(build_parser().parse_args(["export", "out"]))  # doctest: +SKIP
+    0
+    """
+    if os.path.lexists(args.output_dir) and not args.overwrite:
+        raise UsageError(f"{args.output_dir}: already exists; pass --overwrite to replace it")
+    loss = options.loss_settings(args)
+    resolved = resolve_weights(args)
+
+    from nst_keras.export import export_saved_model
+
+    extra = {} if args.max_side is None else {"max_side": args.max_side}
+    info(args, f"exporting a {resolved.network} stylizer to {args.output_dir}")
+    start = time.perf_counter()
+    try:
+        export_saved_model(
+            args.output_dir, loss, network=resolved.network, weights=resolved.weights,
+            weights_description=resolved.source, steps=args.steps, learning_rate=args.learning_rate,
+            overwrite=args.overwrite, **extra,
+        )
+    except (FileExistsError, ValueError) as err:
+        raise UsageError(options.with_flags(err)) from None
+    info(args, f"wrote {args.output_dir} ({folder_size(args.output_dir) / 2**20:.0f} MiB, "
+               f"{time.perf_counter() - start:.0f} s): signatures serving_default and serve")
+    return EXIT_OK

@@ -1,0 +1,338 @@
+"""Command-line options built from the fields of :mod:`nst_keras.settings`, and settings built back.
+
+Each settings field whose ``metadata["flag"]`` is not ``None`` becomes one
+option: the flag (``""`` derives ``--field-name``), help text, choices,
+metavar and default all come from the field, the text is converted and
+checked by :func:`nst_keras.settings.parse_text`, and the parsed value lands
+under the field's name. The parent parsers below are shared by every command
+that stylises or exports, so a new setting is a new option everywhere with no
+change here.
+
+Example:
+
+>>> import argparse
+>>> parser = argparse.ArgumentParser(parents=[loss_options()])
+>>> loss = loss_settings(parser.parse_args(["--tv-weight", "2", "--init", "noise"]))
+>>> loss.total_variation_weight, loss.init, loss.content_weight
+(2.0, 'noise', 0.15)
+"""
+
+import argparse
+import dataclasses
+import re
+
+from nst_keras import settings as defaults
+from nst_keras.settings import ImageSettings, LossSettings, RunSettings, StylizeSettings, parse_text
+
+SETTINGS_CLASSES = (LossSettings, RunSettings, ImageSettings)
+# Keyword arguments of the library that are options but no settings field.
+LIBRARY_FLAGS = {"overwrite": "--overwrite", "max_side": "--max-side", "steps": "--steps",
+                 "batch_size": "--batch-size", "network": "--model", "weights": "--weights"}
+
+
+def flag_of(field: dataclasses.Field) -> str | None:
+    """The option of a settings field: its ``flag``, ``--field-name`` when that is ``""``, or ``None``.
+
+    Example:
+
+    >>> fields = {f.name: f for f in dataclasses.fields(LossSettings)}
+    >>> flag_of(fields["total_variation_weight"]), flag_of(fields["content_weight"])
+    ('--tv-weight', '--content-weight')
+    >>> flag_of(fields["style_layer_names"]) is None
+    True
+    """
+    flag = field.metadata.get("flag", "")
+    if flag is None:
+        return None
+    return flag or "--" + field.name.replace("_", "-")
+
+
+def settings_flags() -> dict:
+    """Every settings field that has an option, by name: ``{"total_variation_weight": "--tv-weight", ...}``.
+
+    Example:
+
+    >>> settings_flags()["epochs_per_scale"]
+    '--epochs-per-scale'
+    """
+    flags = {}
+    for cls in SETTINGS_CLASSES:
+        for field in dataclasses.fields(cls):
+            if flag_of(field) is not None:
+                flags[field.name] = flag_of(field)
+    return flags
+
+
+def with_flags(message: str) -> str:
+    """A library message with its parameter names written as the options that set them.
+
+    ``overwrite=True`` becomes ``--overwrite``; `` `content_weight` `` and
+    ``content_weight=`` become ``--content-weight``. The first letter is
+    lower-cased to follow ``nst-keras: error:``.
+
+    Example:
+
+    >>> with_flags("out: exists; pass overwrite=True to replace it")
+    'out: exists; pass --overwrite to replace it'
+    >>> with_flags("Expected `total_variation_weight` to be >= 0. Received: total_variation_weight=-1")
+    'expected --tv-weight to be >= 0. Received: --tv-weight -1'
+    """
+    flags = dict(settings_flags(), **LIBRARY_FLAGS)
+    pattern = "|".join(sorted(map(re.escape, flags), key=len, reverse=True))
+
+    def replace(match):
+        name = match.group("quoted") or match.group("true") or match.group("assigned")
+        return flags[name] + (" " if match.group("assigned") else "")
+
+    text = re.sub(rf"`(?P<quoted>{pattern})`|\b(?P<true>{pattern})=True\b|\b(?P<assigned>{pattern})=",
+                  replace, str(message))
+    first = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if first.isalpha() and first.istitle() else text
+
+
+def _parser(cls, name, flag):
+    """The argparse ``type`` of one field: ``parse_text`` with its error said as the option's."""
+    def parse(text):
+        try:
+            return parse_text(cls, name, text)
+        except ValueError as err:
+            match = re.match(r"Expected `\w+` to be (.*?)\. Received: ", str(err), re.S)
+            if match:
+                raise argparse.ArgumentTypeError(f"expected {match.group(1)}, got {text}") from None
+            raise argparse.ArgumentTypeError(with_flags(str(err))) from None
+
+    parse.__name__ = flag.lstrip("-")
+    return parse
+
+
+def add_setting(parser, cls, name: str, **overrides) -> argparse.Action:
+    """Add the option of field ``name`` of ``cls`` to ``parser``; ``overrides`` replace its argparse keywords.
+
+    A ``default`` that differs from the field's is named in the help text.
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser()
+    >>> action = add_setting(parser, LossSettings, "seed", default=0)
+    >>> parser.parse_args([]).seed, action.help
+    (0, 'random seed (noise init) (default %(default)s)')
+    """
+    field = {f.name: f for f in dataclasses.fields(cls)}[name]
+    flag, meta = flag_of(field), field.metadata
+    keywords = dict(dest=name, default=field.default, help=meta["help"])
+    if meta["choices"] is not None:
+        keywords["choices"] = meta["choices"]
+    if meta["parse"] is not None or meta["choices"] is None:
+        keywords["type"] = _parser(cls, name, flag)
+    if meta["choices"] is None:
+        keywords["metavar"] = meta["metavar"] or flag.lstrip("-").replace("-", "_").upper()
+    keywords.update(overrides)
+    if "default" in overrides and "%(default)" not in keywords["help"]:
+        keywords["help"] += " (default %(default)s)"
+    return parser.add_argument(flag, **keywords)
+
+
+def settings_parent(cls, *, exclude=(), **defaults_) -> argparse.ArgumentParser:
+    """A parent parser with one option per field of ``cls`` that has one, in field order.
+
+    Args:
+        cls: a settings dataclass.
+        exclude: field names to leave out.
+        **defaults_: defaults that differ from the fields' (export's ``seed=0``).
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser(parents=[settings_parent(ImageSettings)])
+    >>> parser.parse_args(["--size", "64"]).size
+    64
+    """
+    parent = argparse.ArgumentParser(add_help=False)
+    for field in dataclasses.fields(cls):
+        if flag_of(field) is not None and field.name not in exclude:
+            extra = {"default": defaults_[field.name]} if field.name in defaults_ else {}
+            add_setting(parent, cls, field.name, **extra)
+    return parent
+
+
+def loss_options(*, exclude=(), **defaults_) -> argparse.ArgumentParser:
+    """The parent parser of the loss settings (``--content-weight``, ``--tv-weight``, ``--init`` ...).
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser(parents=[loss_options(exclude=("style_blend_weights",), seed=0)])
+    >>> parser.parse_args([]).seed
+    0
+    """
+    return settings_parent(LossSettings, exclude=exclude, **defaults_)
+
+
+def run_options() -> argparse.ArgumentParser:
+    """The parent parser of the run settings, with ``--average/--no-average`` before ``--ema-decay``.
+
+    ``--no-average`` means ``ema_decay=None``: the last iterate is output.
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser(parents=[run_options()])
+    >>> run_settings(parser.parse_args(["--no-average"])).ema_decay is None
+    True
+    """
+    parent = argparse.ArgumentParser(add_help=False)
+    for field in dataclasses.fields(RunSettings):
+        if field.name == "ema_decay":
+            parent.add_argument("--average", action=argparse.BooleanOptionalAction, default=True,
+                                help="output the exponential moving average of the iterates (default), or with "
+                                     "--no-average the last iterate")
+        if flag_of(field) is not None:
+            add_setting(parent, RunSettings, field.name)
+    return parent
+
+
+def image_options() -> argparse.ArgumentParser:
+    """The parent parser of the image settings (``--size``, ``--style-scale``, ``--background``).
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser(parents=[image_options()])
+    >>> image_settings(parser.parse_args(["--background", "black"])).background
+    'black'
+    """
+    return settings_parent(ImageSettings)
+
+
+def model_options() -> argparse.ArgumentParser:
+    """The parent parser of ``--model`` and ``--weights``, read by :func:`~nst_keras.cli.common.resolve_weights`.
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser(parents=[model_options()])
+    >>> args = parser.parse_args(["--model", "vgg16"])
+    >>> args.model, args.weights
+    ('vgg16', 'auto')
+    """
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--model", choices=defaults.NETWORKS, default=None,
+                        help=f"VGG network (default: {defaults.NETWORK} when its ImageNet weights are "
+                             f"available, else {defaults.NETWORKS[-1]})")
+    parent.add_argument("--weights", default="auto",
+                        help="'auto' (default), 'imagenet', 'none' (random; tests) or a weights file")
+    return parent
+
+
+def stylize_options() -> list:
+    """The parents of every command that stylises: image, loss, run and model options, in that order.
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser(parents=stylize_options())
+    >>> stylize_settings(parser.parse_args(["--epochs", "3"])).run.epochs
+    3
+    """
+    return [image_options(), loss_options(), run_options(), model_options()]
+
+
+def positive_int(text: str) -> int:
+    """The argparse ``type`` of options that take an integer >= 1 and are no setting (``--save-every``).
+
+    Example:
+
+    >>> positive_int("3")
+    3
+    >>> positive_int("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected an integer >= 1, got 0
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
+    return value
+
+
+def _build(cls, args, **changes):
+    from nst_keras.cli.common import UsageError
+
+    values = {name: getattr(args, name) for name in cls.names() if hasattr(args, name)}
+    try:
+        return cls(**dict(values, **changes))
+    except ValueError as err:
+        raise UsageError(with_flags(str(err))) from None
+
+
+def loss_settings(args) -> LossSettings:
+    """The :class:`~nst_keras.settings.LossSettings` the parsed options give (the rest default).
+
+    Example:
+
+    >>> loss_settings(argparse.Namespace(style_weight=2.0)).style_weight
+    2.0
+    """
+    return _build(LossSettings, args)
+
+
+def run_settings(args) -> RunSettings:
+    """The :class:`~nst_keras.settings.RunSettings` the parsed options give; ``--no-average`` is ``ema_decay=None``.
+
+    Example:
+
+    >>> run_settings(argparse.Namespace(epochs=2, average=False)).ema_decay is None
+    True
+    """
+    if getattr(args, "average", True) is False:
+        return _build(RunSettings, args, ema_decay=None)
+    return _build(RunSettings, args)
+
+
+def image_settings(args) -> ImageSettings:
+    """The :class:`~nst_keras.settings.ImageSettings` the parsed options give.
+
+    Example:
+
+    >>> image_settings(argparse.Namespace(size=64)).size
+    64
+    """
+    return _build(ImageSettings, args)
+
+
+def stylize_settings(args) -> StylizeSettings:
+    """The :class:`~nst_keras.settings.StylizeSettings` (loss and run) the parsed options give.
+
+    Example:
+
+    >>> stylize_settings(argparse.Namespace(pooling="avg", epochs=4)).loss.pooling
+    'avg'
+    """
+    return StylizeSettings(loss=loss_settings(args), run=run_settings(args))
+
+
+def resolved_settings(settings: StylizeSettings, size: int, precision=None) -> StylizeSettings:
+    """``settings`` with the run settings resolved for an output of long side ``size``.
+
+    The learning rate, the coarse-to-fine schedule and, given ``precision``
+    (``nst_keras.precision.resolve_precision``), the precision are decided
+    once here, so what is printed and recorded is what runs. A schedule that
+    does not fit ``--size`` raises :class:`~nst_keras.cli.common.UsageError`
+    naming the options.
+
+    Example:
+
+    >>> resolved_settings(StylizeSettings(run=RunSettings(scales="auto")), 256).run.scales
+    (128, 256)
+    >>> resolved_settings(StylizeSettings(run=RunSettings(scales=(32, 48))), 64)
+    Traceback (most recent call last):
+    ...
+    nst_keras.cli.common.UsageError: --scales must end at the output size --size 64; got 32,48
+    """
+    from nst_keras.cli.common import UsageError
+
+    scales = settings.run.scales
+    if scales not in (None, "auto") and scales[-1] != size:
+        raise UsageError(f"--scales must end at the output size --size {size}; got {','.join(map(str, scales))}")
+    try:
+        run = settings.run.resolved(size, precision=precision)
+    except ValueError as err:
+        raise UsageError(with_flags(str(err))) from None
+    return StylizeSettings(loss=settings.loss, run=run)

@@ -1,0 +1,199 @@
+"""``nst-keras stylize``: paint one content image in the style of one or more paintings.
+
+Every path is checked and every image decoded before TensorFlow loads, so a
+bad input is refused in about a second with nothing written.
+
+Example:
+
+>>> from nst_keras.cli import main
+>>> main(["stylize", "photo.jpg", "starry_night.jpg", "-o", "out.png", "--size", "384"])  # doctest: +SKIP
+0
+"""
+
+import argparse
+import itertools
+import os
+import sys
+import time
+
+from nst_keras.cli import options
+from nst_keras.cli.common import EXIT_OK, UsageError, info, plural, reported_warnings, resolve_weights
+
+
+def add_parser(commands) -> argparse.ArgumentParser:
+    """Add ``stylize`` to the sub-command parsers ``commands``; return its parser.
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser()
+    >>> _ = add_parser(parser.add_subparsers(dest="command"))
+    >>> parser.parse_args(["stylize", "a.jpg", "b.jpg", "-o", "o.png"]).size
+    512
+    """
+    parser = commands.add_parser(
+        "stylize", help="stylise one content image", parents=options.stylize_options(), description=(
+            "Paint CONTENT in the style of STYLE. The image is optimised with Keras' fit; "
+            "the loss of every epoch is shown."))
+    parser.add_argument("content", help="content image (photo) file")
+    parser.add_argument("style", nargs="+", help="style image (painting) file(s)")
+    parser.add_argument("-o", "--output", required=True, help="output image: .png, .jpg, .webp or .tif")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--save-every", type=options.positive_int, default=None, metavar="N",
+                        help="also save the image every N epochs as OUTPUT_STEM_EPOCH.EXT")
+    parser.add_argument("--plot", default=None, metavar="PATH",
+                        help="also write the loss curves (total and parts per epoch) as an image, e.g. losses.png")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def checkpoint_template(output: str) -> str:
+    """The ``ImageCheckpoint`` file name template for ``--save-every``: ``OUTPUT_STEM_{epoch:04d}.EXT``.
+
+    Example:
+
+    >>> checkpoint_template("out/{x}.png")
+    'out/{{x}}_{epoch:04d}.png'
+    """
+    stem, ext = os.path.splitext(output)
+    return stem.replace("{", "{{").replace("}", "}}") + "_{epoch:04d}" + ext
+
+
+def checkpoint_paths(output: str, save_every: int | None, run) -> list:
+    """The files ``--save-every`` will write for resolved run settings ``run`` (also each scale's end).
+
+    Example:
+
+    >>> from nst_keras.settings import RunSettings
+    >>> checkpoint_paths("o.png", 2, RunSettings(epochs=3))
+    ['o_0002.png', 'o_0003.png']
+    """
+    if save_every is None:
+        return []
+    total = run.total_epochs
+    ends = itertools.accumulate(run.epochs_per_scale or [total])
+    epochs = sorted(set(range(save_every, total + 1, save_every)) | set(ends))
+    return [checkpoint_template(output).format(epoch=epoch) for epoch in epochs]
+
+
+def schedule_text(run) -> str:
+    """The optimisation schedule of resolved run settings, as printed before it starts.
+
+    Example:
+
+    >>> from nst_keras.settings import RunSettings
+    >>> schedule_text(RunSettings(epochs=1, steps_per_epoch=50))
+    '1 epoch x 50 steps'
+    >>> schedule_text(RunSettings(scales=(32, 64), epochs_per_scale=(2, 1), steps_per_epoch=1))
+    'scales 32 px, 64 px for 2, 1 epochs x 1 step'
+    """
+    steps = plural(run.steps_per_epoch, "step")
+    if not run.scales or len(run.scales) == 1:
+        return f"{plural(run.total_epochs, 'epoch')} x {steps}"
+    sizes = ", ".join(f"{s} px" for s in run.scales)
+    return f"scales {sizes} for {', '.join(map(str, run.epochs_per_scale))} epochs x {steps}"
+
+
+def loss_text(history) -> str:
+    """How the loss fell: the first and last epoch's mean, e.g. ``loss 0.912 → 0.0821 (epoch means)``.
+
+    Example:
+
+    >>> loss_text({"loss": [0.91234, 0.5, 0.082101]})
+    'loss 0.912 → 0.0821 (epoch means)'
+    >>> loss_text({"loss": [0.5]})
+    "loss 0.5 (the epoch's mean)"
+    """
+    losses = getattr(history, "history", history).get("loss") or []
+    if not losses:
+        return "no loss logged"
+    if len(losses) == 1:
+        return f"loss {losses[0]:.3g} (the epoch's mean)"
+    return f"loss {losses[0]:.3g} → {losses[-1]:.3g} (epoch means)"
+
+
+def load_inputs(args, image, run):
+    """Check every output path and decode every image; raise UsageError before any model exists.
+
+    Returns ``(content, styles)``: float arrays at ``image.size`` and the
+    style scale. Warnings while decoding are printed one line each.
+
+    Example:
+
+    >>> load_inputs(args, image_settings, run_settings)      # doctest: +SKIP
+    """
+    from nst_keras import images
+
+    inputs = [args.content] + args.style
+    try:
+        for path in [args.output] + checkpoint_paths(args.output, args.save_every, run):
+            images.check_output_path(path, inputs, overwrite=args.overwrite)
+        if args.plot is not None:
+            try:
+                images.check_output_path(args.plot, inputs + [args.output], overwrite=args.overwrite)
+            except images.ImageError as err:
+                raise UsageError(f"--plot: {options.with_flags(err)}") from None
+        with reported_warnings(args):
+            content = images.load_image(args.content, image.size, background=image.background)
+            style_size = max(images.MIN_SIDE, round(max(content.shape[:2]) * image.style_scale))
+            styles = [images.load_image(path, style_size, background=image.background) for path in args.style]
+    except images.ImageError as err:
+        raise UsageError(options.with_flags(err)) from None
+    except ValueError as err:  # a bad --background colour
+        raise UsageError(f"--background: {err}") from None
+    blend = args.style_blend_weights
+    if blend is not None and len(blend) != len(args.style):
+        raise UsageError(f"--style-blend-weights: {plural(len(blend), 'weight')} for "
+                         f"{plural(len(args.style), 'style image')}")
+    return content, styles
+
+
+def run(args) -> int:
+    """Run ``nst-keras stylize``; return the exit code.
+
+    Example:
+
+    >>> run(build_parser().parse_args(["stylize", "a.jpg", "b.jpg", "-o", "o.png"]))  # doctest: +SKIP
+    0
+    """
+    from nst_keras.precision import resolve_precision
+
+    image = options.image_settings(args)
+    settings = options.stylize_settings(args)
+    planned = options.resolved_settings(settings, image.size)
+    content, styles = load_inputs(args, image, planned.run)
+    resolved = resolve_weights(args)
+
+    from nst_keras import images
+    from nst_keras.callbacks import ImageCheckpoint
+    from nst_keras.provenance import provenance
+    from nst_keras.stylize import stylize
+
+    settings = options.resolved_settings(settings, image.size, precision=resolve_precision)
+    how = " (auto)" if args.precision == "auto" else ""
+    info(args, f"precision: {settings.run.precision}{how}")
+    metadata = provenance(
+        resolved.network, resolved.source, dict(settings.to_dict(), **image.to_dict()),
+        content_image=os.path.basename(args.content),
+        style_image=", ".join(os.path.basename(path) for path in args.style),
+    )
+    callbacks = []
+    if args.save_every is not None:
+        callbacks.append(ImageCheckpoint(checkpoint_template(args.output), args.save_every, metadata))
+    height, width = content.shape[:2]
+    info(args, f"stylising {args.content} at {width}x{height}: {schedule_text(settings.run)}")
+    verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)
+    start = time.perf_counter()
+    result = stylize(content, styles, settings, network=resolved.network, weights=resolved.weights,
+                     callbacks=callbacks, verbose=verbose)
+    images.save_image(args.output, result.image, metadata=metadata)
+    info(args, f"wrote {args.output} ({width}x{height}) in {time.perf_counter() - start:.0f} s with "
+               f"{resolved.network}: {loss_text(result.history)}")
+    if args.plot is not None:
+        from nst_keras import plots
+
+        title = f"{os.path.basename(args.output)}: loss per epoch"
+        curves = plots.loss_curves(result.history, boundaries=getattr(result, "scale_boundaries", ()), title=title)
+        images.save_image(args.plot, curves)
+        info(args, f"wrote {args.plot}")
+    return EXIT_OK

@@ -1,0 +1,59 @@
+"""``nst-keras sheet``: rows from the results' metadata or given with --row."""
+
+import pytest
+
+from nst_keras import cli, images
+
+
+@pytest.fixture
+def result_files(tmp_path, rng):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    images.save_image(str(inputs / "photo.png"), rng.random((40, 80, 3)))
+    images.save_image(str(inputs / "paint.png"), rng.random((64, 64, 3)))
+    images.save_image(str(inputs / "other.png"), rng.random((32, 64, 3)))
+    results = tmp_path / "results"
+    metadata = {"content_image": "photo.png", "style_image": "paint.png, other.png"}
+    images.save_image(str(results / "out.png"), rng.random((32, 64, 3)), metadata=metadata)
+    images.save_image(str(results / "out_0002.png"), rng.random((32, 64, 3)))
+    images.save_image(str(results / "out_0001.png"), rng.random((32, 64, 3)))
+    return inputs, results
+
+
+def test_sheet_from_metadata(result_files, tmp_path, capsys):
+    inputs, results = result_files
+    sheet = tmp_path / "sheet.png"
+    argv = ["sheet", str(results / "out.png"), "-o", str(sheet), "--inputs", str(inputs), "--height", "32"]
+    assert cli.main(argv + ["--checkpoints"]) == 0, capsys.readouterr().err
+    # content 64, two styles 32 + 64, epochs 1 and 2 at 64, output 64, gaps of 8.
+    widths = [64, 32, 64, 64, 64, 64]
+    expected = (8 + 32 + 16 + 8, 8 + sum(w + 8 for w in widths), 3)
+    assert images.load_image(str(sheet)).shape == expected
+    assert cli.main(argv + ["--no-labels", "--overwrite"]) == 0
+    assert images.load_image(str(sheet)).shape == (8 + 32 + 8, 8 + sum(w + 8 for w in [64, 32, 64, 64]), 3)
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(", 1 row)")
+
+
+def test_sheet_with_explicit_rows(result_files, tmp_path, capsys):
+    inputs, results = result_files
+    sheet = tmp_path / "sheet.png"
+    row = [str(inputs / "photo.png"), str(inputs / "paint.png"), str(results / "out.png")]
+    assert cli.main(["sheet", "-o", str(sheet), "--row", *row, "--row", *row, "--height", "16", "--no-labels"]) == 0
+    assert images.load_image(str(sheet), min_side=1).shape == (8 + 2 * (16 + 8), 8 + (32 + 8) + (16 + 8) + (32 + 8), 3)
+    assert capsys.readouterr().err.strip().endswith(", 2 rows)")
+
+
+def test_sheet_errors(result_files, tmp_path, capsys):
+    inputs, results = result_files
+    sheet = str(tmp_path / "sheet.png")
+    assert cli.main(["sheet", str(results / "out.png"), "-o", sheet]) == 2
+    err = capsys.readouterr().err
+    assert "paint.png (named in its metadata) is not in" in err and "--inputs" in err
+    assert cli.main(["sheet", str(results / "out_0001.png"), "-o", sheet]) == 2
+    assert "no content_image" in capsys.readouterr().err
+    assert cli.main(["sheet", "-o", sheet]) == 2
+    assert cli.main(["sheet", "-o", sheet, "--row", "a.png", "b.png"]) == 2
+    assert "CONTENT STYLE" in capsys.readouterr().err
+    (tmp_path / "taken.png").write_bytes(b"x")
+    assert cli.main(["sheet", str(results / "out.png"), "--inputs", str(inputs), "-o", str(tmp_path / "taken.png")]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
