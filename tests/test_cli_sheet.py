@@ -55,5 +55,6 @@ def test_sheet_errors(result_files, tmp_path, capsys):
     assert cli.main(["sheet", "-o", sheet, "--row", "a.png", "b.png"]) == 2
     assert "CONTENT STYLE" in capsys.readouterr().err
     (tmp_path / "taken.png").write_bytes(b"x")
-    assert cli.main(["sheet", str(results / "out.png"), "--inputs", str(inputs), "-o", str(tmp_path / "taken.png")]) == 2
+    taken = ["sheet", str(results / "out.png"), "--inputs", str(inputs), "-o", str(tmp_path / "taken.png")]
+    assert cli.main(taken) == 2
     assert "pass --overwrite" in capsys.readouterr().err

@@ -14,13 +14,15 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 from nst_keras.cli import options
 from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, PROG, UsageError, info, plural, reported_warnings,
                                   resolve_weights, warn)
+from nst_keras.settings import ImageSettings
 
 
-def add_parser(commands) -> argparse.ArgumentParser:
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``batch`` to the sub-command parsers ``commands``; return its parser.
 
     Example:
@@ -76,7 +78,7 @@ def _inputs(args):
     return None, args.inputs
 
 
-def plan(args, image):
+def plan(args: argparse.Namespace, image: ImageSettings) -> tuple:
     """Check the usage and every style image, plan the run; return ``(plan, shard)``.
 
     A folder of content images is planned before TensorFlow loads; a TFDS
@@ -121,7 +123,7 @@ def _plan_tfds(args, shard):
         raise UsageError(options.with_flags(err)) from None
 
 
-def on_progress(args):
+def on_progress(args: argparse.Namespace) -> Callable:
     """The ``on_progress`` callback of ``run_batch``: progress lines, failures and warnings, one line each.
 
     Example:
@@ -146,7 +148,7 @@ def _interrupt(signum, frame):  # Slurm and Kubernetes stop jobs with SIGTERM
     raise KeyboardInterrupt
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``nst-keras batch``: 0 all written or skipped, 1 a failure or an interruption, 2 bad usage.
 
     Example:

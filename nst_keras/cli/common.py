@@ -10,10 +10,12 @@ Example:
 ('1 epoch', '3 epochs')
 """
 
+import argparse
 import contextlib
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 
 import nst_keras
 
@@ -60,7 +62,7 @@ def one_line(text: str) -> str:
     return joined
 
 
-def info(args, message: str) -> None:
+def info(args: argparse.Namespace, message: str) -> None:
     """Print a progress or result line to stderr, unless ``--quiet``.
 
     Example:
@@ -72,7 +74,7 @@ def info(args, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def warn(args, message: str) -> None:
+def warn(args: argparse.Namespace, message: str) -> None:
     """Print ``nst-keras: warning: MESSAGE`` on one line, unless ``--quiet``.
 
     Example:
@@ -103,7 +105,7 @@ def error(message: str) -> None:
 
 
 @contextlib.contextmanager
-def reported_warnings(args):
+def reported_warnings(args: argparse.Namespace) -> Iterator[None]:
     """Collect warnings inside the block; print ours after it as one line each.
 
     Only warnings raised from ``nst_keras`` itself are printed (just their
@@ -167,7 +169,7 @@ def import_tensorflow_quietly() -> None:
         os.close(devnull)
 
 
-def resolve_weights(args):
+def resolve_weights(args: argparse.Namespace):
     """The network and weights ``--model``/``--weights`` name, printed; TensorFlow imported quietly.
 
     A weights file that cannot be used is bad usage (exit 2); ``auto`` or

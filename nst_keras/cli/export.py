@@ -21,7 +21,7 @@ from nst_keras.cli.common import EXIT_OK, UsageError, info, resolve_weights
 from nst_keras.settings import RunSettings
 
 
-def add_parser(commands) -> argparse.ArgumentParser:
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``export`` to the sub-command parsers ``commands``; return its parser.
 
     Example:
@@ -65,7 +65,7 @@ def folder_size(path: str) -> int:
     return sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(path) for name in names)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``nst-keras export``; return the exit code.
 
     Example:

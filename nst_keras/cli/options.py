@@ -20,6 +20,7 @@ Example:
 import argparse
 import dataclasses
 import re
+from collections.abc import Callable
 
 from nst_keras import settings as defaults
 from nst_keras.settings import ImageSettings, LossSettings, RunSettings, StylizeSettings, parse_text
@@ -105,7 +106,7 @@ def _parser(cls, name, flag):
     return parse
 
 
-def add_setting(parser, cls, name: str, **overrides) -> argparse.Action:
+def add_setting(parser: argparse.ArgumentParser, cls: type, name: str, **overrides) -> argparse.Action:
     """Add the option of field ``name`` of ``cls`` to ``parser``; ``overrides`` replace its argparse keywords.
 
     A ``default`` that differs from the field's is named in the help text.
@@ -132,7 +133,7 @@ def add_setting(parser, cls, name: str, **overrides) -> argparse.Action:
     return parser.add_argument(flag, **keywords)
 
 
-def settings_parent(cls, *, exclude=(), **defaults_) -> argparse.ArgumentParser:
+def settings_parent(cls: type, *, exclude=(), **defaults_) -> argparse.ArgumentParser:
     """A parent parser with one option per field of ``cls`` that has one, in field order.
 
     Args:
@@ -262,7 +263,7 @@ def _build(cls, args, **changes):
         raise UsageError(with_flags(str(err))) from None
 
 
-def loss_settings(args) -> LossSettings:
+def loss_settings(args: argparse.Namespace) -> LossSettings:
     """The :class:`~nst_keras.settings.LossSettings` the parsed options give (the rest default).
 
     Example:
@@ -273,7 +274,7 @@ def loss_settings(args) -> LossSettings:
     return _build(LossSettings, args)
 
 
-def run_settings(args) -> RunSettings:
+def run_settings(args: argparse.Namespace) -> RunSettings:
     """The :class:`~nst_keras.settings.RunSettings` the parsed options give; ``--no-average`` is ``ema_decay=None``.
 
     Example:
@@ -286,7 +287,7 @@ def run_settings(args) -> RunSettings:
     return _build(RunSettings, args)
 
 
-def image_settings(args) -> ImageSettings:
+def image_settings(args: argparse.Namespace) -> ImageSettings:
     """The :class:`~nst_keras.settings.ImageSettings` the parsed options give.
 
     Example:
@@ -297,7 +298,7 @@ def image_settings(args) -> ImageSettings:
     return _build(ImageSettings, args)
 
 
-def stylize_settings(args) -> StylizeSettings:
+def stylize_settings(args: argparse.Namespace) -> StylizeSettings:
     """The :class:`~nst_keras.settings.StylizeSettings` (loss and run) the parsed options give.
 
     Example:
@@ -308,7 +309,7 @@ def stylize_settings(args) -> StylizeSettings:
     return StylizeSettings(loss=loss_settings(args), run=run_settings(args))
 
 
-def resolved_settings(settings: StylizeSettings, size: int, precision=None) -> StylizeSettings:
+def resolved_settings(settings: StylizeSettings, size: int, precision: Callable | None = None) -> StylizeSettings:
     """``settings`` with the run settings resolved for an output of long side ``size``.
 
     The learning rate, the coarse-to-fine schedule and, given ``precision``

@@ -15,7 +15,7 @@ from nst_keras.cli.common import EXIT_OK, UsageError, info, plural
 from nst_keras.cli.options import positive_int, with_flags
 
 
-def add_parser(commands) -> argparse.ArgumentParser:
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``sheet`` to the sub-command parsers ``commands``; return its parser.
 
     Example:
@@ -85,7 +85,7 @@ def checkpoint_files(result: str) -> list:
     return sorted(found)
 
 
-def sheet_rows(args) -> list:
+def sheet_rows(args: argparse.Namespace) -> list:
     """``(content, styles, result)`` per row: the RESULT files first, then each ``--row``.
 
     Example:
@@ -117,7 +117,7 @@ def sheet_rows(args) -> list:
     return rows
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``nst-keras sheet``; return the exit code.
 
     Example:

@@ -18,9 +18,10 @@ import time
 
 from nst_keras.cli import options
 from nst_keras.cli.common import EXIT_OK, UsageError, info, plural, reported_warnings, resolve_weights
+from nst_keras.settings import ImageSettings, RunSettings
 
 
-def add_parser(commands) -> argparse.ArgumentParser:
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``stylize`` to the sub-command parsers ``commands``; return its parser.
 
     Example:
@@ -59,7 +60,7 @@ def checkpoint_template(output: str) -> str:
     return stem.replace("{", "{{").replace("}", "}}") + "_{epoch:04d}" + ext
 
 
-def checkpoint_paths(output: str, save_every: int | None, run) -> list:
+def checkpoint_paths(output: str, save_every: int | None, run: RunSettings) -> list:
     """The files ``--save-every`` will write for resolved run settings ``run`` (also each scale's end).
 
     Example:
@@ -76,7 +77,7 @@ def checkpoint_paths(output: str, save_every: int | None, run) -> list:
     return [checkpoint_template(output).format(epoch=epoch) for epoch in epochs]
 
 
-def schedule_text(run) -> str:
+def schedule_text(run: RunSettings) -> str:
     """The optimisation schedule of resolved run settings, as printed before it starts.
 
     Example:
@@ -112,7 +113,7 @@ def loss_text(history) -> str:
     return f"loss {losses[0]:.3g} → {losses[-1]:.3g} (epoch means)"
 
 
-def load_inputs(args, image, run):
+def load_inputs(args: argparse.Namespace, image: ImageSettings, run: RunSettings) -> tuple:
     """Check every output path and decode every image; raise UsageError before any model exists.
 
     Returns ``(content, styles)``: float arrays at ``image.size`` and the
@@ -148,7 +149,7 @@ def load_inputs(args, image, run):
     return content, styles
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``nst-keras stylize``; return the exit code.
 
     Example:

@@ -10,12 +10,13 @@ Example:
 import argparse
 import inspect
 import sys
+from collections.abc import Callable
 
 from nst_keras import settings as defaults
 from nst_keras.cli.common import EXIT_OK, import_tensorflow_quietly, info
 
 
-def add_parser(commands) -> argparse.ArgumentParser:
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``weights`` (with ``fetch`` and ``list``) to the sub-command parsers ``commands``; return its parser.
 
     Example:
@@ -49,7 +50,7 @@ def progress_text(event) -> str:
     return str(getattr(event, "message", event))
 
 
-def progress_printer(args):
+def progress_printer(args: argparse.Namespace) -> Callable:
     """The ``on_progress`` of ``weights fetch``: one line per step, a download every tenth of the way.
 
     Example:
@@ -106,7 +107,7 @@ def entry_state(entry: dict) -> str:
     return f"present, {checksum}" if checksum else "present"
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``nst-keras weights fetch`` or ``weights list``; return the exit code.
 
     Example:
