@@ -1,0 +1,231 @@
+"""StyleNetwork: a feed-forward image transformation network for one style.
+
+The architecture is Johnson, Alahi & Fei-Fei (2016), "Perceptual Losses for
+Real-Time Style Transfer and Super-Resolution", supplementary Table 1, with
+instance normalisation in place of batch normalisation (Ulyanov, Vedaldi &
+Lempitsky 2016, "Instance Normalization: The Missing Ingredient for Fast
+Stylization"):
+
+- a 9x9 convolution (``filters`` channels), then two stride-2 3x3
+  convolutions (``2 * filters``, ``4 * filters``): the image shrinks 4x;
+- ``residual_blocks`` residual blocks of two 3x3 convolutions;
+- two 2x upsampling steps, each a nearest-neighbour resize followed by a 3x3
+  convolution, and a final 9x9 convolution to RGB.
+
+Every convolution is preceded by reflection padding, every one but the last
+is followed by instance normalisation and a ReLU. The network is fully
+convolutional: any image with both sides at least :data:`MIN_SIDE` pixels
+goes in, and exactly the same size comes out.
+
+Example:
+
+>>> import numpy as np
+>>> network = StyleNetwork(filters=8, residual_blocks=1)
+>>> network(np.random.rand(1, 21, 34, 3).astype("float32")).shape
+TensorShape([1, 21, 34, 3])
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+# The 9x9 convolutions reflect 4 pixels on each side, which needs a side of
+# at least 5; 5..8 px images are padded to 8 first (the network works on
+# multiples of 4).
+MIN_SIDE = 5
+_MULTIPLE = 4
+
+
+def _reflect(x, pad):
+    return ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="reflect")
+
+
+@keras.saving.register_keras_serializable(package="nst_keras")
+class StyleNetwork(keras.Model):
+    """Feed-forward style network: ``[B, H, W, 3]`` RGB in [0, 1] -> the same shape, stylised.
+
+    All weights exist from construction, so ``get_weights``, ``save`` and
+    ``keras.models.load_model`` work before the first call.
+
+    Args:
+        filters: channels of the first convolution; the downsampled layers
+            have twice and four times as many. Johnson et al. use 32; 16 needs about a
+            quarter of the arithmetic, at a visible cost in quality.
+        residual_blocks: number of residual blocks (Johnson et al.: 5).
+        upsampling: ``"nearest"`` (default) or ``"bilinear"`` resize before
+            each upsampling convolution.
+        **kwargs: ``keras.Model`` arguments, e.g. ``name`` or ``dtype``
+            (``"mixed_bfloat16"`` runs the convolutions in bfloat16; the
+            output is float32 either way).
+
+    Example:
+
+    >>> network = StyleNetwork(filters=16, residual_blocks=2)
+    >>> len(network.trainable_weights) > 0
+    True
+    >>> StyleNetwork(filters=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected `filters` to be an integer >= 1. Received: filters=0
+    """
+
+    def __init__(self, filters: int = 32, residual_blocks: int = 5, upsampling: str = "nearest", **kwargs):
+        super().__init__(**kwargs)
+        for name, value in (("filters", filters), ("residual_blocks", residual_blocks)):
+            minimum = 1 if name == "filters" else 0
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(f"Expected `{name}` to be an integer >= {minimum}. Received: {name}={value!r}")
+        if upsampling not in ("nearest", "bilinear"):
+            raise ValueError(
+                f"Expected `upsampling` to be 'nearest' or 'bilinear'. Received: upsampling={upsampling!r}"
+            )
+        self.filters = filters
+        self.residual_blocks = residual_blocks
+        self.upsampling = upsampling
+        policy = self.dtype_policy
+
+        def conv(channels, kernel, strides=1, name=None):
+            return keras.layers.Conv2D(channels, kernel, strides=strides, padding="valid", name=name, dtype=policy)
+
+        def norm(name):
+            # groups=-1: one group per channel, i.e. instance normalisation.
+            return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name, dtype=policy)
+
+        self._encoder = [
+            (conv(filters, 9, name="conv_in"), norm("norm_in")),
+            (conv(2 * filters, 3, 2, name="down_1"), norm("norm_down_1")),
+            (conv(4 * filters, 3, 2, name="down_2"), norm("norm_down_2")),
+        ]
+        self._residual = [
+            (conv(4 * filters, 3, name=f"res_{i}_a"), norm(f"norm_res_{i}_a"),
+             conv(4 * filters, 3, name=f"res_{i}_b"), norm(f"norm_res_{i}_b"))
+            for i in range(1, residual_blocks + 1)
+        ]
+        # Upsampling by resize + convolution, not a transposed convolution:
+        # a stride-2 transposed convolution overlaps its kernel unevenly and
+        # leaves checkerboard artefacts (Odena, Dumoulin & Olah 2016,
+        # "Deconvolution and Checkerboard Artifacts"). Johnson et al. used
+        # fractionally-strided convolutions here.
+        self._resize = keras.layers.UpSampling2D(2, interpolation=upsampling, dtype=policy)
+        self._decoder = [
+            (conv(2 * filters, 3, name="up_1"), norm("norm_up_1")),
+            (conv(filters, 3, name="up_2"), norm("norm_up_2")),
+        ]
+        self._conv_out = conv(3, 9, name="conv_out")
+        self.build((None, None, None, 3))
+
+    def build(self, input_shape):
+        channels = int(input_shape[-1])
+        for layer, norm in self._encoder:
+            layer.build((None, None, None, channels))
+            channels = layer.filters
+            norm.build((None, None, None, channels))
+        for block in self._residual:
+            for layer in block:
+                layer.build((None, None, None, channels))
+        for layer, norm in self._decoder:
+            layer.build((None, None, None, channels))
+            channels = layer.filters
+            norm.build((None, None, None, channels))
+        self._conv_out.build((None, None, None, channels))
+        self.built = True
+
+    def call(self, images, training=False):
+        images = tf.convert_to_tensor(images)
+        shape = tf.shape(images)
+        height, width = shape[1], shape[2]
+        # Pad to a multiple of 4 (at least 8) so that the two halvings and
+        # the two doublings give back the padded size exactly; crop after.
+        pad_h = tf.maximum((-height) % _MULTIPLE, 2 * _MULTIPLE - height)
+        pad_w = tf.maximum((-width) % _MULTIPLE, 2 * _MULTIPLE - width)
+        top, left = pad_h // 2, pad_w // 2
+        paddings = tf.stack([[0, 0], [top, pad_h - top], [left, pad_w - left], [0, 0]])
+        x = tf.pad(ops.cast(images, self.compute_dtype), paddings, mode="REFLECT")
+        for layer, norm in self._encoder:
+            x = ops.relu(norm(layer(_reflect(x, layer.kernel_size[0] // 2))))
+        for conv_a, norm_a, conv_b, norm_b in self._residual:
+            # Johnson et al. use unpadded convolutions and crop the shortcut;
+            # reflection padding keeps the size and avoids the border loss.
+            y = ops.relu(norm_a(conv_a(_reflect(x, 1))))
+            x = x + norm_b(conv_b(_reflect(y, 1)))
+        for layer, norm in self._decoder:
+            x = ops.relu(norm(layer(_reflect(self._resize(x), 1))))
+        x = self._conv_out(_reflect(x, 4))
+        # A sigmoid maps to [0, 1]; Johnson et al. use a scaled tanh to
+        # [0, 255] around a mean-subtracted image. Same role, our pixel range.
+        x = ops.sigmoid(ops.cast(x, "float32"))
+        return x[:, top:top + height, left:left + width, :]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (3,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(filters=self.filters, residual_blocks=self.residual_blocks, upsampling=self.upsampling)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild a network from :meth:`get_config` (random weights until loaded).
+
+        Example:
+
+        >>> network = StyleNetwork(filters=8, residual_blocks=1)
+        >>> StyleNetwork.from_config(network.get_config()).filters
+        8
+        """
+        return cls(**config)
+
+
+def _as_images(image):
+    """``image`` as a float32 numpy batch in [0, 1], and whether a batch axis was added."""
+    array = np.asarray(image)
+    single = array.ndim == 3
+    if single:
+        array = array[None]
+    if array.ndim != 4 or array.shape[-1] != 3 or min(array.shape[1:3], default=0) < MIN_SIDE or not len(array):
+        raise ValueError(
+            f"Expected `image` to be an RGB image [H, W, 3] or a batch [B, H, W, 3] with each side >= "
+            f"{MIN_SIDE}. Received: image with shape {np.shape(image)}"
+        )
+    if array.dtype == np.uint8:
+        return array.astype("float32") / 255.0, single
+    array = array.astype("float32")
+    if not np.all(np.isfinite(array)) or array.min() < 0.0 or array.max() > 1.0:
+        raise ValueError(
+            "Expected `image` to hold values in [0, 1] (or to be uint8). "
+            f"Received: image with values in [{array.min()}, {array.max()}]"
+        )
+    return array, single
+
+
+def stylize_with_network(network: keras.Model, image, *, batch_size: int = 8) -> np.ndarray:
+    """Run a trained style network on one image or a batch; return float32 in [0, 1].
+
+    Args:
+        network: a :class:`StyleNetwork` (or any model mapping [0, 1] RGB
+            batches to [0, 1] RGB batches).
+        image: ``[H, W, 3]`` or ``[B, H, W, 3]``, float in [0, 1] or uint8;
+            each side at least :data:`MIN_SIDE`.
+        batch_size: images per forward pass for a batch (memory grows with it).
+
+    Returns:
+        A numpy array of the input's shape (the batch axis kept or not as given).
+
+    Example:
+
+    >>> import numpy as np
+    >>> network = StyleNetwork(filters=8, residual_blocks=1)
+    >>> stylize_with_network(network, np.zeros((9, 13, 3), "uint8")).shape
+    (9, 13, 3)
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"Expected `batch_size` to be an integer >= 1. Received: batch_size={batch_size!r}")
+    batch, single = _as_images(image)
+    outputs = [
+        ops.convert_to_numpy(network(batch[start:start + batch_size], training=False)).astype("float32")
+        for start in range(0, len(batch), batch_size)
+    ]
+    result = np.concatenate(outputs)
+    return result[0] if single else result
