@@ -4,6 +4,7 @@ import dataclasses
 import hashlib
 import pathlib
 import shutil
+import sys
 import warnings
 
 import h5py
@@ -171,6 +172,25 @@ def test_a_successful_download_forgets_the_failure(monkeypatch, cached_vgg16):
     resolved = weights.resolve_weights("vgg19", "imagenet")
     assert resolved.weights == str(path)
     assert weights.remembered_download_failure("vgg19") is None
+
+
+@pytest.mark.parametrize("announce", [
+    lambda origin: sys.stdout.write(f"Downloading data from {origin}\n"),  # as keras' print_msg
+    lambda origin: print("Downloading data from", origin),
+])
+def test_keras_download_line_is_dropped_when_nothing_arrives(monkeypatch, capsys, announce):
+    import keras
+
+    def get_file(fname, origin, **kwargs):
+        announce(origin)
+        sys.stdout.flush()
+        raise Exception(f"URL fetch failure on {origin}: None -- timed out")
+
+    monkeypatch.setattr(keras.utils, "get_file", get_file)
+    with pytest.raises(weights.WeightsError, match=r"the VGG19 download failed \(URL fetch failure: None -- timed out\)"):
+        weights.resolve_weights("vgg19", "imagenet")
+    assert capsys.readouterr() == ("", "")
+    assert weights.remembered_download_failure("vgg19").reason == "URL fetch failure: None -- timed out"
 
 
 def test_keras_output_shows_when_bytes_arrive(monkeypatch, capsys):

@@ -112,19 +112,23 @@ class _HeldOutput(io.TextIOBase):
         if not self._released and self._announced and text.strip():
             self.release()
         if self._released:
-            return self._stream.write(text)
+            return self._stream.write(text) if self._stream is not None else len(text)
         self._held.append(text)
-        self._announced = self._announced or "Downloading data from" in text
+        # Announced once the whole "Downloading data from URL" line is out.
+        held = "".join(self._held)
+        start = held.find("Downloading data from")
+        self._announced = start >= 0 and "\n" in held[start:]
         return len(text)
 
     def release(self):
         if not self._released:
             self._released = True
-            self._stream.write("".join(self._held))
+            if self._stream is not None:
+                self._stream.write("".join(self._held))
             self._held.clear()
 
     def flush(self):
-        if self._released:
+        if self._released and self._stream is not None:
             self._stream.flush()
 
     def isatty(self):
@@ -160,19 +164,20 @@ def _from_keras(network, allow_download, reasons, *, retry=True):
             return ResolvedWeights(network, str(path), _keras_source(network, path), None)
         reasons.append(f"{path} has the wrong md5")
     else:
-        reasons.append(f"{network.upper()} is not in the Keras cache ({path})")
+        reasons.append(f"{network.upper()} is not in the Keras cache ({path.parent})")
     if not allow_download:
         reasons.append("downloads are disabled")
         return None
     failure = None if retry else cache.remembered_download_failure(network)
     if failure is not None:
-        reasons.append(f"{failure.describe()}; retried after a day, or now by weights='imagenet'")
+        reasons.append(f"{failure.describe()}; not retried for a day except by weights='imagenet'")
         return None
     try:
         fetched = _keras_download(network)
     except Exception as err:  # Keras raises a bare Exception for URL failures
-        cache._remember_download_failure(network, err)
-        reasons.append(f"Keras download of {cache._KERAS_FILES[network].filename} failed: {cache._one_line(err)}")
+        reason = cache._one_line(err).replace(f" on {cache._KERAS_FILES[network].url}", "")
+        cache._remember_download_failure(network, reason)
+        reasons.append(f"the {network.upper()} download failed ({reason})")
         return None
     cache._forget_download_failure(network)
     return ResolvedWeights(network, str(fetched), _keras_source(network, fetched), None)
