@@ -169,6 +169,16 @@ class FeatureExtractor(keras.layers.Layer):
         return vgg
 
     def call(self, images):
+        """Features of ``[B, H, W, 3]`` RGB images in [0, 1], by kind and layer name.
+
+        Example:
+
+        >>> extractor = FeatureExtractor(network="vgg16", weights=None, style_layer_names=["block1_conv1"],
+        ...                              content_layer_names=["block2_conv2"])
+        >>> features = extractor(keras.ops.ones((2, 16, 16, 3)))
+        >>> {kind: {name: tuple(f.shape) for name, f in layers.items()} for kind, layers in features.items()}
+        {'style': {'block1_conv1': (2, 16, 16, 64)}, 'content': {'block2_conv2': (2, 8, 8, 128)}}
+        """
         # Caffe preprocessing, as keras.applications.vgg19.preprocess_input.
         pixels = ops.cast(images, self.compute_dtype) * 255.0
         bgr = ops.flip(pixels, axis=-1) - ops.convert_to_tensor(_BGR_MEAN, dtype=self.compute_dtype)
