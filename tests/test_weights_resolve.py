@@ -138,6 +138,12 @@ def test_auto_offline_falls_back_to_the_fetched_vgg16_with_one_warning(isolated,
     assert capsys.readouterr().out == ""
 
 
+def test_auto_keeps_an_explicit_network(isolated, cached_vgg16):
+    with pytest.raises(weights.WeightsError, match="no pretrained VGG19"):
+        weights.resolve_weights("vgg19")
+    assert weights.resolve_weights("vgg16").weights == str(cached_vgg16)
+
+
 def test_a_failed_download_is_not_retried_by_auto_for_a_day(isolated, cached_vgg16):
     with pytest.warns(weights.WeightsWarning):
         weights.resolve_weights()

@@ -259,12 +259,13 @@ def resolve_weights(
     ``network``: ``None`` (choose automatically), ``"vgg19"`` or ``"vgg16"``.
     ``weights``:
 
-    * ``"auto"`` (default): for ``network`` None or ``"vgg19"``, VGG19 ImageNet
-      from the Keras cache, else downloaded by Keras (when ``allow_download``
-      and no download failed in the last day), else the VGG16 ImageNet file
-      that ``nst-keras weights fetch`` stored, with one :class:`WeightsWarning`
-      saying so (its text is also the result's ``note``). For ``"vgg16"``:
-      the rebuilt file, Keras' cached VGG16, a Keras download.
+    * ``"auto"`` (default): VGG19 ImageNet from the Keras cache, else
+      downloaded by Keras (when ``allow_download`` and no download failed in
+      the last day); with ``network=None``, else the VGG16 ImageNet file that
+      ``nst-keras weights fetch`` stored, with one :class:`WeightsWarning`
+      saying so (its text is also the result's ``note``). An explicit
+      ``network`` is never switched. For ``"vgg16"``: the rebuilt file,
+      Keras' cached VGG16, a Keras download.
     * ``"imagenet"``: Keras' ImageNet weights of the network (VGG16: the
       rebuilt file first), never switching networks; a download that failed
       recently is tried again.
@@ -302,7 +303,7 @@ def resolve_weights(
         found = _imagenet(wanted, allow_download, reasons, retry=not auto)
         if found is not None:
             return found
-        if auto and wanted == "vgg19":
+        if auto and network is None and wanted == "vgg19":
             fallback_reasons = []
             fallback = _imagenet("vgg16", False, fallback_reasons, retry=False)
             if fallback is not None:
