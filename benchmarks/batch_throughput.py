@@ -48,6 +48,7 @@ def main():
     import tensorflow as tf
 
     from nst_keras import batch
+    from nst_keras.settings import ImageSettings, StylizeSettings
 
     weights = args.weights or (str(SHARED_WEIGHTS) if SHARED_WEIGHTS.exists() else None)
     gpus = tf.config.list_physical_devices("GPU")
@@ -64,13 +65,16 @@ def main():
             _synthetic(content / f"{index:03d}.png", args.size, index)
         style = scratch / "style.png"
         _synthetic(style, args.size, 1000)
-        settings = dict(size=args.size, network="vgg16", weights=weights, epochs=1, steps_per_epoch=args.steps)
+        settings = StylizeSettings.from_kwargs(epochs=1, steps_per_epoch=args.steps)
+        image_settings = ImageSettings(size=args.size)
+        network = dict(network="vgg16", weights=weights)
         # Warm-up: TensorFlow's one-off start-up is not part of any B's figure.
-        batch.stylize_directory(content, [style], scratch / "warmup", shard=(0, args.images),
-                                **dict(settings, steps_per_epoch=1))
+        batch.stylize_directory(content, [style], scratch / "warmup", settings, image_settings,
+                                shard=(0, args.images), steps_per_epoch=1, **network)
         for b in (int(value) for value in args.batch_sizes.split(",")):
             start = time.perf_counter()
-            report = batch.stylize_directory(content, [style], scratch / f"b{b}", batch_size=b, **settings)
+            report = batch.stylize_directory(content, [style], scratch / f"b{b}", settings, image_settings,
+                                             batch_size=b, **network)
             seconds = time.perf_counter() - start
             done = len(report.done)
             status = "" if report.ok else f" ({report.summary()})"
