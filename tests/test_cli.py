@@ -76,7 +76,9 @@ def test_missing_content_is_one_line_exit_2_without_traceback(tmp_path, pair):
 def test_bad_usage_exit_2(capsys):
     assert cli.main(["stylize", "a.jpg"]) == 2
     assert cli.main(["stylize", "a.jpg", "b.jpg", "-o", "x.png", "--size", "0"]) == 2
-    assert "argument --size: expected an integer >= 1, got 0" in capsys.readouterr().err
+    assert capsys.readouterr().err.splitlines() == [
+        "nst-keras: error: the following arguments are required: style, -o/--output (see nst-keras stylize --help)",
+        "nst-keras: error: argument --size: expected an integer >= 1, got 0 (see nst-keras stylize --help)"]
 
 
 def test_missing_weights_file_exit_2(tmp_path, pair, capsys):

@@ -29,7 +29,8 @@ import sys
 
 import nst_keras
 from nst_keras.cli import batch, export, sheet, stylize, weights
-from nst_keras.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROG, UsageError, error, reported_warnings
+from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, error,
+                                  reported_warnings)
 from nst_keras.cli.options import stylize_settings, with_flags
 
 __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main",
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.size
     512
     """
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG, description="Neural style transfer (Gatys et al. 2015) with Keras 3 and VGG features.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {nst_keras.__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and TensorFlow's logs")

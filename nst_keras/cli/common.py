@@ -34,6 +34,30 @@ class UsageError(Exception):
     """
 
 
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line pointing at ``--help``, exit code 2.
+
+    Example:
+
+    >>> import contextlib, io
+    >>> parser = Parser(prog="nst-keras stylize")
+    >>> _ = parser.add_argument("--size", type=int)
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     try:
+    ...         parser.parse_args(["--size", "big"])
+    ...     except SystemExit as exit_:
+    ...         print(exit_.code)
+    2
+    >>> err.getvalue()
+    "nst-keras: error: argument --size: invalid int value: 'big' (see nst-keras stylize --help)\\n"
+    """
+
+    def error(self, message):
+        """Print ``nst-keras: error: MESSAGE (see PROG --help)`` and exit with code 2."""
+        self.exit(EXIT_USAGE, f"{PROG}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
 def plural(count: int, word: str, words: str | None = None) -> str:
     """``count`` and ``word``, in the plural unless ``count`` is 1.
 
