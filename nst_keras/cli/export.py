@@ -35,6 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "export", help="write a SavedModel that stylises with TensorFlow alone",
         parents=[options.model_options(), options.loss_options(exclude=("style_blend_weights",), seed=0)],
+        usage="%(prog)s OUTPUT_DIR [options]",
         description=(
             "Write a self-contained SavedModel to OUTPUT_DIR. It takes content_image and style_image "
             "(uint8 [H, W, 3]) and returns generated_image; TF Serving, saved_model_cli and "

@@ -32,7 +32,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     512
     """
     parser = commands.add_parser(
-        "stylize", help="stylise one content image", parents=options.stylize_options(), description=(
+        "stylize", help="stylise one content image", parents=options.stylize_options(),
+        usage="%(prog)s CONTENT STYLE [STYLE ...] -o OUTPUT [options]", description=(
             "Paint CONTENT in the style of STYLE. The image is optimised with Keras' fit; "
             "the loss of every epoch is shown."))
     parser.add_argument("content", help="content image (photo) file")
