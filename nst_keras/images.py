@@ -258,7 +258,7 @@ def _is_animated(im):
     return im.format != "MPO" and bool(getattr(im, "is_animated", False))
 
 
-def image_size(source):
+def image_size(source) -> tuple[int, int]:
     """Return ``(width, height)`` as displayed, reading only the header.
 
     ``source``: a path, bytes or a binary file object, as :func:`load_image`.
@@ -277,7 +277,7 @@ def image_size(source):
         return _displayed_size(im, _orientation(im))
 
 
-def is_image_file(path):
+def is_image_file(path) -> bool:
     """Return True when ``path`` is a regular file in a readable image format.
 
     Sniffs the content, not the extension, and never raises for a bad file.
@@ -298,7 +298,7 @@ def _round(value):
     return int(math.floor(value + 0.5))
 
 
-def working_size(width, height, size, min_side=MIN_SIDE):
+def working_size(width: int, height: int, size: int | None, min_side: int = MIN_SIDE) -> tuple[int, int]:
     """Return the ``(width, height)`` that :func:`load_image` produces.
 
     With ``size``, the long side becomes ``size`` (aspect ratio kept, each
@@ -319,9 +319,9 @@ def working_size(width, height, size, min_side=MIN_SIDE):
     """
     for name, value in (("width", width), ("height", height), ("min_side", min_side)):
         if int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            raise ValueError(f"Expected `{name}` to be a positive integer. Received: {name}={value!r}")
     if size is not None and (int(size) != size or size < 1):
-        raise ValueError(f"size must be a positive integer or None, got {size!r}")
+        raise ValueError(f"Expected `size` to be a positive integer or None. Received: size={size!r}")
     width, height, min_side = int(width), int(height), int(min_side)
     long_side, short_side = max(width, height), min(width, height)
     scaled = (width, height)
@@ -343,15 +343,20 @@ def working_size(width, height, size, min_side=MIN_SIDE):
 
 
 def _background_rgb(background):
+    expected = (f"Expected `background` to be a colour name, #rrggbb or an (r, g, b) tuple of 0-255 ints. "
+                f"Received: background={background!r}")
     if isinstance(background, str):
         try:
             rgb = ImageColor.getrgb(background)
         except ValueError:
-            raise ValueError(f"unknown background colour {background!r}") from None
+            raise ValueError(expected) from None
     else:
-        rgb = tuple(background)
+        try:
+            rgb = tuple(background)
+        except TypeError:
+            raise ValueError(expected) from None
     if len(rgb) not in (3, 4) or not all(isinstance(c, (int, np.integer)) and 0 <= c <= 255 for c in rgb):
-        raise ValueError(f"background must be a colour name or an RGB tuple of 0-255 ints, got {background!r}")
+        raise ValueError(expected)
     return np.array(rgb[:3], np.float32) / 255.0
 
 
@@ -495,7 +500,7 @@ class DecodedImage:
     notes: tuple = ()
 
 
-def decode_image(source, size=None, *, background="white", min_side=MIN_SIDE) -> DecodedImage:
+def decode_image(source, size: int | None = None, *, background="white", min_side: int = MIN_SIDE) -> DecodedImage:
     """:func:`load_image` that returns its remarks instead of warning.
 
     For callers that report per input (batch mode): an animated file's
@@ -532,7 +537,7 @@ def decode_image(source, size=None, *, background="white", min_side=MIN_SIDE) ->
     return DecodedImage(pixels, (ANIMATED_NOTE,) if animated else ())
 
 
-def load_image(source, size=None, *, background="white", min_side=MIN_SIDE) -> np.ndarray:
+def load_image(source, size: int | None = None, *, background="white", min_side: int = MIN_SIDE) -> np.ndarray:
     """Load an image as a float32 RGB array ``[H, W, 3]`` in [0, 1].
 
     ``source`` is a path, the encoded file's ``bytes``, or a binary file
@@ -583,12 +588,12 @@ def _metadata_text(metadata):
     checked = {}
     for key, value in dict(metadata).items():
         if not isinstance(key, str) or not isinstance(value, str):
-            raise ValueError(f"metadata keys and values must be str, got {key!r}: {value!r}")
+            raise ValueError(f"Expected `metadata` to map str to str. Received: {key!r}: {value!r}")
         # PNG keywords: 1-79 printable Latin-1 characters, no edge spaces.
         if not 1 <= len(key) <= 79 or key != key.strip() or not all(
             " " <= ch <= "~" or "\xa1" <= ch <= "\xff" for ch in key
         ):
-            raise ValueError(f"metadata key {key!r} must be 1-79 printable Latin-1 characters")
+            raise ValueError(f"Expected `metadata` keys of 1-79 printable Latin-1 characters. Received: {key!r}")
         checked[key] = value
     return checked
 
@@ -598,13 +603,13 @@ def _as_uint8(image):
     if array.ndim == 4 and array.shape[0] == 1:
         array = array[0]
     if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
-        raise ValueError(f"image must have shape [H, W, 3], got {array.shape}")
+        raise ValueError(f"Expected `image` to have shape [H, W, 3]. Received: image.shape={array.shape}")
     if array.dtype == np.uint8:
         return np.ascontiguousarray(array)
     if not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(f"image must be float in [0, 1] or uint8, got {array.dtype}")
+        raise ValueError(f"Expected `image` to be float in [0, 1] or uint8. Received: image.dtype={array.dtype}")
     if not np.all(np.isfinite(array)):
-        raise ValueError("image contains NaN or infinite values")
+        raise ValueError("Expected `image` to hold finite values. Received: an image with NaN or infinite values")
     return np.rint(np.clip(array.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
@@ -645,7 +650,7 @@ def _encode_options(fmt, text, quality):
     return options
 
 
-def save_image(path, image, *, metadata=None, quality=95):
+def save_image(path, image, *, metadata: dict | None = None, quality: int = 95) -> None:
     """Write an RGB image atomically; the format follows the extension.
 
     ``image`` is a float array ``[H, W, 3]`` in [0, 1] (clipped, rounded) or
@@ -685,7 +690,7 @@ def save_image(path, image, *, metadata=None, quality=95):
         raise ImageError(path, os_reason(exc, "write")) from None
 
 
-def read_metadata(source):
+def read_metadata(source) -> dict:
     """Return the text metadata written by :func:`save_image`.
 
     ``source``: a path, bytes or a binary file object, as :func:`load_image`.
@@ -724,7 +729,7 @@ def _same_file(a, b):
     return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
-def check_output_path(output, inputs=(), *, overwrite=False):
+def check_output_path(output, inputs=(), *, overwrite: bool = False) -> None:
     """Refuse an output path before any work is done.
 
     Raises :class:`ImageError` (naming ``output``) when the extension is not

@@ -852,7 +852,9 @@ def test_module_does_not_import_tensorflow():
 
 def test_bad_background_is_a_value_error(tmp_path):
     path = save(tmp_path / "x.png", Image.new("RGB", (8, 8)))
-    for background in ("not-a-colour", (300, 0, 0), (1, 2)):
-        with pytest.raises(ValueError) as info:
+    for background in ("not-a-colour", (300, 0, 0), (1, 2), 7):
+        with pytest.raises(ValueError, match=r"^Expected `background` .* Received: background=") as info:
             load_image(path, background=background)
         assert not isinstance(info.value, ImageError)
+    with pytest.raises(ValueError, match=r"^Expected `size` .* Received: size=0$"):
+        working_size(8, 8, 0)
