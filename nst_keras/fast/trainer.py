@@ -1,0 +1,346 @@
+"""Training a style network with ``model.fit``: the trainer model and a preview callback.
+
+:class:`StyleNetworkTrainer` wraps a :class:`~nst_keras.fast.StyleNetwork`
+and a frozen VGG :class:`~nst_keras.FeatureExtractor`. Its ``train_step``
+stylises a batch of photos, scores the results with the same
+:func:`~nst_keras.losses.weighted_losses` as :class:`~nst_keras.StyleTransferModel`
+(content target: each photo's own features; style target: the style image's
+Gram matrices, computed once) and updates the style network only. ``fit``
+takes a ``tf.data`` pipeline of photos such as :func:`~nst_keras.fast.photo_dataset`.
+
+Example:
+
+>>> import numpy as np, tensorflow as tf
+>>> photos = tf.data.Dataset.from_tensors(np.random.rand(2, 32, 32, 3).astype("float32")).repeat()
+>>> trainer = StyleNetworkTrainer(StyleNetwork(filters=8, residual_blocks=1), np.random.rand(32, 32, 3),
+...                               network="vgg16", weights=None, style_layer_names=["block1_conv1"],
+...                               content_layer_names=["block2_conv2"])
+>>> trainer.compile()
+>>> history = trainer.fit(photos, epochs=1, steps_per_epoch=2, verbose=0)
+>>> sorted(history.history)
+['content_loss', 'loss', 'style_loss', 'total_variation_loss']
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from nst_keras import images
+from nst_keras.fast.network import StyleNetwork, stylize_with_network
+from nst_keras.features import FeatureExtractor
+from nst_keras.losses import weighted_losses
+from nst_keras.model import _as_batch, style_grams
+from nst_keras.settings import LossSettings
+
+_LOSS = LossSettings()
+# Johnson et al. train with Adam at 1e-3.
+LEARNING_RATE = 1e-3
+# The loss settings that apply to a style network (init and seed do not:
+# there is no image being optimised).
+_LOSS_NAMES = tuple(name for name in LossSettings.names() if name not in ("init", "seed"))
+# from_config's placeholder for the style image: the Gram matrices are
+# weights, restored by load_model or set_weights.
+_FROM_WEIGHTS = "from_weights"
+
+
+@keras.saving.register_keras_serializable(package="nst_keras")
+class StyleNetworkTrainer(keras.Model):
+    """Trains a :class:`StyleNetwork` for one style (or a blend) with ``fit``.
+
+    Each step logs ``loss`` (the total) and its weighted parts
+    ``style_loss``, ``content_loss`` and ``total_variation_loss``, the same
+    names as :class:`~nst_keras.StyleTransferModel`; ``validation_data``
+    logs them with ``val_``. Only the style network's weights are trained.
+    Calling the trainer (or ``predict``) runs the style network.
+
+    Args:
+        style_network: the :class:`StyleNetwork` to train (default
+            ``StyleNetwork()``).
+        style_image: ``[H, W, 3]`` in [0, 1] or uint8, or a list of images
+            blended by their Gram matrices. Load it at about the training
+            size: the texture's scale in the results follows it.
+        network, weights: the VGG feature extractor, as
+            :class:`~nst_keras.StyleTransferModel` takes them.
+        style_layer_names, content_layer_names, style_layer_weights,
+        style_blend_weights, content_weight, style_weight,
+        total_variation_weight, pooling: the loss settings, with the
+        defaults and checks of :class:`nst_keras.settings.LossSettings`.
+        **kwargs: ``keras.Model`` arguments; ``dtype`` (e.g.
+            ``"mixed_bfloat16"``) is the VGG's policy, the losses stay float32.
+
+    Example:
+
+    >>> trainer = StyleNetworkTrainer(StyleNetwork(), style, network="vgg16",   # doctest: +SKIP
+    ...                               weights="vgg16_imagenet_notop.weights.h5")
+    >>> trainer.compile()                                                     # doctest: +SKIP
+    >>> trainer.fit(photo_dataset("photos/"), epochs=4, steps_per_epoch=500)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        style_network: keras.Model | None = None,
+        style_image=None,
+        *,
+        network=None,
+        weights="auto",
+        style_layer_names=_LOSS.style_layer_names,
+        content_layer_names=_LOSS.content_layer_names,
+        style_layer_weights=_LOSS.style_layer_weights,
+        style_blend_weights=_LOSS.style_blend_weights,
+        content_weight=_LOSS.content_weight,
+        style_weight=_LOSS.style_weight,
+        total_variation_weight=_LOSS.total_variation_weight,
+        pooling=_LOSS.pooling,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        values = dict(
+            style_layer_names=style_layer_names, content_layer_names=content_layer_names,
+            style_layer_weights=style_layer_weights, style_blend_weights=style_blend_weights,
+            content_weight=content_weight, style_weight=style_weight,
+            total_variation_weight=total_variation_weight, pooling=pooling,
+        )
+        checked = LossSettings(**values)
+        for name in _LOSS_NAMES:
+            value = getattr(checked, name)
+            setattr(self, name, list(value) if isinstance(value, tuple) else value)
+        count = len(self.style_layer_names)
+        if self.style_layer_weights is None:
+            self.style_layer_weights = [1.0 / count] * count
+        if len(self.style_layer_weights) != count:
+            raise ValueError(
+                "Expected one weight per style layer. Received: "
+                f"style_layer_weights={style_layer_weights} for {count} style layers"
+            )
+        if style_image is None:
+            raise ValueError("Expected `style_image`: an [H, W, 3] image or a list of them. Received: style_image=None")
+        self.style_network = StyleNetwork() if style_network is None else style_network
+        self.feature_extractor = FeatureExtractor(
+            network=network,
+            weights=weights,
+            style_layer_names=self.style_layer_names,
+            content_layer_names=self.content_layer_names,
+            pooling=self.pooling,
+            dtype=self.dtype_policy,
+        )
+        self.network = self.feature_extractor.network
+        self.weights_source = self.feature_extractor.weights_source
+        if isinstance(style_image, str) and style_image == _FROM_WEIGHTS:
+            channels = [f.shape[-1] for f in self._feature_spec()["style"].values()]
+            grams = [np.zeros((1, c, c), "float32") for c in channels]
+        else:
+            styles = style_image if isinstance(style_image, (list, tuple)) else [style_image]
+            styles = [_as_batch(image, "style_image")[:1] for image in styles]
+            grams = [ops.convert_to_numpy(g) for g in style_grams(self.feature_extractor, styles, self.style_blend_weights)]
+        self.style_targets = [
+            self.add_weight(shape=g.shape, initializer=keras.initializers.Constant(g), trainable=False,
+                            dtype="float32", name=f"style_gram_{name}")
+            for name, g in zip(self.style_layer_names, grams)
+        ]
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.style_loss_tracker = keras.metrics.Mean(name="style_loss")
+        self.content_loss_tracker = keras.metrics.Mean(name="content_loss")
+        self.total_variation_loss_tracker = keras.metrics.Mean(name="total_variation_loss")
+        self.built = True
+
+    def _feature_spec(self):
+        return self.feature_extractor.compute_output_spec(keras.KerasTensor((1, 64, 64, 3), dtype="float32"))
+
+    @property
+    def metrics(self):
+        return [
+            self.loss_tracker,
+            self.style_loss_tracker,
+            self.content_loss_tracker,
+            self.total_variation_loss_tracker,
+        ]
+
+    def call(self, inputs, training=False):
+        return self.style_network(inputs, training=training)
+
+    def compile(self, optimizer=None, **kwargs):
+        """Configure training; the default optimizer is Adam at 1e-3, as Johnson et al.
+
+        The optimizer's variables are created here, so ``BackupAndRestore``
+        and ``load_model`` restore its state before the first step.
+
+        Example:
+
+        >>> trainer.compile(optimizer=keras.optimizers.Adam(3e-4))   # doctest: +SKIP
+        """
+        if optimizer is None:
+            optimizer = keras.optimizers.Adam(LEARNING_RATE)
+        super().compile(optimizer=optimizer, **kwargs)
+        self.optimizer.build(self.style_network.trainable_variables)
+
+    def compile_from_config(self, config):
+        self.compile(**keras.saving.deserialize_keras_object(config))
+
+    def compute_losses(self, photos, training=False):
+        """Stylise ``photos`` and return the weighted losses, one ``[B]`` float32 tensor each.
+
+        Returns a dict with ``loss``, ``style_loss``, ``content_loss`` and
+        ``total_variation_loss``.
+
+        Example:
+
+        >>> losses = trainer.compute_losses(photos)        # doctest: +SKIP
+        >>> float(ops.mean(losses["loss"]))                # doctest: +SKIP
+        1.93
+        """
+        photos = ops.convert_to_tensor(photos, "float32")
+        content_targets = [
+            ops.stop_gradient(ops.cast(f, "float32")) for f in self.feature_extractor(photos)["content"].values()
+        ]
+        return self._scored(photos, content_targets, training)
+
+    def _scored(self, photos, content_targets, training):
+        generated = self.style_network(photos, training=training)
+        return weighted_losses(
+            generated,
+            self.feature_extractor(generated),
+            content_targets,
+            self.style_targets,
+            content_weight=self.content_weight,
+            style_weight=self.style_weight,
+            total_variation_weight=self.total_variation_weight,
+            style_layer_weights=self.style_layer_weights,
+        )
+
+    @staticmethod
+    def _photos(data):
+        while isinstance(data, (tuple, list)):
+            data = data[0]
+        return ops.convert_to_tensor(data, "float32")
+
+    def _log(self, losses):
+        for tracker in self.metrics:
+            tracker.update_state(losses[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.metrics}
+
+    def train_step(self, data):
+        photos = self._photos(data)
+        # The photos' own features are the content target: no gradient, so
+        # they are computed before the tape starts recording.
+        content_targets = [
+            ops.stop_gradient(ops.cast(f, "float32")) for f in self.feature_extractor(photos)["content"].values()
+        ]
+        variables = self.style_network.trainable_variables
+        with tf.GradientTape() as tape:
+            losses = self._scored(photos, content_targets, training=True)
+            # The mean over the global batch: under a tf.distribute strategy
+            # each replica sees 1/N of it and the optimizer sums the replicas.
+            total = ops.mean(losses["loss"]) / tf.distribute.get_strategy().num_replicas_in_sync
+            # Identity except under mixed_float16 (LossScaleOptimizer).
+            total = self.optimizer.scale_loss(total)
+        gradients = tape.gradient(total, variables)
+        self.optimizer.apply(gradients, variables)
+        return self._log(losses)
+
+    def test_step(self, data):
+        return self._log(self.compute_losses(self._photos(data)))
+
+    def fit(self, x=None, y=None, **kwargs):
+        """``keras.Model.fit`` over a ``tf.data`` pipeline of photo batches (already shuffled).
+
+        ``x`` yields float32 ``[B, H, W, 3]`` batches in [0, 1] (or tuples
+        whose first item is one); ``y`` is not used. An endless pipeline
+        (``repeat()``) needs ``steps_per_epoch``.
+
+        Example:
+
+        >>> history = trainer.fit(photo_dataset("photos/"), epochs=2, steps_per_epoch=100)  # doctest: +SKIP
+        """
+        # A tf.data pipeline shuffles itself; Keras warns about its own flag.
+        kwargs.setdefault("shuffle", False)
+        return super().fit(x, y, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            style_network=keras.saving.serialize_keras_object(self.style_network),
+            network=self.network,
+            weights=self.weights_source,
+        )
+        config.update({name: getattr(self, name) for name in _LOSS_NAMES})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild the trainer from :meth:`get_config`, with random VGG weights and zero style targets.
+
+        The VGG weights and the style's Gram matrices are weights of the
+        trainer, so ``keras.models.load_model`` (or ``set_weights``) restores
+        them with the network and the optimizer state; no weights file or
+        style image is read.
+
+        Example:
+
+        >>> clone = StyleNetworkTrainer.from_config(trainer.get_config())  # doctest: +SKIP
+        >>> clone.set_weights(trainer.get_weights())                       # doctest: +SKIP
+        """
+        config = dict(config)
+        source = config.pop("weights", None)
+        network = keras.saving.deserialize_keras_object(config.pop("style_network"))
+        trainer = cls(network, _FROM_WEIGHTS, weights=None, **config)
+        trainer.weights_source = source
+        return trainer
+
+
+class StylePreview(keras.callbacks.Callback):
+    """Stylise fixed photos with the network being trained and save them every ``save_freq`` epochs.
+
+    ``filepath`` is formatted like ``ModelCheckpoint``'s,
+    ``filepath.format(epoch=epoch + 1, index=i, **logs)``: ``{index}``
+    numbers the photos and is required when there are several. Works with a
+    :class:`StyleNetworkTrainer` or a bare style network as the model.
+
+    Args:
+        photos: a list of ``[H, W, 3]`` images (float in [0, 1] or uint8)
+            or image paths, or one ``[B, H, W, 3]`` batch.
+        filepath: file name template; the format follows the extension.
+        save_freq: save every this many epochs (the last epoch is saved too).
+        size: long side for photos given as paths (default: their own size).
+
+    Attributes:
+        saved: the paths written so far.
+
+    Example:
+
+    >>> import numpy as np
+    >>> preview = StylePreview([np.zeros((32, 32, 3))], "previews/{epoch:02d}.png")
+    >>> StylePreview([np.zeros((8, 8, 3))] * 2, "previews/{epoch:02d}.png")
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected `filepath` to contain '{index}' to name each of the 2 photos. Received: filepath='previews/{epoch:02d}.png'
+    """
+
+    def __init__(self, photos, filepath, save_freq: int = 1, size: int | None = None):
+        super().__init__()
+        if isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1:
+            raise ValueError(f"Expected `save_freq` to be an integer >= 1. Received: save_freq={save_freq!r}")
+        if isinstance(photos, np.ndarray) and photos.ndim == 4:
+            photos = list(photos)
+        elif not isinstance(photos, (list, tuple)):
+            photos = [photos]
+        self.photos = [images.load_image(p, size) if isinstance(p, (str, bytes)) or hasattr(p, "__fspath__")
+                       else np.asarray(p) for p in photos]
+        self.filepath = str(filepath)
+        if len(self.photos) > 1 and "{index" not in self.filepath:
+            raise ValueError(
+                f"Expected `filepath` to contain '{{index}}' to name each of the {len(self.photos)} photos. "
+                f"Received: filepath={self.filepath!r}"
+            )
+        self.save_freq = save_freq
+        self.saved = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        epochs = (self.params or {}).get("epochs")
+        if (epoch + 1) % self.save_freq and epoch + 1 != epochs:
+            return
+        network = getattr(self.model, "style_network", self.model)
+        for index, photo in enumerate(self.photos):
+            path = self.filepath.format(epoch=epoch + 1, index=index, **(logs or {}))
+            images.save_image(path, stylize_with_network(network, photo))
+            self.saved.append(path)
