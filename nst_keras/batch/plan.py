@@ -145,7 +145,7 @@ class BatchPlan:
     tfds: TfdsSource | None = None
 
     @property
-    def total_outputs(self):
+    def total_outputs(self) -> int | None:
         """Outputs this shard is responsible for (``None`` when a TFDS split's size is unknown).
 
         Example:
@@ -160,7 +160,7 @@ class BatchPlan:
         index, count = self.shard or (0, 1)
         return len(range(index, self.tfds.num_examples, count)) * len(self.styles)
 
-    def outputs_for(self, name):
+    def outputs_for(self, name: str) -> tuple[str, ...]:
         """Output paths, one per style, of the content named ``name``.
 
         Example:

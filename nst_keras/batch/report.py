@@ -47,7 +47,7 @@ class ItemReport:
     losses: dict | None = None
     warnings: list = dataclasses.field(default_factory=list)
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         """A JSON-ready dict.
 
         Example:
@@ -57,7 +57,7 @@ class ItemReport:
         """
         return dataclasses.asdict(self)
 
-    def line(self):
+    def line(self) -> str:
         """``"content[ (style S)]: reason"``, as the failure list shows it.
 
         Example:
@@ -112,34 +112,42 @@ class BatchReport:
         return [item for item in self.items if item.status == status]
 
     @property
-    def done(self):
+    def done(self) -> list[ItemReport]:
         """Items written by this run."""
         return self._with("done")
 
     @property
-    def failed(self):
+    def failed(self) -> list[ItemReport]:
         """Items that failed, each with a ``reason``."""
         return self._with("failed")
 
     @property
-    def skipped(self):
+    def skipped(self) -> list[ItemReport]:
         """Outputs that already existed."""
         return self._with("skipped")
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         """True when nothing failed and the run was not interrupted or stopped."""
         return not self.failed and not self.interrupted and not self.stopped_early
 
-    def summary(self):
+    def summary(self) -> str:
         """``"N done, M failed, K skipped"``."""
         return f"{len(self.done)} done, {len(self.failed)} failed, {len(self.skipped)} skipped"
 
-    def failure_lines(self):
-        """One :meth:`ItemReport.line` per failure."""
+    def failure_lines(self) -> list[str]:
+        """One :meth:`ItemReport.line` per failure.
+
+        Example:
+
+        >>> report = BatchReport(source="photos", output_dir="out")
+        >>> report.items.append(ItemReport("b.jpg", None, None, "failed", "empty file"))
+        >>> report.failure_lines()
+        ['b.jpg: empty file']
+        """
         return [item.line() for item in self.failed]
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         """A JSON-ready dict: counts, settings and every item (the report file).
 
         Example:
@@ -162,7 +170,7 @@ class BatchReport:
             "items": [item.to_dict() for item in self.items],
         }
 
-    def write_json(self, path):
+    def write_json(self, path) -> None:
         """Write :meth:`to_dict` to ``path`` atomically (:func:`nst_keras.files.atomic_write`).
 
         Example:
@@ -208,7 +216,7 @@ class Progress:
     size: tuple | None = None
     message: str | None = None
 
-    def line(self):
+    def line(self) -> str:
         """The line to show: the overall progress, or a warning's message."""
         if self.event == "warning":
             return self.message

@@ -58,12 +58,12 @@ class ContentRecord:
     notes: tuple = ()
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         """True when the content decoded."""
         return self.error is None
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, int, int]:
         """The pixels' shape ``(H, W, 3)``."""
         return self.pixels.shape
 
@@ -81,7 +81,7 @@ def error_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
 
-def decode(source, image_settings: ImageSettings):
+def decode(source, image_settings: ImageSettings) -> tuple[np.ndarray, str, str, float]:
     """Decode one content image; errors and notes come back as text, never raised.
 
     Returns ``(pixels, error, notes, seconds)``: ``error`` is ``""`` on success
