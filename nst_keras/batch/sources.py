@@ -129,7 +129,9 @@ def remove_stale_temp_files(outputs) -> None:
     for folder, wanted in names.items():
         try:
             with os.scandir(folder) as scan:
-                stale = [entry.path for entry in scan if any(is_temp_name(entry.name, name) for name in wanted)]
+                # ".<name>.<12 hex>.tmp": the target's name is all but the first 1 and last 17 characters.
+                stale = [entry.path for entry in scan
+                         if entry.name[1:-17] in wanted and is_temp_name(entry.name, entry.name[1:-17])]
         except OSError:
             continue
         for path in stale:
