@@ -1,0 +1,42 @@
+"""Feed-forward style networks: train once per style with ``fit``, then one forward pass per image.
+
+Johnson, Alahi & Fei-Fei (2016) train an image transformation network with
+the perceptual losses of Gatys et al.; with instance normalisation (Ulyanov
+et al. 2016) it stylises a photo in one pass instead of hundreds of
+optimisation steps.
+
+- :class:`StyleNetwork`: the network, any image size in and out.
+- :class:`StyleNetworkTrainer`: the Keras model whose ``fit`` trains it
+  against a frozen VGG; :class:`StylePreview` saves previews while it trains.
+- :func:`photo_dataset` / :func:`tfds_photo_dataset`: the training photos as
+  ``tf.data`` pipelines of random crops.
+- :func:`stylize_with_network` and :func:`export_network` (a SavedModel that
+  needs neither Keras nor nst_keras) to use the result.
+
+Example:
+
+>>> from nst_keras.fast import StyleNetwork, StyleNetworkTrainer, photo_dataset
+>>> style = nst_keras.load_image("wave.jpg", 256)                          # doctest: +SKIP
+>>> trainer = StyleNetworkTrainer(StyleNetwork(), style, network="vgg16",  # doctest: +SKIP
+...                               weights="vgg16_imagenet_notop.weights.h5")
+>>> trainer.compile()                                                      # doctest: +SKIP
+>>> trainer.fit(photo_dataset("photos/"), epochs=10, steps_per_epoch=200)  # doctest: +SKIP
+>>> export_network(trainer.style_network, "models/wave/1")                 # doctest: +SKIP
+'models/wave/1'
+"""
+
+from nst_keras.fast.data import PhotoReport, photo_dataset, tfds_photo_dataset
+from nst_keras.fast.export import export_network
+from nst_keras.fast.network import StyleNetwork, stylize_with_network
+from nst_keras.fast.trainer import StylePreview, StyleNetworkTrainer
+
+__all__ = [
+    "PhotoReport",
+    "StyleNetwork",
+    "StyleNetworkTrainer",
+    "StylePreview",
+    "export_network",
+    "photo_dataset",
+    "stylize_with_network",
+    "tfds_photo_dataset",
+]

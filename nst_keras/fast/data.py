@@ -1,0 +1,279 @@
+"""Photo pipelines for training style networks: a folder (or file list), or a TFDS dataset.
+
+Both give an endless ``tf.data.Dataset`` of float32 ``[batch_size, size,
+size, 3]`` batches in [0, 1]: each photo is scaled so that its short side is
+``size`` times a random factor in ``scale_range`` (aspect ratio kept), then
+cropped at a random ``size`` x ``size`` position and flipped left-right at
+random. Johnson et al. instead resize every COCO photo to 256 x 256,
+squashing its aspect ratio; scaling and cropping keeps shapes true, and the
+random scale shows the network textures at more than one size.
+
+Files are decoded by :func:`nst_keras.images.load_image` (its
+:func:`~nst_keras.images.decode_image` form), the same decoder
+as everywhere in nst_keras (EXIF orientation, colour profiles, 16-bit,
+transparency). A file that cannot be used is skipped and recorded once in
+the pipeline's :class:`PhotoReport`; nothing is printed.
+
+Example:
+
+>>> report = PhotoReport()
+>>> photos = photo_dataset("photos/", size=256, batch_size=4, report=report)   # doctest: +SKIP
+>>> next(iter(photos)).shape                                                  # doctest: +SKIP
+TensorShape([4, 256, 256, 3])
+>>> report.skipped                                                            # doctest: +SKIP
+[('photos/empty.jpg', 'empty file')]
+"""
+
+import math
+import os
+import threading
+
+import numpy as np
+import tensorflow as tf
+
+from nst_keras import images
+from nst_keras.batch import discover_images
+
+DEFAULT_SIZE = 256
+DEFAULT_BATCH_SIZE = 4
+# Short side = size x a factor drawn uniformly from this range.
+DEFAULT_SCALE_RANGE = (1.0, 1.5)
+
+
+class PhotoReport:
+    """The files a photo pipeline skipped, each once, with the reason.
+
+    The pipeline fills it while it runs (from its decoding threads); read it
+    after or during ``fit``.
+
+    Attributes:
+        files: how many files the pipeline was given.
+        skipped: ``(path, reason)`` pairs in the order they were found.
+
+    Example:
+
+    >>> report = PhotoReport()
+    >>> report.add("a.jpg", "empty file"); report.add("a.jpg", "empty file")
+    >>> report.skipped
+    [('a.jpg', 'empty file')]
+    """
+
+    def __init__(self):
+        self.files = 0
+        self.skipped = []
+        self._seen = set()
+        self._lock = threading.Lock()
+
+    def add(self, path: str, reason: str) -> None:
+        """Record that ``path`` was skipped because of ``reason`` (a second report of it is ignored)."""
+        with self._lock:
+            if path not in self._seen:
+                self._seen.add(path)
+                self.skipped.append((path, reason))
+
+    def __repr__(self):
+        return f"PhotoReport(files={self.files}, skipped={len(self.skipped)})"
+
+
+def _check(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"Expected `{name}` to be an integer >= {minimum}. Received: {name}={value!r}")
+
+
+def _check_scale_range(scale_range):
+    try:
+        low, high = (float(v) for v in scale_range)
+    except (TypeError, ValueError):
+        low = high = float("nan")
+    if not (1.0 <= low <= high and math.isfinite(high)):
+        raise ValueError(
+            "Expected `scale_range` to be (low, high) with 1 <= low <= high. "
+            f"Received: scale_range={scale_range!r}"
+        )
+    return low, high
+
+
+def _list_files(source, recursive, report):
+    if isinstance(source, (str, os.PathLike)) and os.path.isdir(source):
+        paths = []
+        for found in discover_images(source, recursive=recursive):
+            if found.error:
+                report.add(found.path, found.error)
+            else:
+                paths.append(found.path)
+        return paths
+    if isinstance(source, (str, os.PathLike)):
+        return [os.fspath(source)]
+    return [os.fspath(path) for path in source]
+
+
+def _augment(image, size, flip, seed):
+    image = tf.image.random_crop(image, (size, size, 3), seed=seed)
+    if flip:
+        image = tf.image.random_flip_left_right(image, seed=seed)
+    return image
+
+
+def _finish(dataset, size, batch_size, flip, seed):
+    dataset = dataset.map(lambda image: _augment(image, size, flip, seed), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def photo_dataset(
+    source,
+    size: int = DEFAULT_SIZE,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    *,
+    scale_range=DEFAULT_SCALE_RANGE,
+    flip: bool = True,
+    shuffle: bool = True,
+    repeat: bool = True,
+    recursive: bool = False,
+    seed: int | None = None,
+    report: PhotoReport | None = None,
+) -> tf.data.Dataset:
+    """An endless, shuffled ``tf.data.Dataset`` of random photo crops from a folder or files.
+
+    Training on the very folder you want to stylise works well: the network
+    then learns exactly those photos.
+
+    Args:
+        source: a folder (its images found as by
+            :func:`nst_keras.batch.discover_images`), one image file, or a
+            list of image files.
+        size: side of the square crops, in pixels.
+        batch_size: crops per batch (batches are always full).
+        scale_range: the short side is scaled to ``size`` times a factor
+            drawn from this range before cropping.
+        flip: flip half the crops left-right.
+        shuffle: reshuffle the files on every pass.
+        repeat: repeat forever (``fit`` then needs ``steps_per_epoch``);
+            ``False`` gives one pass, e.g. for ``validation_data``.
+        recursive: search sub-folders of a folder too.
+        seed: seed of the shuffling, scales, crops and flips.
+        report: a :class:`PhotoReport` to fill with skipped files (the
+            returned dataset's ``report`` attribute holds it either way).
+
+    Returns:
+        The ``tf.data.Dataset``, with a ``report`` attribute. A pass in which
+        no file can be decoded raises an error in ``fit`` rather than waiting
+        forever.
+
+    Example:
+
+    >>> photos = photo_dataset("photos/", size=256, batch_size=4)   # doctest: +SKIP
+    >>> photos.report.skipped                                      # doctest: +SKIP
+    []
+    """
+    _check("size", size)
+    _check("batch_size", batch_size)
+    low, high = _check_scale_range(scale_range)
+    report = PhotoReport() if report is None else report
+    paths = _list_files(source, recursive, report)
+    if not paths:
+        raise ValueError(f"Expected at least one image file in `source`. Received: source={source!r}")
+    report.files = len(paths)
+    # Files that failed in the current pass, to notice a pass with none decoded.
+    failures = set()
+
+    def decode(path, scale):
+        path = path.decode("utf-8", "surrogateescape")
+        short = max(size, math.ceil(size * float(scale)))
+        try:
+            width, height = images.image_size(path)
+            long_side = math.ceil(short * max(width, height) / min(width, height))
+            # decode_image is load_image returning its remarks (an animated
+            # file's first frame is used) instead of warning.
+            pixels = images.decode_image(path, long_side, min_side=short).pixels
+        except (ValueError, OSError) as error:
+            report.add(path, getattr(error, "reason", None) or str(error))
+            failures.add(path)
+            if len(failures) >= len(paths):
+                raise ValueError(f"none of the {len(paths)} photo files could be decoded: {report.skipped[:3]}") from None
+            return np.zeros((0, 0, 3), np.float32)
+        failures.discard(path)
+        return pixels
+
+    dataset = tf.data.Dataset.from_tensor_slices(paths)
+    if shuffle:
+        dataset = dataset.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        dataset = dataset.repeat()
+    scales = tf.data.Dataset.random(seed=seed).map(
+        lambda value: low + (high - low) * tf.cast(value % 1_000_003, tf.float32) / 1_000_003.0
+    )
+    dataset = tf.data.Dataset.zip(dataset, scales)
+
+    def load(path, scale):
+        image = tf.numpy_function(decode, [path, scale], tf.float32, stateful=True)
+        return tf.ensure_shape(image, (None, None, 3))
+
+    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None)
+    dataset = dataset.filter(lambda image: tf.size(image) > 0)
+    dataset = _finish(dataset, size, batch_size, flip, seed)
+    dataset.report = report
+    return dataset
+
+
+def tfds_photo_dataset(
+    name: str,
+    split: str = "train",
+    image_key: str = "image",
+    size: int = DEFAULT_SIZE,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    *,
+    scale_range=DEFAULT_SCALE_RANGE,
+    flip: bool = True,
+    shuffle_buffer: int = 1000,
+    repeat: bool = True,
+    seed: int | None = None,
+    data_dir: str | None = None,
+    download: bool = False,
+) -> tf.data.Dataset:
+    """The same random crops as :func:`photo_dataset`, from a TensorFlow Datasets dataset.
+
+    Johnson et al. trained on COCO (``name="coco/2017"``); any dataset with
+    an image feature works. Greyscale images are repeated to RGB. TFDS
+    decodes the images itself, so there is no skip report.
+
+    Args:
+        name: the TFDS name, e.g. ``"coco/2017"`` or ``"tf_flowers"``.
+        split: the split, e.g. ``"train"`` or ``"train[:10%]"``.
+        image_key: the feature holding the image.
+        size, batch_size, scale_range, flip, repeat, seed: as :func:`photo_dataset`.
+        shuffle_buffer: examples in the shuffle buffer (0: no shuffling).
+        data_dir: where the prepared dataset lives (TFDS' default if ``None``).
+        download: let TFDS download and prepare it when missing.
+
+    Example:
+
+    >>> photos = tfds_photo_dataset("tf_flowers", size=256)   # doctest: +SKIP
+    """
+    import tensorflow_datasets as tfds
+
+    _check("size", size)
+    _check("batch_size", batch_size)
+    _check("shuffle_buffer", shuffle_buffer, 0)
+    low, high = _check_scale_range(scale_range)
+    dataset = tfds.load(name, split=split, data_dir=data_dir, download=download, shuffle_files=shuffle_buffer > 0)
+
+    def prepare(example):
+        if image_key not in example:
+            raise ValueError(f"Expected `image_key` to name an image feature of {name!r}. Received: "
+                             f"image_key={image_key!r}; features: {sorted(example)}")
+        image = tf.image.convert_image_dtype(example[image_key], tf.float32)
+        image = tf.broadcast_to(image, tf.concat([tf.shape(image)[:2], [3]], 0)) if image.shape[-1] == 1 else image
+        shape = tf.cast(tf.shape(image)[:2], tf.float32)
+        scale = tf.random.uniform([], low, high, seed=seed)
+        target = tf.maximum(float(size), tf.math.ceil(size * scale))
+        new_size = tf.cast(tf.math.ceil(shape * target / tf.reduce_min(shape)), tf.int32)
+        resized = tf.image.resize(image, tf.maximum(new_size, size), antialias=True)
+        return tf.clip_by_value(resized, 0.0, 1.0)
+
+    if shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        dataset = dataset.repeat()
+    dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    return _finish(dataset, size, batch_size, flip, seed)

@@ -1,0 +1,133 @@
+"""SavedModel export of a trained style network: one forward pass per request.
+
+:func:`export_network` writes a SavedModel that TF Serving,
+``saved_model_cli`` or ``tf.saved_model.load`` runs without nst_keras
+installed: the traced graph holds only TensorFlow operations, and the
+network's weights are stored as plain ``tf.Variable`` objects, so loading
+needs no Keras class.
+
+Signatures:
+
+``serving_default``
+    input ``image``: uint8 ``[H, W, 3]`` RGB, each side in
+    ``[MIN_SIDE, max_side]``; output ``stylized_image``: uint8 ``[H, W, 3]``,
+    the same size.
+``serve_batch``
+    input ``images``: uint8 ``[N, H, W, 3]``; output ``stylized_images``:
+    uint8 ``[N, H, W, 3]``.
+
+Example:
+
+>>> export_network(network, "models/wave/1")                                    # doctest: +SKIP
+'models/wave/1'
+>>> import tensorflow as tf                                                      # doctest: +SKIP
+>>> run = tf.saved_model.load("models/wave/1").signatures["serving_default"]     # doctest: +SKIP
+>>> run(image=tf.zeros((300, 400, 3), tf.uint8))["stylized_image"].shape         # doctest: +SKIP
+TensorShape([300, 400, 3])
+"""
+
+import json
+import os
+import shutil
+
+import keras
+import tensorflow as tf
+
+from nst_keras import files
+from nst_keras.export import _replace_folder
+from nst_keras.fast.network import MIN_SIDE
+
+# A 4096 x 4096 image through the default network (32 filters) needs about
+# 10 GB of activations; raise it at export for bigger machines.
+MAX_SIDE = 4096
+SIGNATURE_KEYS = ("serving_default", "serve_batch")
+METADATA_FILE = os.path.join("assets.extra", "nst_keras.json")
+
+
+def _stylize_uint8(network, images, max_side):
+    sides = tf.shape(images)[1:3]
+    checks = [
+        tf.debugging.assert_greater_equal(sides, MIN_SIDE, message=f"each side must be >= {MIN_SIDE} pixels"),
+        tf.debugging.assert_less_equal(
+            sides, max_side, message=f"each side must be <= {max_side} pixels (the export's max_side)"
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        batch = tf.cast(images, tf.float32) / 255.0
+    stylized = tf.cast(network(batch, training=False), tf.float32)
+    return tf.cast(tf.round(tf.clip_by_value(stylized, 0.0, 1.0) * 255.0), tf.uint8)
+
+
+def export_network(network: keras.Model, path, *, max_side: int = MAX_SIDE, overwrite: bool = False,
+                   metadata: dict | None = None) -> str:
+    """Write ``network`` as a self-contained SavedModel at ``path``; return ``path``.
+
+    The folder appears atomically (written beside it, then renamed), so a TF
+    Serving instance watching the parent never loads a half-written version.
+    ``assets.extra/nst_keras.json`` records the network's config, the sizes
+    accepted and ``metadata``.
+
+    Args:
+        network: a trained :class:`~nst_keras.fast.StyleNetwork` (or its
+            :class:`~nst_keras.fast.StyleNetworkTrainer`, whose network is taken).
+        path: the SavedModel folder to create, e.g. ``models/wave/1`` for TF
+            Serving's ``MODEL_BASE_PATH/VERSION`` layout.
+        max_side: the largest image side accepted.
+        overwrite: replace ``path`` if it exists.
+        metadata: JSON-serialisable facts to record (the style's name, the
+            weights that trained it...).
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is false.
+
+    Example:
+
+    >>> export_network(network, "models/wave/1", metadata={"style": "wave.jpg"})  # doctest: +SKIP
+    'models/wave/1'
+    """
+    path = os.fspath(path)
+    if os.path.lexists(path) and not overwrite:
+        raise FileExistsError(f"Expected `path` not to exist (or overwrite=True). Received: path={path!r}")
+    if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < MIN_SIDE:
+        raise ValueError(f"Expected `max_side` to be an integer >= {MIN_SIDE}. Received: max_side={max_side!r}")
+    network = getattr(network, "style_network", network)
+
+    def serving_default(image):
+        return {"stylized_image": _stylize_uint8(network, image[None], max_side)[0]}
+
+    def serve_batch(images):
+        return {"stylized_images": _stylize_uint8(network, images, max_side)}
+
+    module = tf.Module()
+    module.serving_default = tf.function(
+        serving_default, input_signature=[tf.TensorSpec([None, None, 3], tf.uint8, name="image")], autograph=False
+    )
+    module.serve_batch = tf.function(
+        serve_batch, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")],
+        autograph=False,
+    )
+    # Track the tf.Variables the traced graphs read, not the Keras model:
+    # loading then needs no Keras class (as nst_keras.export does).
+    module.network_variables = list(module.serving_default.get_concrete_function().variables)
+    record = dict(
+        keras=keras.__version__,
+        tensorflow=tf.__version__,
+        network=network.get_config() if hasattr(network, "get_config") else type(network).__name__,
+        min_side=MIN_SIDE,
+        max_side=max_side,
+        signature_keys=list(SIGNATURE_KEYS),
+        metadata=dict(metadata or {}),
+    )
+    staging = files.temp_sibling(os.path.abspath(path))
+    os.makedirs(os.path.dirname(staging), exist_ok=True)
+    try:
+        tf.saved_model.save(
+            module, staging,
+            signatures={"serving_default": module.serving_default, "serve_batch": module.serve_batch},
+        )
+        with files.atomic_write(os.path.join(staging, METADATA_FILE), "w") as f:
+            json.dump(record, f, indent=2, sort_keys=True, default=str)
+        _replace_folder(staging, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path

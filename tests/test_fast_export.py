@@ -1,0 +1,83 @@
+"""export_network: a SavedModel that runs without nst_keras and matches the Keras network."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from nst_keras.fast import StyleNetwork, export_network, stylize_with_network
+from nst_keras.fast.export import METADATA_FILE
+
+_LOAD_WITHOUT_NST_KERAS = textwrap.dedent(
+    """
+    import sys
+
+    class Refuse:
+        # Any attempt to import nst_keras fails loudly.
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "nst_keras":
+                raise ImportError("nst_keras must not be needed to run the export")
+
+    sys.meta_path.insert(0, Refuse())
+    import numpy as np
+    import tensorflow as tf
+
+    export, inputs, output = sys.argv[1:4]
+    loaded = tf.saved_model.load(export)
+    one = loaded.signatures["serving_default"]
+    batch = loaded.signatures["serve_batch"]
+    data = np.load(inputs)
+    results = {}
+    for key in data.files:
+        results[key] = one(image=tf.constant(data[key]))["stylized_image"].numpy()
+        results[key + "_batch"] = batch(images=tf.constant(data[key][None]))["stylized_images"].numpy()[0]
+    try:
+        one(image=tf.zeros((3, 40, 3), tf.uint8))
+        results["too_small"] = np.array(False)
+    except tf.errors.InvalidArgumentError as error:
+        results["too_small"] = np.array(">= 5 pixels" in str(error))
+    assert "nst_keras" not in sys.modules
+    np.savez(output, **results)
+    """
+)
+
+
+@pytest.mark.slow
+def test_export_runs_without_nst_keras_and_matches_keras(tmp_path):
+    keras.utils.set_random_seed(0)
+    network = StyleNetwork(filters=8, residual_blocks=1)
+    path = export_network(network, tmp_path / "wave" / "1", metadata={"style": "wave.jpg"})
+    assert os.path.isdir(path)
+    rng = np.random.default_rng(0)
+    images = {"small": (rng.random((23, 31, 3)) * 255).astype("uint8"),
+              "odd": (rng.random((45, 18, 3)) * 255).astype("uint8")}
+    np.savez(tmp_path / "inputs.npz", **images)
+    script = tmp_path / "load.py"
+    script.write_text(_LOAD_WITHOUT_NST_KERAS)
+    result = subprocess.run([sys.executable, str(script), path, str(tmp_path / "inputs.npz"),
+                             str(tmp_path / "out.npz")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = np.load(tmp_path / "out.npz")
+    assert bool(out["too_small"])
+    for key, image in images.items():
+        expected = np.round(stylize_with_network(network, image) * 255.0)
+        for exported in (out[key], out[key + "_batch"]):
+            assert exported.dtype == np.uint8 and exported.shape == image.shape
+            # Tolerance: one uint8 level (float rounding between two graphs at a .5 boundary).
+            assert np.max(np.abs(exported.astype(float) - expected)) <= 1
+    metadata = json.loads((tmp_path / "wave" / "1" / METADATA_FILE).read_text())
+    assert metadata["network"]["filters"] == 8 and metadata["metadata"] == {"style": "wave.jpg"}
+
+
+def test_export_refuses_an_existing_path_and_bad_max_side(tmp_path):
+    network = StyleNetwork(filters=4, residual_blocks=0)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        export_network(network, tmp_path)
+    with pytest.raises(ValueError, match="Received: max_side=2"):
+        export_network(network, tmp_path / "new", max_side=2)
+    assert not (tmp_path / "new").exists()
