@@ -33,7 +33,8 @@ ValueError: Expected `init` to be one of ('content', 'noise', 'style'). Received
 """
 
 import dataclasses
-import math
+
+from nst_keras import checks
 
 NETWORK = "vgg19"
 NETWORKS = ("vgg19", "vgg16")
@@ -95,140 +96,6 @@ EMA_DECAY = 0.95
 MIN_SCALE = 128
 # Largest change of any pixel in one L-BFGS step (see nst_keras.optimizers).
 LBFGS_MAX_STEP = 0.1
-
-
-def _error(name, expected, value):
-    return ValueError(f"Expected `{name}` to be {expected}. Received: {name}={value!r}")
-
-
-# Checks: value -> normalised value, or ValueError in Keras' form.
-
-
-def _non_negative(name, value):
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise _error(name, "a finite number >= 0", value) from None
-    if isinstance(value, bool) or not (math.isfinite(number) and number >= 0):
-        raise _error(name, "a finite number >= 0", value)
-    return number
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < 1:
-        raise _error(name, "an integer >= 1", value)
-    return int(value)
-
-
-def _optional(check):
-    def optional(name, value):
-        return None if value is None else check(name, value)
-
-    return optional
-
-
-def _choice(choices):
-    def choice(name, value):
-        if value not in choices:
-            raise _error(name, f"one of {choices}", value)
-        return value
-
-    return choice
-
-
-def _number_list(name, value):
-    try:
-        values = tuple(_non_negative(name, v) for v in value)
-    except (TypeError, ValueError):
-        values = ()
-    if not values:
-        raise _error(name, "a non-empty list of finite numbers >= 0", value)
-    return values
-
-
-def _name_list(name, value):
-    if isinstance(value, str) or not value or not all(isinstance(v, str) for v in value):
-        raise _error(name, "a non-empty list of layer names", value)
-    return tuple(value)
-
-
-def _blend_weights(name, value):
-    values = _number_list(name, value)
-    if sum(values) <= 0:
-        raise _error(name, ">= 0 with a positive sum", value)
-    return values
-
-
-def _seed(name, value):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _error(name, "an integer or None", value)
-    return value
-
-
-def _decay(name, value):
-    if value is None:
-        return None
-    number = _non_negative(name, value)
-    if not number < 1:
-        raise _error(name, "in [0, 1) or None", value)
-    return number
-
-
-def _scales(name, value):
-    from nst_keras import scales as schedules
-
-    if value is None or value == "auto":
-        return value
-    return tuple(schedules.check_scales(value))
-
-
-def _epochs_per_scale(name, value):
-    if value is None:
-        return None
-    try:
-        values = tuple(_positive_int(name, v) for v in value)
-    except (TypeError, ValueError):
-        values = ()
-    if not values:
-        raise _error(name, "a non-empty list of integers >= 1", value)
-    return values
-
-
-def _preserve_color(name, value):
-    return _choice(PRESERVE_COLORS)(name, "none" if value in (None, False) else value)
-
-
-def _optimizer(name, value):
-    # A keras.optimizers.Optimizer instance is passed through untouched.
-    if isinstance(value, str):
-        return _choice(OPTIMIZERS)(name, value.lower())
-    if not hasattr(value, "apply"):
-        raise _error(name, f"one of {OPTIMIZERS} or a keras.optimizers.Optimizer", value)
-    return value
-
-
-def _background(name, value):
-    if not isinstance(value, (str, tuple, list)):
-        raise _error(name, "a colour name, #rrggbb or an (r, g, b) tuple", value)
-    return value
-
-
-# Parsers: command-line text -> value (the check then runs on the value).
-
-
-def _parse_floats(text):
-    return [float(part) for part in text.split(",")]
-
-
-def _parse_ints(text):
-    return [int(part) for part in text.split(",")]
-
-
-def _parse_scales(text):
-    text = text.strip().lower()
-    if text in ("auto", "none"):
-        return None if text == "none" else "auto"
-    return _parse_ints(text)
 
 
 def setting(default, check, help, *, flag="", choices=None, parse=None, metavar=None):
@@ -306,26 +173,26 @@ class LossSettings(_Settings):
     """
 
     style_layer_names: tuple = setting(
-        STYLE_LAYER_NAMES, _name_list, "VGG layers whose Gram matrices define the style", flag=None)
+        STYLE_LAYER_NAMES, checks.name_list, "VGG layers whose Gram matrices define the style", flag=None)
     content_layer_names: tuple = setting(
-        CONTENT_LAYER_NAMES, _name_list, "VGG layers whose activations define the content", flag=None)
+        CONTENT_LAYER_NAMES, checks.name_list, "VGG layers whose activations define the content", flag=None)
     style_layer_weights: tuple = setting(
-        None, _optional(_number_list), "one weight per style layer (default equal, sum 1)", flag=None)
+        None, checks.optional(checks.number_list), "one weight per style layer (default equal, sum 1)", flag=None)
     style_blend_weights: tuple = setting(
-        None, _optional(_blend_weights), "comma-separated weight per style image (default equal)",
-        parse=_parse_floats)
+        None, checks.optional(checks.blend_weights), "comma-separated weight per style image (default equal)",
+        parse=checks.parse_floats, metavar="W1,W2")
     content_weight: float = setting(
-        CONTENT_WEIGHT, _non_negative, "weight of the content loss (default %(default)s)", parse=float)
+        CONTENT_WEIGHT, checks.non_negative, "weight of the content loss (default %(default)s)", parse=float, metavar="W")
     style_weight: float = setting(
-        STYLE_WEIGHT, _non_negative, "weight of the style loss (default %(default)s)", parse=float)
+        STYLE_WEIGHT, checks.non_negative, "weight of the style loss (default %(default)s)", parse=float, metavar="W")
     total_variation_weight: float = setting(
-        TOTAL_VARIATION_WEIGHT, _non_negative,
-        "weight of the total variation loss, against noise (default %(default)s)", flag="--tv-weight", parse=float)
+        TOTAL_VARIATION_WEIGHT, checks.non_negative,
+        "weight of the total variation loss, against noise (default %(default)s)", flag="--tv-weight", parse=float, metavar="W")
     init: str = setting(
-        INIT, _choice(INITS), "start from the content image, noise or the style image (default %(default)s)",
+        INIT, checks.choice(INITS), "start from the content image, noise or the style image (default %(default)s)",
         choices=INITS)
-    seed: int = setting(None, _optional(_seed), "random seed (noise init)", parse=int)
-    pooling: str = setting(POOLING, _choice(POOLINGS), "VGG pooling (default %(default)s)", choices=POOLINGS)
+    seed: int = setting(None, checks.optional(checks.seed), "random seed (noise init)", parse=int, metavar="N")
+    pooling: str = setting(POOLING, checks.choice(POOLINGS), "VGG pooling (default %(default)s)", choices=POOLINGS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -342,42 +209,46 @@ class RunSettings(_Settings):
     (128, 256, 512)
     """
 
-    epochs: int = setting(EPOCHS, _positive_int, "epochs of optimisation (default %(default)s)", parse=int)
+    epochs: int = setting(EPOCHS, checks.positive_int, "epochs of optimisation (default %(default)s)", parse=int, metavar="N")
     steps_per_epoch: int = setting(
-        STEPS_PER_EPOCH, _positive_int, "optimisation steps per epoch (default %(default)s)", parse=int)
+        STEPS_PER_EPOCH, checks.positive_int, "optimisation steps per epoch (default %(default)s)", parse=int, metavar="N")
     learning_rate: float = setting(
-        None, _optional(_non_negative),
+        None, checks.optional(checks.non_negative),
         f"step size: Adam's in pixel units of [0, 1] (default {LEARNING_RATE}), "
-        f"L-BFGS's along its direction (default {LBFGS_LEARNING_RATE})", parse=float)
+        f"L-BFGS's along its direction (default {LBFGS_LEARNING_RATE})", parse=float, metavar="LR")
     optimizer: str = setting(
-        "adam", _optimizer,
+        "adam", checks.choice(OPTIMIZERS, instance_of="a keras.optimizers.Optimizer"),
         "'adam' or 'lbfgs' (L-BFGS without line search, as jcjohnson/neural-style) (default %(default)s)",
         choices=OPTIMIZERS)
     history_size: int = setting(
-        LBFGS_HISTORY_SIZE, _positive_int, "L-BFGS curvature pairs kept (default %(default)s)", parse=int)
+        LBFGS_HISTORY_SIZE, checks.positive_int, "L-BFGS curvature pairs kept (default %(default)s)", parse=int, metavar="N")
     scales: tuple = setting(
-        None, _scales,
+        None, checks.scales,
         "coarse-to-fine: comma-separated long sides ending at --size, e.g. 128,256,512, "
         f"or 'auto' (halve --size down to {MIN_SCALE} px); default one scale",
-        parse=_parse_scales, metavar="SIZES")
+        parse=checks.parse_scales, metavar="SIZES")
     epochs_per_scale: tuple = setting(
-        None, _epochs_per_scale,
+        None, checks.optional(checks.list_of(checks.positive_int, "integers >= 1")),
         "comma-separated epochs at each scale (default: --epochs at the coarsest, "
-        "halving at each finer scale; steps = epochs x --steps-per-epoch)", parse=_parse_ints, metavar="EPOCHS")
+        "halving at each finer scale; steps = epochs x --steps-per-epoch)", parse=checks.parse_ints, metavar="EPOCHS")
     preserve_color: str = setting(
-        "none", _preserve_color,
+        "none", checks.choice(PRESERVE_COLORS, off="none"),
         "keep the content's colours: 'luminance' (the result's luminance with the content's chroma) or "
         "'histogram' (style recoloured to the content's colour statistics first) (default %(default)s)",
         choices=PRESERVE_COLORS)
     ema_decay: float = setting(
-        EMA_DECAY, _decay,
+        EMA_DECAY, checks.decay,
         "decay of the iterate average that is output (default %(default)s; --no-average for the last iterate)",
-        parse=float)
+        parse=float, metavar="DECAY")
     precision: str = setting(
-        PRECISION, _choice(PRECISIONS),
+        PRECISION, checks.choice(PRECISIONS),
         "precision of the VGG convolutions: 'auto' uses bfloat16 where the CPU (AVX512_BF16 or AMX) or GPU "
         "(compute capability 8.0+) computes it natively, float32 elsewhere; the losses stay float32 "
         "(default %(default)s)", choices=PRECISIONS)
+    tile_size: int = setting(
+        None, checks.optional(checks.positive_int),
+        "compute every step in tiles of at most PX pixels a side: the same result, memory bounded by the tile "
+        "(default: the whole image at once)", parse=int, metavar="PX")
 
     @property
     def total_epochs(self):
@@ -447,12 +318,13 @@ class ImageSettings(_Settings):
     """
 
     size: int = setting(
-        SIZE, _positive_int, "long side of the output in pixels, aspect ratio kept (default %(default)s)",
+        SIZE, checks.positive_int, "long side of the output in pixels, aspect ratio kept (default %(default)s)",
         parse=int, metavar="PX")
     style_scale: float = setting(
-        1.0, _non_negative, "style image's long side relative to the output's (default %(default)s)", parse=float)
+        1.0, checks.non_negative, "style image's long side relative to the output's (default %(default)s)", parse=float,
+        metavar="F")
     background: str = setting(
-        "white", _background, "colour under transparent areas of the inputs (default %(default)s)")
+        "white", checks.background, "colour under transparent areas of the inputs (default %(default)s)", metavar="COLOR")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -528,5 +400,5 @@ def parse_text(cls, name, text):
     try:
         value = parse(text)
     except ValueError:
-        raise _error(name, f"a value for --{name.replace('_', '-')}", text) from None
+        raise checks.error(name, f"a value for --{name.replace('_', '-')}", text) from None
     return field.metadata["check"](name, value)
