@@ -13,56 +13,22 @@ Example:
 >>> pixels = images.load_image(open("photo.jpg", "rb").read())  # doctest: +SKIP
 >>> images.save_image("out.png", pixels, metadata={"style": "wave.jpg"})  # doctest: +SKIP
 """
-
-import contextlib
 import dataclasses
 import functools
 import io
-import json
 import math
-import os
-import stat
 import warnings
 
 import numpy as np
-from PIL import Image, ImageCms, ImageColor, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageColor
 
-from nst_keras.files import atomic_write, os_reason, unwritable_reason
-
-# VGG halves the image four times before block5_conv1, the deepest style
-# layer: a 32 px side leaves it a 2x2 feature map, the least that still gives
-# a Gram matrix over more than one position (below 16 px the map is empty).
-MIN_SIDE = 32
-
-# 2**27 = 134,217,728 pixels (16384 x 8192). Covers 100-megapixel
-# medium-format cameras and long panoramas; an 8-bit RGBA buffer of this size
-# is 512 MiB, the most a single decode may take. It is below Pillow's own
-# default hard limit (2 * Image.MAX_IMAGE_PIXELS, about 179 Mpx), so at
-# Pillow's defaults this module, not a global setting, decides.
-MAX_PIXELS = 2**27
-
-# When the short side has to be enlarged to min_side, the long side grows
-# with it; past 64:1 that would make strips longer than 64 * MIN_SIDE = 2048 px
-# out of, say, a one-pixel line.
-MAX_ASPECT_RATIO = 64
-
-SUPPORTED_SAVE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
-
-_SAVE_FORMATS = {
-    ".png": "PNG",
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".webp": "WEBP",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-}
-
-# Formats recognised by content. Deliberately short: Pillow's weaker
-# signatures (TGA, ICO, ...) would claim random files, and EPS runs Ghostscript.
-_READ_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "GIF", "BMP", "TIFF", "PPM", "AVIF")
-
-_EXIF_ORIENTATION = 0x0112
-_EXIF_IMAGE_DESCRIPTION = 0x010E
+from nst_keras.image_sources import (  # noqa: F401 (public names of this module)
+    BOMB, MAX_ASPECT_RATIO, MAX_PIXELS, MIN_SIDE, ImageError, data_reason, displayed_size, is_animated, label,
+    opened, orientation, shown,
+)
+from nst_keras.image_writing import (  # noqa: F401 (public names of this module)
+    SUPPORTED_SAVE_EXTENSIONS, check_output_path, read_metadata, save_image,
+)
 
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -77,185 +43,6 @@ _TRANSPOSE = {
 # JPEG DCT scaling and integer pre-reduction keep at least this many times the
 # target size, so the final Lanczos pass still has detail to work with.
 _REDUCING_GAP = 2.0
-
-
-class ImageError(ValueError):
-    """A file that cannot be used as an image.
-
-    ``str(err)`` is ``"{path}: {reason}"``, with ``path`` exactly as given.
-
-    Example:
-
-    >>> err = ImageError("cat.jpg", "no such file")
-    >>> str(err), err.path, err.reason
-    ('cat.jpg: no such file', 'cat.jpg', 'no such file')
-    """
-
-    def __init__(self, path, reason):
-        super().__init__(path, reason)
-        self.path = _shown(path)
-        self.reason = reason
-
-    def __str__(self):
-        return f"{self.path}: {self.reason}"
-
-
-def _shown(path):
-    return os.fsdecode(path) if isinstance(path, (bytes, os.PathLike)) else str(path)
-
-
-def _read_formats():
-    Image.init()
-    return tuple(name for name in _READ_FORMATS if name in Image.OPEN)
-
-
-def _data_reason(exc, what):
-    """Reason for an exception met while reading an already opened file."""
-    if isinstance(exc, OSError) and exc.errno is not None:
-        return os_reason(exc)  # a real I/O failure, not bad content
-    return f"{what} ({exc})"
-
-
-def _open_readable(path):
-    """Open ``path`` for reading after checking it is a non-empty regular file."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        if os.path.islink(path):
-            raise ImageError(path, "broken symbolic link") from None
-        raise ImageError(path, "no such file") from None
-    except OSError as exc:
-        raise ImageError(path, os_reason(exc)) from None
-    except ValueError as exc:  # embedded NUL byte
-        raise ImageError(path, f"invalid file name ({exc})") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ImageError(path, "is a directory")
-    if not stat.S_ISREG(info.st_mode):
-        # A FIFO or device would block or never end.
-        raise ImageError(path, "not a regular file")
-    if info.st_size == 0:
-        raise ImageError(path, "empty file")
-    try:
-        return open(path, "rb")
-    except OSError as exc:
-        raise ImageError(path, os_reason(exc)) from None
-
-
-_DATA = (bytes, bytearray, memoryview)
-
-
-def _label(source):
-    """How errors name ``source``: the path as given, ``"<bytes>"``, or a file object's name."""
-    if isinstance(source, (str, os.PathLike)):
-        return source
-    if isinstance(source, _DATA):
-        return "<bytes>"
-    name = getattr(source, "name", None)
-    return name if isinstance(name, (str, bytes, os.PathLike)) else "<file>"
-
-
-def _open_source(source):
-    """A binary file object with the bytes of ``source``: a path, bytes, or an object with ``read``."""
-    if isinstance(source, (str, os.PathLike)):
-        return _open_readable(source)
-    if isinstance(source, _DATA):
-        data = bytes(source)
-    elif hasattr(source, "read"):
-        try:
-            data = source.read()
-        except OSError as exc:
-            raise ImageError(_label(source), os_reason(exc)) from None
-        if not isinstance(data, _DATA):
-            raise TypeError(
-                f"Expected a file object opened in binary mode. Received: source={source!r} "
-                f"whose read() gave {type(data).__name__}"
-            )
-    else:
-        raise TypeError(
-            f"Expected `source` to be a path, bytes or a binary file object. Received: source={source!r}"
-        )
-    if not data:
-        raise ImageError(_label(source), "empty file")
-    return io.BytesIO(data)
-
-
-_BOMB = "(refused as a possible decompression bomb)"
-
-
-def _too_many_pixels(path, width, height, limit):
-    return ImageError(path, f"{width}x{height} pixels exceeds the limit of {limit} pixels {_BOMB}")
-
-
-def _size_without_limit(fp, formats):
-    """Header size of an image Pillow refused as a bomb, or None."""
-    fp.seek(0)
-    prefix = fp.read(16)
-    for name in formats:
-        factory, accept = Image.OPEN[name]
-        try:
-            accepted = accept(prefix) if accept else True
-            # A str is Pillow's "this format, but unsupported here" message.
-            if accepted and not isinstance(accepted, str):
-                fp.seek(0)
-                return factory(fp, "").size
-        except Exception:
-            continue
-    return None
-
-
-@contextlib.contextmanager
-def _opened(source):
-    """Yield the lazily opened image (header read, pixels not decoded) of a path, bytes or file object."""
-    formats = _read_formats()
-    path = _label(source)
-    with _open_source(source) as fp, warnings.catch_warnings():
-        # Between Pillow's warning threshold and MAX_PIXELS we decide alone.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            im = Image.open(fp, formats=formats)
-        except UnidentifiedImageError:
-            raise ImageError(path, "not an image (unrecognised format)") from None
-        except Image.DecompressionBombError as exc:
-            size = _size_without_limit(fp, formats)
-            if size is None:
-                raise ImageError(path, f"too many pixels ({exc})") from None
-            limit = min(MAX_PIXELS, 2 * (Image.MAX_IMAGE_PIXELS or MAX_PIXELS))
-            raise _too_many_pixels(path, *size, limit) from None
-        except OSError as exc:
-            raise ImageError(path, _data_reason(exc, "corrupt image header")) from None
-        # Plugins raise many kinds of error on a malformed header.
-        except Exception as exc:
-            raise ImageError(path, f"corrupt image header ({exc})") from None
-        with im:
-            width, height = im.size
-            if width < 1 or height < 1:
-                raise ImageError(path, f"corrupt image header ({width}x{height} pixels)")
-            if width * height > MAX_PIXELS:
-                raise _too_many_pixels(path, width, height, MAX_PIXELS)
-            yield im
-
-
-def _orientation(im):
-    """EXIF orientation 1-8 found in the header; 1 when absent or unreadable."""
-    # A PNG's eXIf chunk may follow the pixel data, and Pillow would decode
-    # everything to reach it; only one ahead of the pixels is honoured.
-    if im.format == "PNG" and "exif" not in im.info:
-        return 1
-    try:
-        value = im.getexif().get(_EXIF_ORIENTATION, 1)
-    except Exception:
-        return 1
-    return value if value in _TRANSPOSE else 1
-
-
-def _displayed_size(im, orientation):
-    width, height = im.size
-    return (height, width) if orientation >= 5 else (width, height)
-
-
-def _is_animated(im):
-    # MPO files (phone photos) carry previews and depth maps, not animation.
-    return im.format != "MPO" and bool(getattr(im, "is_animated", False))
 
 
 def image_size(source) -> tuple[int, int]:
@@ -273,8 +60,8 @@ def image_size(source) -> tuple[int, int]:
     >>> image_size("photo.jpg")                          # doctest: +SKIP
     (3024, 4032)
     """
-    with _opened(source) as im:
-        return _displayed_size(im, _orientation(im))
+    with opened(source) as im:
+        return displayed_size(im, orientation(im))
 
 
 def is_image_file(path) -> bool:
@@ -288,10 +75,10 @@ def is_image_file(path) -> bool:
     False
     """
     try:
-        with _opened(path):
+        with opened(path):
             return True
     except ImageError as err:
-        return err.reason.endswith(_BOMB)
+        return err.reason.endswith(BOMB)
 
 
 def _round(value):
@@ -427,13 +214,13 @@ def _to_srgb(im):
 
 
 def _decode(im, path, size, min_side, background):
-    orientation = _orientation(im)
-    display = _displayed_size(im, orientation)
+    turn = orientation(im)
+    display = displayed_size(im, turn)
     try:
         target = working_size(*display, size, min_side)
     except ValueError as exc:
         raise ImageError(path, str(exc)) from None
-    stored = (target[1], target[0]) if orientation >= 5 else target
+    stored = (target[1], target[0]) if turn >= 5 else target
     im.draft(None, (int(stored[0] * _REDUCING_GAP), int(stored[1] * _REDUCING_GAP)))
     im.load()
     colour, alpha = _split_alpha(im)
@@ -455,8 +242,8 @@ def _decode(im, path, size, min_side, background):
             # Straight alpha: the colour under alpha 0 is multiplied away.
             opacity = pixels[:, :, 3:]
             rgb = rgb * opacity + background * (1.0 - opacity)
-    if orientation in _TRANSPOSE:
-        rgb = _transpose_array(rgb, _TRANSPOSE[orientation])
+    if turn in _TRANSPOSE:
+        rgb = _transpose_array(rgb, _TRANSPOSE[turn])
     return np.ascontiguousarray(rgb, dtype=np.float32)
 
 
@@ -519,10 +306,10 @@ def decode_image(source, size: int | None = None, *, background="white", min_sid
     ((64, 64, 3), ('animated or multi-page image; only the first frame is used',))
     """
     background = _background_rgb(background)
-    path = _label(source)
-    with _opened(source) as im:
+    path = label(source)
+    with opened(source) as im:
         try:
-            animated = _is_animated(im)
+            animated = is_animated(im)
             if animated:
                 im.seek(0)
             pixels = _decode(im, path, size, min_side, background)
@@ -533,7 +320,7 @@ def decode_image(source, size: int | None = None, *, background="white", min_sid
         # Truncated or corrupt data surfaces as any of a dozen exception types
         # from Pillow's plugins and decoders.
         except Exception as exc:
-            raise ImageError(path, _data_reason(exc, "corrupt or truncated image data")) from None
+            raise ImageError(path, data_reason(exc, "corrupt or truncated image data")) from None
     return DecodedImage(pixels, (ANIMATED_NOTE,) if animated else ())
 
 
@@ -578,183 +365,5 @@ def load_image(source, size: int | None = None, *, background="white", min_side:
     """
     decoded = decode_image(source, size, background=background, min_side=min_side)
     for note in decoded.notes:
-        warnings.warn(f"{_shown(_label(source))}: {note}", UserWarning, stacklevel=2)
+        warnings.warn(f"{shown(label(source))}: {note}", UserWarning, stacklevel=2)
     return decoded.pixels
-
-
-def _metadata_text(metadata):
-    if metadata is None:
-        return {}
-    checked = {}
-    for key, value in dict(metadata).items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise ValueError(f"Expected `metadata` to map str to str. Received: {key!r}: {value!r}")
-        # PNG keywords: 1-79 printable Latin-1 characters, no edge spaces.
-        if not 1 <= len(key) <= 79 or key != key.strip() or not all(
-            " " <= ch <= "~" or "\xa1" <= ch <= "\xff" for ch in key
-        ):
-            raise ValueError(f"Expected `metadata` keys of 1-79 printable Latin-1 characters. Received: {key!r}")
-        checked[key] = value
-    return checked
-
-
-def _as_uint8(image):
-    array = np.asarray(image)
-    if array.ndim == 4 and array.shape[0] == 1:
-        array = array[0]
-    if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
-        raise ValueError(f"Expected `image` to have shape [H, W, 3]. Received: image.shape={array.shape}")
-    if array.dtype == np.uint8:
-        return np.ascontiguousarray(array)
-    if not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(f"Expected `image` to be float in [0, 1] or uint8. Received: image.dtype={array.dtype}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError("Expected `image` to hold finite values. Received: an image with NaN or infinite values")
-    return np.rint(np.clip(array.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def _extension_error(path, ext):
-    shown = ", ".join(SUPPORTED_SAVE_EXTENSIONS)
-    what = f"extension {ext!r}" if ext else "no extension"
-    return ImageError(path, f"unsupported {what}; use one of {shown}")
-
-
-def _save_format(path):
-    ext = os.path.splitext(_shown(path))[1].lower()
-    if ext not in _SAVE_FORMATS:
-        raise _extension_error(path, ext)
-    return _SAVE_FORMATS[ext]
-
-
-def _encode_options(fmt, text, quality):
-    if fmt == "PNG":
-        from PIL import PngImagePlugin
-
-        info = PngImagePlugin.PngInfo()
-        for key, value in text.items():
-            info.add_itxt(key, value)
-        return {"pnginfo": info}
-    description = json.dumps(text, ensure_ascii=True, sort_keys=True) if text else None
-    if fmt == "TIFF":
-        options = {"compression": "tiff_lzw"}
-        if description:
-            options["tiffinfo"] = {_EXIF_IMAGE_DESCRIPTION: description}
-        return options
-    options = {"quality": int(quality)}
-    if fmt == "JPEG":
-        options["subsampling"] = 0
-    if description:
-        exif = Image.Exif()
-        exif[_EXIF_IMAGE_DESCRIPTION] = description
-        options["exif"] = exif.tobytes()
-    return options
-
-
-def save_image(path, image, *, metadata: dict | None = None, quality: int = 95) -> None:
-    """Write an RGB image atomically; the format follows the extension.
-
-    ``image`` is a float array ``[H, W, 3]`` in [0, 1] (clipped, rounded) or
-    uint8; a leading batch axis of 1 is dropped. Extensions (any case):
-    ``.png``, ``.jpg``/``.jpeg`` (4:4:4 chroma), ``.webp``, ``.tif``/``.tiff``
-    (LZW); ``quality`` applies to JPEG and WebP. No ICC profile is attached:
-    the pixels are sRGB, which is what untagged images mean.
-
-    ``metadata`` (str to str) goes into PNG iTXt chunks (UTF-8), and for the
-    other formats into the EXIF/TIFF ImageDescription tag (0x010E) as a JSON
-    object with non-ASCII escaped. :func:`read_metadata` reads either back.
-
-    The file appears complete or not at all: it is written to a hidden
-    temporary file in the same directory, synced, then renamed over ``path``.
-    Missing parent directories are created. Raises :class:`ImageError` for an
-    unsupported extension or a failed write, ``ValueError`` for a bad array.
-
-    Example:
-
-    >>> import numpy as np
-    >>> save_image("out/result.png", np.zeros((64, 64, 3)),   # doctest: +SKIP
-    ...            metadata={"content": "photo.jpg"})
-    """
-    fmt = _save_format(path)
-    pixels = Image.fromarray(_as_uint8(image), "RGB")
-    options = _encode_options(fmt, _metadata_text(metadata), quality)
-    target = os.path.abspath(_shown(path))
-    folder = os.path.dirname(target)
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        raise ImageError(path, f"cannot create folder {folder} ({exc.strerror or exc})") from None
-    try:
-        with atomic_write(target) as fp:
-            pixels.save(fp, format=fmt, **options)
-    except OSError as exc:
-        raise ImageError(path, os_reason(exc, "write")) from None
-
-
-def read_metadata(source) -> dict:
-    """Return the text metadata written by :func:`save_image`.
-
-    ``source``: a path, bytes or a binary file object, as :func:`load_image`.
-
-    For PNG, all text chunks (tEXt, zTXt, iTXt); for other formats, the JSON
-    object in the ImageDescription tag (``{}`` when absent or not JSON).
-
-    Example:
-
-    >>> read_metadata("out/result.png")                  # doctest: +SKIP
-    {'content': 'photo.jpg'}
-    """
-    path = _label(source)
-    with _opened(source) as im:
-        try:
-            if im.format == "PNG":
-                return {str(k): str(v) for k, v in im.text.items()}
-            description = im.getexif().get(_EXIF_IMAGE_DESCRIPTION)
-        except Exception as exc:
-            raise ImageError(path, f"corrupt or truncated image data ({exc})") from None
-    if isinstance(description, bytes):
-        description = description.decode("utf-8", "replace")
-    try:
-        parsed = json.loads(description.rstrip("\0")) if description else {}
-    except ValueError:
-        return {}
-    if not isinstance(parsed, dict):
-        return {}
-    return {str(k): str(v) for k, v in parsed.items()}
-
-
-def _same_file(a, b):
-    with contextlib.suppress(OSError, ValueError):
-        if os.path.samefile(a, b):
-            return True
-    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
-
-
-def check_output_path(output, inputs=(), *, overwrite: bool = False) -> None:
-    """Refuse an output path before any work is done.
-
-    Raises :class:`ImageError` (naming ``output``) when the extension is not
-    one of ``SUPPORTED_SAVE_EXTENSIONS``, when it is a directory, when it is
-    the same file as one of ``inputs`` (also through links, and before it
-    exists), when it exists and ``overwrite`` is false, or when the folder it
-    would be written in (or would be created in) is not writable.
-
-    Example:
-
-    >>> check_output_path("out.png", inputs=["photo.jpg"])   # doctest: +SKIP
-    >>> check_output_path("photo.jpg", inputs=["photo.jpg"], overwrite=True)
-    Traceback (most recent call last):
-    ...
-    nst_keras.images.ImageError: photo.jpg: is the same file as the input photo.jpg
-    """
-    shown = _shown(output)
-    if os.path.isdir(shown):
-        raise ImageError(output, "is a directory")
-    _save_format(output)
-    for source in inputs:
-        if _same_file(shown, _shown(source)):
-            raise ImageError(output, f"is the same file as the input {_shown(source)}")
-    if os.path.lexists(shown) and not overwrite:
-        raise ImageError(output, "already exists; pass overwrite=True to replace it")
-    reason = unwritable_reason(shown)
-    if reason:
-        raise ImageError(output, reason)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nst_keras import batch, images
+from nst_keras import batch, image_sources, images
 from nst_keras.batch import sources
 from nst_keras.settings import ImageSettings
 
@@ -69,7 +69,7 @@ def test_tfds_examples_are_decoded_in_memory(tmp_path, style, monkeypatch):
     with tfds.testing.mock_data(num_examples=3, policy=tfds.testing.MockPolicy.USE_CODE):
         plan = batch.plan_tfds("tf_flowers:train", [style], tmp_path / "out")
         monkeypatch.setattr(images, "decode_image", spy)
-        monkeypatch.setattr(images, "_open_readable", lambda path: pytest.fail(f"a file was read: {path}"))
+        monkeypatch.setattr(image_sources, "_open_readable", lambda path: pytest.fail(f"a file was read: {path}"))
         records = list(sources.tfds_records(plan, ImageSettings(size=32), every_style))
     assert [record.name for record in records] == ["0000000", "0000001", "0000002"]
     assert [(record.error, min(record.shape[:2]) >= 32) for record in records] == [(None, True)] * 3

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile, ImageOps, JpegImagePlugin
 
-from nst_keras import images
+from nst_keras import image_sources, images
 from nst_keras.images import (
     MAX_ASPECT_RATIO,
     MAX_PIXELS,
@@ -503,7 +503,7 @@ def test_open_failures_are_reported_plainly(tmp_path, monkeypatch, error, reason
     def refuse(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(images, "open", refuse, raising=False)
+    monkeypatch.setattr(image_sources, "open", refuse, raising=False)
     assert refusal(path).reason == reason
     with pytest.raises(ImageError, match=re.escape(reason)):
         image_size(path)
@@ -821,7 +821,7 @@ def test_check_output_path(tmp_path, monkeypatch):
 
 
 def test_check_output_path_reports_unwritable_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(images.os, "access", lambda path, mode: False)
+    monkeypatch.setattr("os.access", lambda path, mode: False)
     with pytest.raises(ImageError) as info:
         check_output_path(tmp_path / "new" / "out.png")
     assert str(info.value) == f"{tmp_path / 'new' / 'out.png'}: folder {tmp_path} is not writable"
@@ -846,8 +846,11 @@ def test_image_error_is_picklable_and_a_value_error():
 
 
 def test_module_does_not_import_tensorflow():
-    source = open(images.__file__, encoding="utf-8").read()
-    assert "tensorflow" not in source.replace("TensorFlow", "") and "import keras" not in source
+    from nst_keras import image_writing
+
+    for module in (images, image_sources, image_writing):
+        source = open(module.__file__, encoding="utf-8").read()
+        assert "tensorflow" not in source.replace("TensorFlow", "") and "import keras" not in source
 
 
 def test_bad_background_is_a_value_error(tmp_path):
