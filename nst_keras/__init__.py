@@ -42,6 +42,12 @@ _EXPORTS = {
     "LBFGS": "nst_keras.optimizers",
     "IterateAveraging": "nst_keras.averaging",
     "WeightsError": "nst_keras.weights",
+    "WeightsWarning": "nst_keras.weights",
+    "fetch_weights": "nst_keras.weights",
+    "StylizeSettings": "nst_keras.settings",
+    "LossSettings": "nst_keras.settings",
+    "RunSettings": "nst_keras.settings",
+    "ImageSettings": "nst_keras.settings",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

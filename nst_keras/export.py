@@ -60,7 +60,7 @@ import tensorflow as tf
 from nst_keras import files
 from nst_keras.features import FeatureExtractor
 from nst_keras.losses import weighted_losses
-from nst_keras.model import initial_image, style_grams
+from nst_keras.targets import initial_image, style_grams
 from nst_keras.provenance import provenance
 from nst_keras.settings import (
     ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON, EPOCHS, LEARNING_RATE, STEPS_PER_EPOCH, LossSettings, RunSettings,

@@ -7,9 +7,12 @@ from keras import ops
 
 from nst_keras import settings
 from nst_keras.features import FeatureExtractor
-from nst_keras.losses import gram_matrix, weighted_losses
+from nst_keras.losses import weighted_losses
 from nst_keras.optimizers import get_optimizer
 from nst_keras.settings import LossSettings
+from nst_keras.targets import initial_image, style_grams
+from nst_keras.tiling import TiledObjective
+from nst_keras.weights import ResolvedWeights
 
 _LOSS = LossSettings()
 
@@ -49,74 +52,6 @@ def _as_batch(image, argument):
     return array
 
 
-def initial_image(init, content, style, seed=None):
-    """The image the optimisation starts from, ``[B, H, W, 3]`` float32 in [0, 1].
-
-    The model and the SavedModel export both start here.
-
-    Args:
-        init: ``"content"`` (the content image), ``"style"`` (the first
-            style image, bicubic-resized to the content's size and clipped)
-            or ``"noise"`` (uniform in [0, 1) from TensorFlow's stateless
-            generator, so the same ``seed`` gives the same noise in and out
-            of a graph).
-        content: ``[B, H, W, 3]`` content images.
-        style: ``[1, h, w, 3]`` style image.
-        seed: integer (or int64 scalar tensor) for ``"noise"``; ``None``
-            draws one.
-
-    Example:
-
-    >>> import numpy as np
-    >>> image = initial_image("noise", np.zeros((1, 8, 8, 3), "float32"), np.zeros((1, 4, 4, 3), "float32"), seed=1)
-    >>> tuple(image.shape), float(keras.ops.max(image)) < 1.0
-    ((1, 8, 8, 3), True)
-    """
-    content = tf.convert_to_tensor(content, tf.float32)
-    if init == "content":
-        return content
-    if init == "style":
-        resized = tf.image.resize(tf.convert_to_tensor(style, tf.float32), tf.shape(content)[1:3], method="bicubic")
-        return tf.broadcast_to(tf.clip_by_value(resized, 0.0, 1.0), tf.shape(content))
-    if seed is None:
-        seed = int(np.random.default_rng().integers(2**31))
-    seed = tf.cast(seed, tf.int64)
-    return tf.random.stateless_uniform(tf.shape(content), seed=tf.stack([seed, tf.constant(0, tf.int64)]))
-
-
-def style_grams(feature_extractor, styles, blend_weights=None):
-    """The style target: Gram matrices per style layer, blended over the style images.
-
-    Args:
-        feature_extractor: a :class:`~nst_keras.FeatureExtractor`.
-        styles: a list of ``[1, h, w, 3]`` images in [0, 1].
-        blend_weights: one weight per style image (default equal); they
-            are normalised to sum 1.
-
-    Returns:
-        One ``[1, c, c]`` float32 tensor per style layer.
-
-    Example:
-
-    >>> import numpy as np
-    >>> extractor = FeatureExtractor(network="vgg16", weights=None, style_layer_names=["block1_conv1"])
-    >>> [tuple(g.shape) for g in style_grams(extractor, [np.zeros((1, 32, 32, 3), "float32")])]
-    [(1, 64, 64)]
-    """
-    blend = [1.0] * len(styles) if blend_weights is None else [float(w) for w in blend_weights]
-    if len(blend) != len(styles):
-        raise ValueError(
-            "Expected one blend weight per style image. Received: "
-            f"style_blend_weights={blend_weights} for {len(styles)} style images"
-        )
-    total = sum(blend)
-    grams = None
-    for style, weight in zip(styles, blend):
-        layers = [gram_matrix(f) * (weight / total) for f in feature_extractor(style)["style"].values()]
-        grams = layers if grams is None else [a + b for a, b in zip(grams, layers)]
-    return grams
-
-
 @keras.saving.register_keras_serializable(package="nst_keras")
 class StyleTransferModel(keras.Model):
     """Neural style transfer whose one trainable weight is the generated image.
@@ -149,6 +84,10 @@ class StyleTransferModel(keras.Model):
             ``"style"`` image resized to the content's size.
         seed: seed for ``init="noise"``.
         pooling: ``"max"`` or ``"avg"``.
+        tile_size: compute every step in tiles of at most this many pixels
+            a side (:mod:`nst_keras.tiling`): the same losses and gradient,
+            memory bounded by the tile instead of the image. ``fit`` then
+            runs eagerly, tile after tile.
 
     The defaults and checks of every loss setting are the fields of
     :class:`nst_keras.settings.LossSettings`, and ``get_config`` returns them.
@@ -183,22 +122,13 @@ class StyleTransferModel(keras.Model):
         init=_LOSS.init,
         seed=_LOSS.seed,
         pooling=_LOSS.pooling,
+        tile_size=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         # Every loss setting is checked by its field in nst_keras.settings.
-        loss_settings = LossSettings(
-            style_layer_names=style_layer_names,
-            content_layer_names=content_layer_names,
-            style_layer_weights=style_layer_weights,
-            style_blend_weights=style_blend_weights,
-            content_weight=content_weight,
-            style_weight=style_weight,
-            total_variation_weight=total_variation_weight,
-            init=init,
-            seed=seed,
-            pooling=pooling,
-        )
+        arguments = locals()
+        loss_settings = LossSettings(**{name: arguments[name] for name in LossSettings.names()})
         has_images = content_image is not None and style_image is not None
         if not has_images and image_shape is None:
             raise ValueError(
@@ -223,6 +153,10 @@ class StyleTransferModel(keras.Model):
                 f"style_layer_weights={style_layer_weights} for {count} style layers"
             )
 
+        if tile_size is not None and (isinstance(tile_size, bool) or int(tile_size) != tile_size or tile_size < 1):
+            raise ValueError(f"Expected `tile_size` to be an integer >= 1 or None. Received: tile_size={tile_size!r}")
+        self.tile_size = None if tile_size is None else int(tile_size)
+
         self.feature_extractor = FeatureExtractor(
             network=network,
             weights=weights,
@@ -234,6 +168,7 @@ class StyleTransferModel(keras.Model):
         # The network and the weights' source as resolved ("auto" picks one).
         self.network = self.feature_extractor.network
         self.weights_source = self.feature_extractor.weights_source
+        self.tiled_objective = None if self.tile_size is None else TiledObjective(self, self.tile_size)
         if has_images:
             initial, content_targets, style_targets = self._targets(content, styles)
         else:
@@ -269,9 +204,14 @@ class StyleTransferModel(keras.Model):
         )
 
     def _targets(self, content, styles):
-        features = self.feature_extractor(content)
-        content_targets = [ops.convert_to_numpy(ops.cast(f, "float32")) for f in features["content"].values()]
-        grams = style_grams(self.feature_extractor, styles, self.style_blend_weights)
+        if self.tiled_objective is None:
+            features = self.feature_extractor(content)["content"].values()
+            grams_of = None
+        else:
+            features = self.tiled_objective.content_features(content)
+            grams_of = self.tiled_objective.statistics
+        content_targets = [ops.convert_to_numpy(ops.cast(f, "float32")) for f in features]
+        grams = style_grams(self.feature_extractor, styles, self.style_blend_weights, grams_of)
         initial = initial_image(self.init, content, styles[0], self.seed)
         return ops.convert_to_numpy(initial), content_targets, [ops.convert_to_numpy(g) for g in grams]
 
@@ -296,6 +236,8 @@ class StyleTransferModel(keras.Model):
         0.73
         """
         images = self.generated_image if images is None else images
+        if self.tiled_objective is not None:
+            return self.tiled_objective.losses(images)
         return weighted_losses(
             images,
             self.feature_extractor(images),
@@ -327,6 +269,10 @@ class StyleTransferModel(keras.Model):
         """
         if optimizer is None:
             optimizer = get_optimizer("adam")
+        if self.tile_size is not None:
+            # Tile after tile in Python: traced into one graph, the tiles'
+            # activations could be alive at once and memory would not be bounded.
+            kwargs.setdefault("run_eagerly", True)
         super().compile(optimizer=optimizer, **kwargs)
         # The image exists from __init__, so the optimizer's state can too:
         # a .keras archive then always holds it, even before the first step.
@@ -357,6 +303,11 @@ class StyleTransferModel(keras.Model):
         ]
 
     def train_step(self, data):
+        if self.tiled_objective is not None:
+            losses, gradient = self.tiled_objective.loss_and_gradient(self.generated_image)
+            # scale_loss is linear: the scaled loss's gradient is the scaled gradient.
+            self.optimizer.apply([self.optimizer.scale_loss(gradient)], [self.generated_image])
+            return self._track(losses)
         with tf.GradientTape() as tape:
             losses = self.compute_losses()
             # Summed over the batch so that each image gets the gradient it
@@ -367,6 +318,9 @@ class StyleTransferModel(keras.Model):
             total = self.optimizer.scale_loss(total)
         gradients = tape.gradient(total, [self.generated_image])
         self.optimizer.apply(gradients, [self.generated_image])
+        return self._track(losses)
+
+    def _track(self, losses):
         for tracker in self.metrics:
             tracker.update_state(ops.mean(losses[tracker.name]))
         return {tracker.name: tracker.result() for tracker in self.metrics}
@@ -404,7 +358,13 @@ class StyleTransferModel(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(image_shape=list(self.image_shape), network=self.network, weights=self.weights_source)
+        config.update(
+            image_shape=list(self.image_shape),
+            network=self.network,
+            weights=self.feature_extractor.resolved_weights.weights,
+            weights_source=self.weights_source,
+            tile_size=self.tile_size,
+        )
         config.update({name: getattr(self, name) for name in LossSettings.names()})
         return config
 
@@ -412,8 +372,8 @@ class StyleTransferModel(keras.Model):
     def from_config(cls, config):
         """Rebuild the model from :meth:`get_config`, with random VGG weights.
 
-        ``config["weights"]`` only records where the VGG weights first came
-        from: the VGG weights are weights of this model, so
+        ``config["weights"]`` (the file) and ``config["weights_source"]``
+        (the sentence) only record where the VGG weights first came from: the VGG weights are weights of this model, so
         ``keras.models.load_model`` (or ``set_weights``) restores them with
         the image, the targets and the optimizer state, and loading never
         reads or downloads a weights file.
@@ -424,8 +384,10 @@ class StyleTransferModel(keras.Model):
         >>> clone.set_weights(model.get_weights())                      # doctest: +SKIP
         """
         config = dict(config)
-        source = config.pop("weights", None)
+        weights = config.pop("weights", None)
+        source = config.pop("weights_source", weights)
         model = cls(weights=None, **config)
         model.weights_source = source
         model.feature_extractor.weights_source = source
+        model.feature_extractor.resolved_weights = ResolvedWeights(model.network, weights, source, None)
         return model

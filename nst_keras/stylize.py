@@ -18,6 +18,7 @@ from nst_keras.model import StyleTransferModel
 from nst_keras.optimizers import get_optimizer
 from nst_keras.precision import resolve_precision
 from nst_keras.settings import StylizeSettings
+from nst_keras.weights import resolve_weights
 
 
 @dataclasses.dataclass
@@ -167,6 +168,9 @@ def stylize(
     scales = list(run.scales or [long_side])
     epochs_per_scale = list(run.epochs_per_scale or [run.epochs])
 
+    # Resolved once: "auto" would otherwise look (and warn) again at every scale.
+    resolved = resolve_weights(network, weights)
+    network, weights = resolved.network, resolved.weights
     model_kwargs = {name: getattr(settings.loss, name) for name in settings.loss.names()}
     histories, model, previous, epoch = [], None, None, 0
     for index, (scale, scale_epochs) in enumerate(zip(scales, epochs_per_scale)):
@@ -180,7 +184,7 @@ def stylize(
         if previous is not None:
             model_kwargs["init"] = "content"
         model = StyleTransferModel(scale_content, scale_styles, network=network, weights=weights,
-                                   dtype=dtype or run.precision, **model_kwargs)
+                                   dtype=dtype or run.precision, tile_size=run.tile_size, **model_kwargs)
         if previous is not None:
             model.generated_image.assign(_resize(previous, *scale_content.shape[-3:-1]).reshape(model.generated_image.shape))
         model.compile(optimizer=_fresh_optimizer(run.optimizer, run.learning_rate, run.history_size, index == 0))
@@ -196,7 +200,7 @@ def stylize(
         )
         histories.append(history)
         epoch += scale_epochs
-        previous = ops.convert_to_numpy(model.generated_image)
+        previous = ops.convert_to_numpy(model.generated_image.value)
 
     images = previous if not single else previous[0]
     if run.preserve_color == "luminance":

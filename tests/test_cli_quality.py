@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from nst_keras import cli, images, settings as defaults
+from nst_keras import cli, images, settings
 from nst_keras.cli import options
 
 TINY = ["--model", "vgg16", "--weights", "none", "--steps-per-epoch", "1"]
@@ -17,14 +17,14 @@ def settings_of(*argv):
 
 def test_settings_mapping():
     run = settings_of()
-    assert run.optimizer == "adam" and run.learning_rate == defaults.LEARNING_RATE
+    assert run.optimizer == "adam" and run.learning_rate == settings.LEARNING_RATE
     assert run.scales is None and run.epochs_per_scale is None
-    assert run.preserve_color == "none" and run.ema_decay == defaults.EMA_DECAY
+    assert run.preserve_color == "none" and run.ema_decay == settings.EMA_DECAY
     assert settings_of("--no-average").ema_decay is None
     assert settings_of("--no-average", "--ema-decay", "0.9").ema_decay is None
     run = settings_of("--optimizer", "lbfgs", "--history-size", "4", "--average", "--preserve-color", "histogram")
-    assert run.learning_rate == defaults.LBFGS_LEARNING_RATE and run.history_size == 4
-    assert run.ema_decay == defaults.EMA_DECAY and run.preserve_color == "histogram"
+    assert run.learning_rate == settings.LBFGS_LEARNING_RATE and run.history_size == 4
+    assert run.ema_decay == settings.EMA_DECAY and run.preserve_color == "histogram"
     assert settings_of("--ema-decay", "0.9").ema_decay == 0.9
     assert settings_of("--optimizer", "lbfgs", "--learning-rate", "0.5").learning_rate == 0.5
     run = settings_of("--size", "512", "--scales", "auto", "--epochs", "8")
@@ -71,11 +71,11 @@ def test_stylize_with_every_quality_flag(tmp_path, pair, capsys):
     assert code == 0, err
     assert images.load_image(str(out)).shape == (43, 64, 3)
     assert "scales 32 px, 64 px for 2, 1 epochs x 1 step" in err
-    settings = json.loads(images.read_metadata(str(out))["settings"])
-    assert settings["scales"] == [32, 64] and settings["optimizer"] == "lbfgs"
-    assert settings["preserve_color"] == "luminance" and settings["ema_decay"] == defaults.EMA_DECAY
-    assert settings["size"] == 64 and settings["learning_rate"] == defaults.LBFGS_LEARNING_RATE
-    assert settings["precision"] != "auto"
+    recorded = json.loads(images.read_metadata(str(out))["settings"])
+    assert recorded["scales"] == [32, 64] and recorded["optimizer"] == "lbfgs"
+    assert recorded["preserve_color"] == "luminance" and recorded["ema_decay"] == settings.EMA_DECAY
+    assert recorded["size"] == 64 and recorded["learning_rate"] == settings.LBFGS_LEARNING_RATE
+    assert recorded["precision"] != "auto"
     assert sorted(p.name for p in tmp_path.glob("out_*.png")) == ["out_0001.png", "out_0002.png", "out_0003.png"]
     assert images.load_image(str(plot)).shape == (400, 640, 3)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from nst_keras import cli, precision, settings as defaults
+from nst_keras import cli, precision, settings
 from nst_keras.model import StyleTransferModel
 from nst_keras.stylize import stylize
 
@@ -72,10 +72,10 @@ def test_explicit_precisions_pass_through_and_bad_ones_are_refused():
 def test_cli_flag_maps_to_stylize_argument():
     parse = cli.build_parser().parse_args
     args = parse(["stylize", "c.jpg", "s.jpg", "-o", "o.png"])
-    assert args.precision == defaults.PRECISION
-    assert cli.stylization_settings(args)["precision"] == defaults.PRECISION
+    assert args.precision == settings.PRECISION
+    assert cli.stylize_settings(args).run.precision == settings.PRECISION
     args = parse(["stylize", "c.jpg", "s.jpg", "-o", "o.png", "--precision", "mixed_bfloat16"])
-    assert cli.stylization_settings(args)["precision"] == "mixed_bfloat16"
+    assert cli.stylize_settings(args).run.precision == "mixed_bfloat16"
     with pytest.raises(SystemExit):
         parse(["stylize", "c.jpg", "s.jpg", "-o", "o.png", "--precision", "float64"])
 
