@@ -120,20 +120,48 @@ def style_loss(style_features, target_grams, layer_weights=None):
     >>> float(style_loss([f], [gram_matrix(f)])[0])
     0.0
     """
+    return style_loss_of_grams([gram_matrix(f) for f in style_features], target_grams, layer_weights)
+
+
+def style_loss_of_grams(grams, target_grams, layer_weights=None):
+    """:func:`style_loss` from the generated image's Gram matrices instead of its features.
+
+    Tiled optimisation (:mod:`nst_keras.tiling`) adds the Gram matrices up
+    over tiles first, then calls this.
+
+    Example:
+
+    >>> import numpy as np
+    >>> g = np.eye(2, dtype="float32")[None]
+    >>> float(style_loss_of_grams([2 * g], [g])[0])
+    1.0
+    """
     if layer_weights is None:
-        layer_weights = [1.0 / len(style_features)] * len(style_features)
-    if not len(layer_weights) == len(style_features) == len(target_grams):
+        layer_weights = [1.0 / len(grams)] * len(grams)
+    if not len(layer_weights) == len(grams) == len(target_grams):
         raise ValueError(
             "Expected one layer weight and one target Gram matrix per style layer. "
-            f"Received: {len(style_features)} layers, {len(target_grams)} targets, "
+            f"Received: {len(grams)} layers, {len(target_grams)} targets, "
             f"layer_weights={list(layer_weights)}"
         )
     total = 0.0
-    for features, target, weight in zip(style_features, target_grams, layer_weights):
+    for gram, target, weight in zip(grams, target_grams, layer_weights):
         target = _float32(target)
-        difference = gram_matrix(features) - target
-        total = total + float(weight) * _relative_mean_square(difference, target, (1, 2))
+        total = total + float(weight) * _relative_mean_square(_float32(gram) - target, target, (1, 2))
     return total
+
+
+def content_normalizer(target_features):
+    """The content loss's denominator per image: ``mean(P^2) + epsilon`` of a target.
+
+    Example:
+
+    >>> import numpy as np
+    >>> float(content_normalizer(np.full((1, 2, 2, 3), 2.0, "float32"))[0])
+    4.0
+    """
+    target = _float32(target_features)
+    return ops.mean(ops.square(target), axis=(1, 2, 3)) + _EPSILON
 
 
 def content_loss(content_features, target_features):
