@@ -72,9 +72,7 @@ print("content", content_image.shape, "style", style_image.shape)
 """
 
 resolved = resolve_weights(weights=WEIGHTS)
-print(f"network: {resolved.network}; weights: {resolved.source}")
-if resolved.note:
-    print("note:", resolved.note)
+print(f"network: {resolved.network}; weights: {resolved.source}")  # a fallback also warns once
 
 """
 ## Build the model
