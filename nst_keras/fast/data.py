@@ -65,7 +65,15 @@ class PhotoReport:
         self._lock = threading.Lock()
 
     def add(self, path: str, reason: str) -> None:
-        """Record that ``path`` was skipped because of ``reason`` (a second report of it is ignored)."""
+        """Record that ``path`` was skipped because of ``reason`` (a second report of it is ignored).
+
+        Example:
+
+        >>> report = PhotoReport()
+        >>> report.add("b.jpg", "empty file")
+        >>> report
+        PhotoReport(files=0, skipped=1)
+        """
         with self._lock:
             if path not in self._seen:
                 self._seen.add(path)

@@ -159,7 +159,7 @@ class StyleNetworkTrainer(keras.Model):
     def call(self, inputs, training=False):
         return self.style_network(inputs, training=training)
 
-    def compile(self, optimizer=None, **kwargs):
+    def compile(self, optimizer: keras.optimizers.Optimizer | None = None, **kwargs) -> None:
         """Configure training; the default optimizer is Adam at 1e-3, as Johnson et al.
 
         The optimizer's variables are created here, so ``BackupAndRestore``
@@ -175,9 +175,18 @@ class StyleNetworkTrainer(keras.Model):
         self.optimizer.build(self.style_network.trainable_variables)
 
     def compile_from_config(self, config):
+        """Compile from the saved compile config; ``keras.models.load_model`` calls it.
+
+        ``compile`` creates the optimizer's variables, so the saved Adam
+        moments and step count load into them and ``fit`` continues.
+
+        Example:
+
+        >>> trainer = keras.models.load_model("trainer.keras")    # doctest: +SKIP
+        """
         self.compile(**keras.saving.deserialize_keras_object(config))
 
-    def compute_losses(self, photos, training=False):
+    def compute_losses(self, photos, training: bool = False) -> dict:
         """Stylise ``photos`` and return the weighted losses, one ``[B]`` float32 tensor each.
 
         Returns a dict with ``loss``, ``style_loss``, ``content_loss`` and
@@ -190,10 +199,11 @@ class StyleNetworkTrainer(keras.Model):
         1.93
         """
         photos = ops.convert_to_tensor(photos, "float32")
-        content_targets = [
-            ops.stop_gradient(ops.cast(f, "float32")) for f in self.feature_extractor(photos)["content"].values()
-        ]
-        return self._scored(photos, content_targets, training)
+        return self._scored(photos, self._content_targets(photos), training)
+
+    def _content_targets(self, photos):
+        # The photos' own features: a target, never differentiated.
+        return [ops.stop_gradient(ops.cast(f, "float32")) for f in self.feature_extractor(photos)["content"].values()]
 
     def _scored(self, photos, content_targets, training):
         generated = self.style_network(photos, training=training)
@@ -221,11 +231,8 @@ class StyleNetworkTrainer(keras.Model):
 
     def train_step(self, data):
         photos = self._photos(data)
-        # The photos' own features are the content target: no gradient, so
-        # they are computed before the tape starts recording.
-        content_targets = [
-            ops.stop_gradient(ops.cast(f, "float32")) for f in self.feature_extractor(photos)["content"].values()
-        ]
+        # Computed before the tape starts: nothing to record there.
+        content_targets = self._content_targets(photos)
         variables = self.style_network.trainable_variables
         with tf.GradientTape() as tape:
             losses = self._scored(photos, content_targets, training=True)
@@ -241,7 +248,7 @@ class StyleNetworkTrainer(keras.Model):
     def test_step(self, data):
         return self._log(self.compute_losses(self._photos(data)))
 
-    def fit(self, x=None, y=None, **kwargs):
+    def fit(self, x=None, y=None, **kwargs) -> keras.callbacks.History:
         """``keras.Model.fit`` over a ``tf.data`` pipeline of photo batches (already shuffled).
 
         ``x`` yields float32 ``[B, H, W, 3]`` batches in [0, 1] (or tuples
@@ -316,7 +323,7 @@ class StylePreview(keras.callbacks.Callback):
     ValueError: Expected `filepath` to contain '{index}' to name each of the 2 photos. Received: filepath='previews/{epoch:02d}.png'
     """
 
-    def __init__(self, photos, filepath, save_freq: int = 1, size: int | None = None):
+    def __init__(self, photos, filepath: str, save_freq: int = 1, size: int | None = None):
         super().__init__()
         if isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1:
             raise ValueError(f"Expected `save_freq` to be an integer >= 1. Received: save_freq={save_freq!r}")
