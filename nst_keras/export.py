@@ -62,17 +62,13 @@ from nst_keras.features import FeatureExtractor
 from nst_keras.losses import weighted_losses
 from nst_keras.targets import initial_image, style_grams
 from nst_keras.provenance import provenance
+from nst_keras.image_sources import MIN_SIDE  # noqa: F401 (the smallest side the export accepts)
 from nst_keras.settings import (
-    ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON, EPOCHS, LEARNING_RATE, STEPS_PER_EPOCH, LossSettings, RunSettings,
+    ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON, EXPORT_MAX_SIDE, EXPORT_STEPS, LEARNING_RATE, LossSettings, RunSettings,
 )
 
-# Same reasoning as nst_keras.images.MIN_SIDE: block5_conv1 sees the image
-# halved four times, and a 32 px side still leaves it a 2x2 map.
-MIN_SIDE = 32
-# Memory grows with the pixels: VGG19 at 1024 x 1024 needs about 6 GB for the
-# activations and their gradients. Raise it at export for bigger machines.
-MAX_SIDE = 1024
-STEPS = EPOCHS * STEPS_PER_EPOCH
+MAX_SIDE = EXPORT_MAX_SIDE
+STEPS = EXPORT_STEPS
 SIGNATURE_KEYS = ("serving_default", "serve")
 METADATA_FILE = os.path.join("assets.extra", "nst_keras.json")
 # The scalar inputs of the `serve` signature, in order, with their dtypes.

@@ -96,6 +96,11 @@ EMA_DECAY = 0.95
 MIN_SCALE = 128
 # Largest change of any pixel in one L-BFGS step (see nst_keras.optimizers).
 LBFGS_MAX_STEP = 0.1
+# The SavedModel export (nst_keras.export): its default number of steps, and
+# the largest image side it accepts by default. Memory grows with the pixels:
+# VGG19 at 1024 x 1024 needs about 6 GB for the activations and their gradients.
+EXPORT_STEPS = EPOCHS * STEPS_PER_EPOCH
+EXPORT_MAX_SIDE = 1024
 
 
 def setting(default, check, help, *, flag="", choices=None, parse=None, metavar=None):

@@ -31,6 +31,8 @@ OPTIONS_BEFORE = {
     ("weights", "list"): "-h --help",
     (): "-h --help --version --debug",
 }
+# Options added since, each by one settings field.
+OPTIONS_ADDED = {("stylize",): "--tile-size", ("batch",): "--tile-size"}
 
 
 def run_cli(*argv):
@@ -55,7 +57,8 @@ def help_options(*command):
 @pytest.mark.parametrize("command", sorted(OPTIONS_BEFORE))
 def test_help_lists_the_same_options_as_before(command, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
-    assert sorted(help_options(*command)) == sorted(OPTIONS_BEFORE[command].split())
+    expected = OPTIONS_BEFORE[command].split() + OPTIONS_ADDED.get(command, "").split()
+    assert sorted(help_options(*command)) == sorted(expected)
 
 
 def test_commands_and_module_entry_point():

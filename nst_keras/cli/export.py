@@ -1,8 +1,9 @@
 """``nst-keras export``: write a SavedModel that stylises with TensorFlow alone.
 
 The loss options are the same as ``stylize``'s, built from
-:class:`~nst_keras.settings.LossSettings`; they become the defaults of the
-SavedModel's optional inputs.
+:class:`~nst_keras.settings.LossSettings`; they are baked into the
+SavedModel's ``serving_default`` signature and are the defaults of its
+``serve`` signature's inputs.
 
 Example:
 
@@ -15,7 +16,7 @@ import argparse
 import os
 import time
 
-from nst_keras import settings as defaults
+from nst_keras import images, settings
 from nst_keras.cli import options
 from nst_keras.cli.common import EXIT_OK, UsageError, info, resolve_weights
 from nst_keras.settings import RunSettings
@@ -39,16 +40,18 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description=(
             "Write a self-contained SavedModel to OUTPUT_DIR. It takes content_image and style_image "
             "(uint8 [H, W, 3]) and returns generated_image; TF Serving, saved_model_cli and "
-            "tf.saved_model.load run it without nst_keras. The loss settings below become the defaults "
-            "of its optional inputs."))
+            "tf.saved_model.load run it without nst_keras. The settings below are baked into its "
+            "serving_default signature (the two images alone) and are the defaults of its serve signature, "
+            "which takes every setting as an input."))
     parser.add_argument("output_dir", metavar="OUTPUT_DIR",
                         help="SavedModel folder to create, e.g. models/stylizer/1 for TF Serving")
-    parser.add_argument("--steps", type=options.positive_int, default=defaults.EPOCHS * defaults.STEPS_PER_EPOCH,
+    parser.add_argument("--steps", type=options.positive_int, default=settings.EXPORT_STEPS,
                         help="default number of optimisation steps (default %(default)s)")
-    options.add_setting(parser, RunSettings, "learning_rate", default=defaults.LEARNING_RATE,
+    options.add_setting(parser, RunSettings, "learning_rate", default=settings.LEARNING_RATE,
                         help="default Adam learning rate in pixel units of [0, 1] (default %(default)s)")
     parser.add_argument("--max-side", type=options.positive_int, default=None,
-                        help="largest image side the export accepts (default 1024; the smallest is 32)")
+                        help=f"largest image side the export accepts (default {settings.EXPORT_MAX_SIDE}; "
+                             f"the smallest is {images.MIN_SIDE})")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT_DIR if it exists")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
