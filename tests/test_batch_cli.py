@@ -159,3 +159,29 @@ def test_ctrl_c_stops_cleanly_with_the_summary_so_far(tmp_path, rng, style, monk
     assert data["interrupted"] is True and data["counts"]["done"] == 1
     settings, network = calls[0]
     assert settings.run.epochs == 1 and settings.run.steps_per_epoch == 2 and network == "vgg16"
+
+
+@pytest.mark.slow
+def test_what_a_batch_run_prints_is_clean(tmp_path, style):
+    # As a user sees it, TensorFlow's own start-up included: an animated GIF,
+    # a bad file and enough photos for Keras to retrace its train function.
+    try:
+        from ._batch_corpus import write_animation
+    except ImportError:
+        from _batch_corpus import write_animation
+    rng = np.random.default_rng(5)
+    photos = tmp_path / "photos"
+    for index in range(6):
+        write_image(photos / f"p{index}.png", rng, (40 + 4 * index, 32))
+    write_animation(photos / "anim.gif")
+    (photos / "bad.jpg").write_text("not a picture")
+    done = subprocess.run([sys.executable, "-m", "nst_keras", "batch", str(photos), style, "-o", str(tmp_path / "out"),
+                           *TINY], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stderr  # one failure
+    text = done.stdout + done.stderr
+    assert "7 done, 1 failed, 0 skipped" in text
+    assert "anim.gif: animated or multi-page image; only the first frame is used" in text
+    assert "bad.jpg: not an image (unrecognised format)" in text
+    assert "retracing" not in text and "Traceback" not in text
+    assert not any(name in text for name in ("ImageError", "ValueError", "UserWarning", "BatchError"))
+    assert not [line for line in text.splitlines() if ".py:" in line and line.split(".py:")[1][:1].isdigit()], text
