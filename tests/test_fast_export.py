@@ -81,3 +81,25 @@ def test_export_refuses_an_existing_path_and_bad_max_side(tmp_path):
     with pytest.raises(ValueError, match="Received: max_side=2"):
         export_network(network, tmp_path / "new", max_side=2)
     assert not (tmp_path / "new").exists()
+
+
+def test_export_of_several_styles_takes_a_style_index_or_blend(tmp_path):
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    network = StyleNetwork(filters=4, residual_blocks=1, styles=2)
+    for weight in network.weights:
+        if weight.path.endswith("_style/beta"):
+            weight.assign(np.arange(2, dtype="float32")[:, None] * np.ones(weight.shape, "float32"))
+    loaded = tf.saved_model.load(export_network(network, tmp_path / "two"))
+    image = (np.random.default_rng(0).random((13, 22, 3)) * 255).astype("uint8")
+    for style in (0, 1):
+        out = loaded.signatures["serving_default"](image=tf.constant(image), style=tf.constant(style))
+        expected = np.round(stylize_with_network(network, image, style=style) * 255.0)
+        assert np.max(np.abs(out["stylized_image"].numpy().astype(float) - expected)) <= 1
+    blend = tf.constant([[0.5, 0.5]], tf.float32)
+    out = loaded.signatures["serve_batch"](images=tf.constant(image[None]), style_weights=blend)
+    expected = np.round(stylize_with_network(network, image, style=[1, 1]) * 255.0)
+    assert np.max(np.abs(out["stylized_images"].numpy()[0].astype(float) - expected)) <= 1
+    with pytest.raises(tf.errors.InvalidArgumentError, match="style must be an index"):
+        loaded.signatures["serving_default"](image=tf.constant(image), style=tf.constant(2))

@@ -87,3 +87,37 @@ def test_stylize_with_network_takes_images_and_batches(network):
 def test_stylize_with_network_refuses_bad_images(network, image):
     with pytest.raises(ValueError, match="Received: image with"):
         stylize_with_network(network, image)
+
+
+def test_several_styles_choose_and_blend_per_image(tmp_path):
+    keras.utils.set_random_seed(0)
+    network = StyleNetwork(filters=8, residual_blocks=1, styles=3)
+    # Give each style its own shift so that the choice shows in the output.
+    for weight in network.weights:
+        if weight.path.endswith("_style/beta"):
+            weight.assign(np.arange(3, dtype="float32")[:, None] * np.ones(weight.shape, "float32"))
+    image = np.random.default_rng(6).random((14, 18, 3), dtype=np.float32)
+    first, second = (stylize_with_network(network, image, style=i) for i in (0, 1))
+    assert np.abs(first - second).max() > 1e-3
+    np.testing.assert_allclose(stylize_with_network(network, image), first, atol=1e-6)
+    # One-hot blend weights are the style itself.
+    np.testing.assert_allclose(stylize_with_network(network, image, style=[0, 2, 0]), second, atol=1e-6)
+    path = tmp_path / "three.keras"
+    network.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.styles == 3
+    np.testing.assert_array_equal(stylize_with_network(loaded, image, style=[1, 1, 1]),
+                                  stylize_with_network(network, image, style=[1, 1, 1]))
+
+
+@pytest.mark.parametrize("style, styles, message", [
+    (3, 3, "index in \\[0, 3\\)"),
+    ([1, 1], 3, "3 blend weights"),
+    ([0, 0, 0], 3, "positive sum"),
+    (1, 1, "index in \\[0, 1\\)"),
+])
+def test_bad_style_choices_are_refused(style, styles, message):
+    from nst_keras.fast import style_weights
+
+    with pytest.raises(ValueError, match=message):
+        style_weights(style, styles)

@@ -196,3 +196,41 @@ def test_mirrored_strategy_on_two_cpu_devices_matches_one_device(tmp_path):
     assert figures["moved"] > 1e-3  # the two SGD steps did change the weights...
     assert figures["difference"] < 1e-3 * figures["moved"] + 1e-5  # ...identically on one and two devices
     assert figures["mirrored"] == pytest.approx(figures["single"], rel=1e-4)
+
+
+@pytest.mark.slow
+def test_one_network_learns_several_styles():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    dark, bright = rng.random((32, 32, 3)) * 0.2, 0.8 + rng.random((32, 32, 3)) * 0.2
+    trainer = StyleNetworkTrainer(StyleNetwork(filters=8, residual_blocks=1, styles=2), [dark, bright], **TINY)
+    assert [tuple(t.shape)[0] for t in trainer.style_targets] == [2, 2]
+    trainer.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = trainer.fit(photos(), epochs=4, steps_per_epoch=5, verbose=0).history
+    assert history["loss"][-1] < 0.7 * history["loss"][0]
+    from nst_keras.fast import stylize_with_network
+
+    photo = rng.random((24, 24, 3)).astype("float32")
+    means = [stylize_with_network(trainer.style_network, photo, style=s).mean() for s in (0, [1, 1], 1)]
+    assert means[0] < means[1] < means[2]  # dark style, the blend, bright style
+
+
+def test_several_styles_need_one_image_each():
+    network = StyleNetwork(filters=4, residual_blocks=0, styles=2)
+    with pytest.raises(ValueError, match="one style image per style"):
+        StyleNetworkTrainer(network, [np.zeros((32, 32, 3))], **TINY)
+    with pytest.raises(ValueError, match="style_blend_weights"):
+        StyleNetworkTrainer(network, [np.zeros((32, 32, 3))] * 2, style_blend_weights=[1, 2], **TINY)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_vgg_with_float32_losses(policy):
+    trainer = tiny_trainer(dtype=policy)
+    trainer.compile()
+    assert trainer.feature_extractor.compute_dtype == policy.split("_")[1]
+    assert trainer.style_network.compute_dtype == "float32"
+    history = trainer.fit(photos(count=4, batch_size=2), epochs=1, steps_per_epoch=2, verbose=0).history
+    assert np.isfinite(history["loss"][0])
+    losses = trainer.compute_losses(np.random.default_rng(0).random((1, 32, 32, 3), dtype=np.float32))
+    assert all(value.dtype == "float32" for value in losses.values())

@@ -5,7 +5,9 @@ the perceptual losses of Gatys et al.; with instance normalisation (Ulyanov
 et al. 2016) it stylises a photo in one pass instead of hundreds of
 optimisation steps.
 
-- :class:`StyleNetwork`: the network, any image size in and out.
+- :class:`StyleNetwork`: the network, any image size in and out; one style,
+  or several with conditional instance normalisation (Dumoulin et al. 2017)
+  and blends of them at inference.
 - :class:`StyleNetworkTrainer`: the Keras model whose ``fit`` trains it
   against a frozen VGG; :class:`StylePreview` saves previews while it trains.
 - :func:`photo_dataset` / :func:`tfds_photo_dataset`: the training photos as
@@ -27,7 +29,7 @@ Example:
 
 from nst_keras.fast.data import PhotoReport, photo_dataset, tfds_photo_dataset
 from nst_keras.fast.export import export_network
-from nst_keras.fast.network import StyleNetwork, stylize_with_network
+from nst_keras.fast.network import StyleNetwork, style_weights, stylize_with_network
 from nst_keras.fast.trainer import StylePreview, StyleNetworkTrainer
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "StylePreview",
     "export_network",
     "photo_dataset",
+    "style_weights",
     "stylize_with_network",
     "tfds_photo_dataset",
 ]

@@ -16,6 +16,11 @@ Signatures:
     input ``images``: uint8 ``[N, H, W, 3]``; output ``stylized_images``:
     uint8 ``[N, H, W, 3]``.
 
+A network of several styles (``StyleNetwork(styles=S)``) takes one more
+input in each: ``style``, an int32 scalar index in ``[0, S)``, in
+``serving_default``; ``style_weights``, float32 ``[N, S]`` (a one-hot row
+or any blend, each row summing to 1), in ``serve_batch``.
+
 Example:
 
 >>> export_network(network, "models/wave/1")                                    # doctest: +SKIP
@@ -44,7 +49,7 @@ SIGNATURE_KEYS = ("serving_default", "serve_batch")
 METADATA_FILE = os.path.join("assets.extra", "nst_keras.json")
 
 
-def _stylize_uint8(network, images, max_side):
+def _stylize_uint8(network, images, max_side, style=None):
     sides = tf.shape(images)[1:3]
     checks = [
         tf.debugging.assert_greater_equal(sides, MIN_SIDE, message=f"each side must be >= {MIN_SIDE} pixels"),
@@ -54,7 +59,8 @@ def _stylize_uint8(network, images, max_side):
     ]
     with tf.control_dependencies(checks):
         batch = tf.cast(images, tf.float32) / 255.0
-    stylized = tf.cast(network(batch, training=False), tf.float32)
+    inputs = batch if style is None else {"images": batch, "style": style}
+    stylized = tf.cast(network(inputs, training=False), tf.float32)
     return tf.cast(tf.round(tf.clip_by_value(stylized, 0.0, 1.0) * 255.0), tf.uint8)
 
 
@@ -91,21 +97,36 @@ def export_network(network: keras.Model, path, *, max_side: int = MAX_SIDE, over
     if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < MIN_SIDE:
         raise ValueError(f"Expected `max_side` to be an integer >= {MIN_SIDE}. Received: max_side={max_side!r}")
     network = getattr(network, "style_network", network)
-
-    def serving_default(image):
-        return {"stylized_image": _stylize_uint8(network, image[None], max_side)[0]}
-
-    def serve_batch(images):
-        return {"stylized_images": _stylize_uint8(network, images, max_side)}
-
+    styles = getattr(network, "styles", 1)
+    image_spec = tf.TensorSpec([None, None, 3], tf.uint8, name="image")
+    images_spec = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
     module = tf.Module()
-    module.serving_default = tf.function(
-        serving_default, input_signature=[tf.TensorSpec([None, None, 3], tf.uint8, name="image")], autograph=False
-    )
-    module.serve_batch = tf.function(
-        serve_batch, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")],
-        autograph=False,
-    )
+    if styles == 1:
+        module.serving_default = tf.function(
+            lambda image: {"stylized_image": _stylize_uint8(network, image[None], max_side)[0]},
+            input_signature=[image_spec], autograph=False,
+        )
+        module.serve_batch = tf.function(
+            lambda images: {"stylized_images": _stylize_uint8(network, images, max_side)},
+            input_signature=[images_spec], autograph=False,
+        )
+    else:
+        def serving_default(image, style):
+            check = tf.debugging.assert_less(style, styles, message=f"style must be an index in [0, {styles})")
+            with tf.control_dependencies([check, tf.debugging.assert_non_negative(style)]):
+                weights = tf.one_hot(style[None], styles)
+            return {"stylized_image": _stylize_uint8(network, image[None], max_side, weights)[0]}
+
+        def serve_batch(images, style_weights):
+            return {"stylized_images": _stylize_uint8(network, images, max_side, style_weights)}
+
+        module.serving_default = tf.function(
+            serving_default, input_signature=[image_spec, tf.TensorSpec([], tf.int32, name="style")], autograph=False,
+        )
+        module.serve_batch = tf.function(
+            serve_batch, input_signature=[images_spec, tf.TensorSpec([None, styles], tf.float32, name="style_weights")],
+            autograph=False,
+        )
     # Track the tf.Variables the traced graphs read, not the Keras model:
     # loading then needs no Keras class (as nst_keras.export does).
     module.network_variables = list(module.serving_default.get_concrete_function().variables)
@@ -115,6 +136,7 @@ def export_network(network: keras.Model, path, *, max_side: int = MAX_SIDE, over
         network=network.get_config() if hasattr(network, "get_config") else type(network).__name__,
         min_side=MIN_SIDE,
         max_side=max_side,
+        styles=styles,
         signature_keys=list(SIGNATURE_KEYS),
         metadata=dict(metadata or {}),
     )

@@ -41,6 +41,50 @@ def _reflect(x, pad):
     return ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="reflect")
 
 
+def _split_inputs(inputs):
+    if isinstance(inputs, dict):
+        return inputs["images"], inputs.get("style")
+    return inputs, None
+
+
+class _StyleAffine(keras.layers.Layer):
+    """Conditional instance normalisation's scale and shift (Dumoulin, Shlens & Kudlur 2017).
+
+    One ``(gamma, beta)`` pair per style; a row of style weights ``[B,
+    styles]`` (one-hot, or a blend) mixes them per image.
+    """
+
+    def __init__(self, styles, **kwargs):
+        super().__init__(**kwargs)
+        self.styles = styles
+
+    def build(self, input_shape):
+        channels = int(input_shape[-1])
+        self.gamma = self.add_weight(shape=(self.styles, channels), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(self.styles, channels), initializer="zeros", name="beta")
+
+    def call(self, x, style):
+        gamma = ops.matmul(style, ops.cast(self.gamma, style.dtype))[:, None, None, :]
+        beta = ops.matmul(style, ops.cast(self.beta, style.dtype))[:, None, None, :]
+        return x * gamma + beta
+
+
+class _ConditionalNorm(keras.layers.Layer):
+    """Instance normalisation without its own scale and shift, then the style's (:class:`_StyleAffine`)."""
+
+    def __init__(self, normalize, affine, **kwargs):
+        super().__init__(name=normalize.name, dtype=normalize.dtype_policy, **kwargs)
+        self.normalize = normalize
+        self.affine = affine
+
+    def build(self, input_shape):
+        self.normalize.build(input_shape)
+        self.affine.build(input_shape)
+
+    def call(self, x, style):
+        return self.affine(self.normalize(x), style)
+
+
 @keras.saving.register_keras_serializable(package="nst_keras")
 class StyleNetwork(keras.Model):
     """Feed-forward style network: ``[B, H, W, 3]`` RGB in [0, 1] -> the same shape, stylised.
@@ -55,6 +99,13 @@ class StyleNetwork(keras.Model):
         residual_blocks: number of residual blocks (Johnson et al.: 5).
         upsampling: ``"nearest"`` (default) or ``"bilinear"`` resize before
             each upsampling convolution.
+        styles: how many styles one network learns. With more than one,
+            every instance normalisation is conditional (Dumoulin, Shlens &
+            Kudlur 2017, "A Learned Representation for Artistic Style"): its
+            scale and shift are chosen per image by a row of style weights,
+            a one-hot row for one style or any blend of them. The network is
+            then called on ``{"images": ..., "style": [B, styles]}``; images
+            alone get the first style.
         **kwargs: ``keras.Model`` arguments, e.g. ``name`` or ``dtype``
             (``"mixed_bfloat16"`` runs the convolutions in bfloat16; the
             output is float32 either way).
@@ -64,16 +115,22 @@ class StyleNetwork(keras.Model):
     >>> network = StyleNetwork(filters=16, residual_blocks=2)
     >>> len(network.trainable_weights) > 0
     True
+    >>> import numpy as np
+    >>> two = StyleNetwork(filters=8, residual_blocks=1, styles=2)
+    >>> blend = np.array([[0.5, 0.5]], "float32")
+    >>> two({"images": np.zeros((1, 12, 12, 3), "float32"), "style": blend}).shape
+    TensorShape([1, 12, 12, 3])
     >>> StyleNetwork(filters=0)
     Traceback (most recent call last):
     ...
     ValueError: Expected `filters` to be an integer >= 1. Received: filters=0
     """
 
-    def __init__(self, filters: int = 32, residual_blocks: int = 5, upsampling: str = "nearest", **kwargs):
+    def __init__(self, filters: int = 32, residual_blocks: int = 5, upsampling: str = "nearest", styles: int = 1,
+                 **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("filters", filters), ("residual_blocks", residual_blocks)):
-            minimum = 1 if name == "filters" else 0
+        for name, value in (("filters", filters), ("residual_blocks", residual_blocks), ("styles", styles)):
+            minimum = 0 if name == "residual_blocks" else 1
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"Expected `{name}` to be an integer >= {minimum}. Received: {name}={value!r}")
         if upsampling not in ("nearest", "bilinear"):
@@ -83,6 +140,7 @@ class StyleNetwork(keras.Model):
         self.filters = filters
         self.residual_blocks = residual_blocks
         self.upsampling = upsampling
+        self.styles = styles
         policy = self.dtype_policy
 
         def conv(channels, kernel, strides=1, name=None):
@@ -90,7 +148,11 @@ class StyleNetwork(keras.Model):
 
         def norm(name):
             # groups=-1: one group per channel, i.e. instance normalisation.
-            return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name, dtype=policy)
+            # With several styles the scale and shift come from _StyleAffine.
+            single = styles == 1
+            normalize = keras.layers.GroupNormalization(
+                groups=-1, epsilon=1e-5, center=single, scale=single, name=name, dtype=policy)
+            return normalize if single else _ConditionalNorm(normalize, _StyleAffine(styles, name=f"{name}_style", dtype=policy))
 
         self._encoder = [
             (conv(filters, 9, name="conv_in"), norm("norm_in")),
@@ -131,8 +193,15 @@ class StyleNetwork(keras.Model):
         self._conv_out.build((None, None, None, channels))
         self.built = True
 
-    def call(self, images, training=False):
+    def call(self, inputs, training=False):
+        images, style = _split_inputs(inputs)
         images = tf.convert_to_tensor(images)
+        if self.styles > 1:
+            if style is None:  # the first style
+                style = tf.one_hot(tf.zeros(tf.shape(images)[:1], tf.int32), self.styles)
+            style = ops.cast(style, self.compute_dtype)
+        else:
+            style = None
         shape = tf.shape(images)
         height, width = shape[1], shape[2]
         # Pad to a multiple of 4 (at least 8) so that the two halvings and
@@ -142,15 +211,19 @@ class StyleNetwork(keras.Model):
         top, left = pad_h // 2, pad_w // 2
         paddings = tf.stack([[0, 0], [top, pad_h - top], [left, pad_w - left], [0, 0]])
         x = tf.pad(ops.cast(images, self.compute_dtype), paddings, mode="REFLECT")
-        for layer, norm in self._encoder:
-            x = ops.relu(norm(layer(_reflect(x, layer.kernel_size[0] // 2))))
+
+        def norm(layer, x):
+            return layer(x) if style is None else layer(x, style)
+
+        for layer, normalize in self._encoder:
+            x = ops.relu(norm(normalize, layer(_reflect(x, layer.kernel_size[0] // 2))))
         for conv_a, norm_a, conv_b, norm_b in self._residual:
             # Johnson et al. use unpadded convolutions and crop the shortcut;
             # reflection padding keeps the size and avoids the border loss.
-            y = ops.relu(norm_a(conv_a(_reflect(x, 1))))
-            x = x + norm_b(conv_b(_reflect(y, 1)))
-        for layer, norm in self._decoder:
-            x = ops.relu(norm(layer(_reflect(self._resize(x), 1))))
+            y = ops.relu(norm(norm_a, conv_a(_reflect(x, 1))))
+            x = x + norm(norm_b, conv_b(_reflect(y, 1)))
+        for layer, normalize in self._decoder:
+            x = ops.relu(norm(normalize, layer(_reflect(self._resize(x), 1))))
         x = self._conv_out(_reflect(x, 4))
         # A sigmoid maps to [0, 1]; Johnson et al. use a scaled tanh to
         # [0, 255] around a mean-subtracted image. Same role, our pixel range.
@@ -158,11 +231,14 @@ class StyleNetwork(keras.Model):
         return x[:, top:top + height, left:left + width, :]
 
     def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, dict):
+            input_shape = input_shape["images"]
         return tuple(input_shape[:-1]) + (3,)
 
     def get_config(self):
         config = super().get_config()
-        config.update(filters=self.filters, residual_blocks=self.residual_blocks, upsampling=self.upsampling)
+        config.update(filters=self.filters, residual_blocks=self.residual_blocks, upsampling=self.upsampling,
+                      styles=self.styles)
         return config
 
     @classmethod
@@ -176,6 +252,12 @@ class StyleNetwork(keras.Model):
         8
         """
         return cls(**config)
+
+
+def _slice(batch, start, stop):
+    if isinstance(batch, dict):
+        return {key: value[start:stop] for key, value in batch.items()}
+    return batch[start:stop]
 
 
 def _as_images(image):
@@ -200,7 +282,37 @@ def _as_images(image):
     return array, single
 
 
-def stylize_with_network(network: keras.Model, image, *, batch_size: int = 8) -> np.ndarray:
+def style_weights(style, styles: int) -> np.ndarray:
+    """The ``[styles]`` float32 row of style weights for ``style``: an index, or blend weights.
+
+    Blend weights are normalised to sum 1. ``None`` is the first style.
+
+    Example:
+
+    >>> style_weights(1, 3)
+    array([0., 1., 0.], dtype=float32)
+    >>> style_weights([1, 3], 2)
+    array([0.25, 0.75], dtype=float32)
+    """
+    row = np.zeros(styles, "float32")
+    if style is None:
+        row[0] = 1.0
+        return row
+    if isinstance(style, (int, np.integer)) and not isinstance(style, bool):
+        if not 0 <= style < styles:
+            raise ValueError(f"Expected `style` to be an index in [0, {styles}). Received: style={style!r}")
+        row[style] = 1.0
+        return row
+    weights = np.asarray(style, "float32").reshape(-1)
+    if len(weights) != styles or not np.all(np.isfinite(weights)) or weights.min() < 0 or weights.sum() <= 0:
+        raise ValueError(
+            f"Expected `style` to be a style index or {styles} blend weights >= 0 with a positive sum. "
+            f"Received: style={style!r}"
+        )
+    return weights / weights.sum()
+
+
+def stylize_with_network(network: keras.Model, image, *, style=None, batch_size: int = 8) -> np.ndarray:
     """Run a trained style network on one image or a batch; return float32 in [0, 1].
 
     Args:
@@ -208,6 +320,9 @@ def stylize_with_network(network: keras.Model, image, *, batch_size: int = 8) ->
             batches to [0, 1] RGB batches).
         image: ``[H, W, 3]`` or ``[B, H, W, 3]``, float in [0, 1] or uint8;
             each side at least :data:`MIN_SIDE`.
+        style: for a network of several styles: the style's index, or one
+            blend weight per style (see :func:`style_weights`); default the
+            first style.
         batch_size: images per forward pass for a batch (memory grows with it).
 
     Returns:
@@ -223,12 +338,17 @@ def stylize_with_network(network: keras.Model, image, *, batch_size: int = 8) ->
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"Expected `batch_size` to be an integer >= 1. Received: batch_size={batch_size!r}")
     batch, single = _as_images(image)
+    styles = getattr(network, "styles", 1)
+    row = style_weights(style, styles)
+    if styles > 1:
+        batch = {"images": batch, "style": np.repeat(row[None], len(batch), axis=0)}
     # predict_on_batch runs Keras' compiled predict function, traced with
     # relaxed shapes: 30 % faster than eager calls at 512 px on a 2-core
     # CPU, and a new image size costs one trace at most.
+    count = len(batch["images"]) if styles > 1 else len(batch)
     outputs = [
-        np.asarray(network.predict_on_batch(batch[start:start + batch_size]), dtype="float32")
-        for start in range(0, len(batch), batch_size)
+        np.asarray(network.predict_on_batch(_slice(batch, start, start + batch_size)), dtype="float32")
+        for start in range(0, count, batch_size)
     ]
     result = np.concatenate(outputs)
     return result[0] if single else result

@@ -58,7 +58,10 @@ class StyleNetworkTrainer(keras.Model):
         style_network: the :class:`StyleNetwork` to train (default
             ``StyleNetwork()``).
         style_image: ``[H, W, 3]`` in [0, 1] or uint8, or a list of images
-            blended by their Gram matrices. Load it at about the training
+            blended by their Gram matrices. For a network of several
+            ``styles``: one image per style, and each photo of a step is
+            trained on a style drawn at random (validation takes them in
+            turn), as Dumoulin et al. (2017). Load them at about the training
             size: the texture's scale in the results follows it.
         network, weights: the VGG feature extractor, as
             :class:`~nst_keras.StyleTransferModel` takes them.
@@ -126,13 +129,12 @@ class StyleNetworkTrainer(keras.Model):
         )
         self.network = self.feature_extractor.network
         self.weights_source = self.feature_extractor.weights_source
+        self.styles = getattr(self.style_network, "styles", 1)
         if isinstance(style_image, str) and style_image == _FROM_WEIGHTS:
             channels = [f.shape[-1] for f in self._feature_spec()["style"].values()]
-            grams = [np.zeros((1, c, c), "float32") for c in channels]
+            grams = [np.zeros((self.styles, c, c), "float32") for c in channels]
         else:
-            styles = style_image if isinstance(style_image, (list, tuple)) else [style_image]
-            styles = [_as_batch(image, "style_image")[:1] for image in styles]
-            grams = [ops.convert_to_numpy(g) for g in style_grams(self.feature_extractor, styles, self.style_blend_weights)]
+            grams = self._style_targets(style_image)
         self.style_targets = [
             self.add_weight(shape=g.shape, initializer=keras.initializers.Constant(g), trainable=False,
                             dtype="float32", name=f"style_gram_{name}")
@@ -143,6 +145,22 @@ class StyleNetworkTrainer(keras.Model):
         self.content_loss_tracker = keras.metrics.Mean(name="content_loss")
         self.total_variation_loss_tracker = keras.metrics.Mean(name="total_variation_loss")
         self.built = True
+
+    def _style_targets(self, style_image):
+        """Gram matrices per style layer: ``[1, c, c]`` (one style or a blend), or ``[styles, c, c]``."""
+        images = style_image if isinstance(style_image, (list, tuple)) else [style_image]
+        images = [_as_batch(image, "style_image")[:1] for image in images]
+        if self.styles == 1:
+            grams = style_grams(self.feature_extractor, images, self.style_blend_weights)
+            return [ops.convert_to_numpy(g) for g in grams]
+        if len(images) != self.styles or self.style_blend_weights is not None:
+            raise ValueError(
+                f"Expected one style image per style of the network ({self.styles}) and no "
+                f"`style_blend_weights` (blends are chosen at inference). Received: {len(images)} style images, "
+                f"style_blend_weights={self.style_blend_weights}"
+            )
+        per_style = [style_grams(self.feature_extractor, [image]) for image in images]
+        return [np.concatenate([ops.convert_to_numpy(g[layer]) for g in per_style]) for layer in range(len(per_style[0]))]
 
     def _feature_spec(self):
         return self.feature_extractor.compute_output_spec(keras.KerasTensor((1, 64, 64, 3), dtype="float32"))
@@ -199,19 +217,34 @@ class StyleNetworkTrainer(keras.Model):
         1.93
         """
         photos = ops.convert_to_tensor(photos, "float32")
-        return self._scored(photos, self._content_targets(photos), training)
+        return self._scored(photos, self._content_targets(photos), training, self._style_indices(photos, False))
+
+    def _style_indices(self, photos, random):
+        """Which style each photo is trained on: random in training, in turn in validation; None for one style."""
+        if self.styles == 1:
+            return None
+        count = tf.shape(photos)[:1]
+        if random:
+            return tf.random.uniform(count, 0, self.styles, dtype=tf.int32)
+        return tf.range(count[0]) % self.styles
 
     def _content_targets(self, photos):
         # The photos' own features: a target, never differentiated.
         return [ops.stop_gradient(ops.cast(f, "float32")) for f in self.feature_extractor(photos)["content"].values()]
 
-    def _scored(self, photos, content_targets, training):
-        generated = self.style_network(photos, training=training)
+    def _scored(self, photos, content_targets, training, indices):
+        if indices is None:
+            generated = self.style_network(photos, training=training)
+            style_targets = self.style_targets
+        else:
+            style = tf.one_hot(indices, self.styles)
+            generated = self.style_network({"images": photos, "style": style}, training=training)
+            style_targets = [tf.gather(target, indices) for target in self.style_targets]
         return weighted_losses(
             generated,
             self.feature_extractor(generated),
             content_targets,
-            self.style_targets,
+            style_targets,
             content_weight=self.content_weight,
             style_weight=self.style_weight,
             total_variation_weight=self.total_variation_weight,
@@ -235,7 +268,7 @@ class StyleNetworkTrainer(keras.Model):
         content_targets = self._content_targets(photos)
         variables = self.style_network.trainable_variables
         with tf.GradientTape() as tape:
-            losses = self._scored(photos, content_targets, training=True)
+            losses = self._scored(photos, content_targets, True, self._style_indices(photos, True))
             # The mean over the global batch: under a tf.distribute strategy
             # each replica sees 1/N of it and the optimizer sums the replicas.
             total = ops.mean(losses["loss"]) / tf.distribute.get_strategy().num_replicas_in_sync
@@ -309,6 +342,8 @@ class StylePreview(keras.callbacks.Callback):
         filepath: file name template; the format follows the extension.
         save_freq: save every this many epochs (the last epoch is saved too).
         size: long side for photos given as paths (default: their own size).
+        style: for a network of several styles, the style index or blend
+            weights to preview (see :func:`~nst_keras.fast.network.style_weights`).
 
     Attributes:
         saved: the paths written so far.
@@ -323,7 +358,7 @@ class StylePreview(keras.callbacks.Callback):
     ValueError: Expected `filepath` to contain '{index}' to name each of the 2 photos. Received: filepath='previews/{epoch:02d}.png'
     """
 
-    def __init__(self, photos, filepath: str, save_freq: int = 1, size: int | None = None):
+    def __init__(self, photos, filepath: str, save_freq: int = 1, size: int | None = None, style=None):
         super().__init__()
         if isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1:
             raise ValueError(f"Expected `save_freq` to be an integer >= 1. Received: save_freq={save_freq!r}")
@@ -340,6 +375,7 @@ class StylePreview(keras.callbacks.Callback):
                 f"Received: filepath={self.filepath!r}"
             )
         self.save_freq = save_freq
+        self.style = style
         self.saved = []
 
     def on_epoch_end(self, epoch, logs=None):
@@ -349,5 +385,5 @@ class StylePreview(keras.callbacks.Callback):
         network = getattr(self.model, "style_network", self.model)
         for index, photo in enumerate(self.photos):
             path = self.filepath.format(epoch=epoch + 1, index=index, **(logs or {}))
-            images.save_image(path, stylize_with_network(network, photo))
+            images.save_image(path, stylize_with_network(network, photo, style=self.style))
             self.saved.append(path)
