@@ -198,7 +198,8 @@ def photo_dataset(
             report.add(path, getattr(error, "reason", None) or str(error))
             failures.add(path)
             if len(failures) >= len(paths):
-                raise ValueError(f"none of the {len(paths)} photo files could be decoded: {report.skipped[:3]}") from None
+                raise ValueError(
+                    f"none of the {len(paths)} photo files could be decoded: {report.skipped[:3]}") from None
             return np.zeros((0, 0, 3), np.float32)
         failures.discard(path)
         return pixels

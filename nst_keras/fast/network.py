@@ -1,4 +1,4 @@
-"""StyleNetwork: a feed-forward image transformation network for one style.
+"""StyleNetwork: a feed-forward image transformation network for one style (or a few).
 
 The architecture is Johnson, Alahi & Fei-Fei (2016), "Perceptual Losses for
 Real-Time Style Transfer and Super-Resolution", supplementary Table 1, with
@@ -9,8 +9,8 @@ Stylization"):
 - a 9x9 convolution (``filters`` channels), then two stride-2 3x3
   convolutions (``2 * filters``, ``4 * filters``): the image shrinks 4x;
 - ``residual_blocks`` residual blocks of two 3x3 convolutions;
-- two 2x upsampling steps, each a nearest-neighbour resize followed by a 3x3
-  convolution, and a final 9x9 convolution to RGB.
+- two 2x upsampling steps, each a resize (nearest-neighbour by default)
+  followed by a 3x3 convolution, and a final 9x9 convolution to RGB.
 
 Every convolution is preceded by reflection padding, every one but the last
 is followed by instance normalisation and a ReLU. The network is fully
@@ -152,7 +152,9 @@ class StyleNetwork(keras.Model):
             single = styles == 1
             normalize = keras.layers.GroupNormalization(
                 groups=-1, epsilon=1e-5, center=single, scale=single, name=name, dtype=policy)
-            return normalize if single else _ConditionalNorm(normalize, _StyleAffine(styles, name=f"{name}_style", dtype=policy))
+            if single:
+                return normalize
+            return _ConditionalNorm(normalize, _StyleAffine(styles, name=f"{name}_style", dtype=policy))
 
         self._encoder = [
             (conv(filters, 9, name="conv_in"), norm("norm_in")),

@@ -46,7 +46,7 @@ _FROM_WEIGHTS = "from_weights"
 
 @keras.saving.register_keras_serializable(package="nst_keras")
 class StyleNetworkTrainer(keras.Model):
-    """Trains a :class:`StyleNetwork` for one style (or a blend) with ``fit``.
+    """Trains a :class:`StyleNetwork` with ``fit``: for one style, a blend, or each of several styles.
 
     Each step logs ``loss`` (the total) and its weighted parts
     ``style_loss``, ``content_loss`` and ``total_variation_loss``, the same
@@ -160,7 +160,8 @@ class StyleNetworkTrainer(keras.Model):
                 f"style_blend_weights={self.style_blend_weights}"
             )
         per_style = [style_grams(self.feature_extractor, [image]) for image in images]
-        return [np.concatenate([ops.convert_to_numpy(g[layer]) for g in per_style]) for layer in range(len(per_style[0]))]
+        layers = range(len(self.style_layer_names))
+        return [np.concatenate([ops.convert_to_numpy(grams[layer]) for grams in per_style]) for layer in layers]
 
     def _feature_spec(self):
         return self.feature_extractor.compute_output_spec(keras.KerasTensor((1, 64, 64, 3), dtype="float32"))
