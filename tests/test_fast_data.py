@@ -62,9 +62,11 @@ def test_bad_arguments_are_refused(folder, kwargs, message):
         photo_dataset(folder, **kwargs)
 
 
-def test_an_empty_folder_is_refused(tmp_path):
+def test_an_empty_folder_or_a_missing_path_is_refused(tmp_path):
     with pytest.raises(ValueError, match="at least one image file"):
         photo_dataset(tmp_path)
+    with pytest.raises(ValueError, match="which does not exist"):
+        photo_dataset(tmp_path / "missing")
 
 
 @pytest.mark.slow

@@ -111,6 +111,11 @@ def _list_files(source, recursive, report):
                 paths.append(found.path)
         return paths
     if isinstance(source, (str, os.PathLike)):
+        if not os.path.lexists(source):
+            raise ValueError(
+                "Expected `source` to be a folder, an image file or a list of image files. "
+                f"Received: source={os.fspath(source)!r}, which does not exist"
+            )
         return [os.fspath(source)]
     return [os.fspath(path) for path in source]
 
