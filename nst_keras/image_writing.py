@@ -10,14 +10,18 @@ Example:
 """
 
 import contextlib
+import functools
 import json
 import os
+import struct
+import zlib
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageCms
 
 from nst_keras.files import atomic_write, os_reason, unwritable_reason
 from nst_keras.image_sources import ImageError, label, opened, shown
+from nst_keras.settings import OUTPUT_DEPTHS
 
 SUPPORTED_SAVE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
 
@@ -31,6 +35,18 @@ _SAVE_FORMATS = {
 }
 
 _EXIF_IMAGE_DESCRIPTION = 0x010E
+
+
+@functools.cache
+def srgb_profile() -> bytes:
+    """The sRGB ICC profile every output carries, from Pillow's LittleCMS.
+
+    Example:
+
+    >>> len(srgb_profile()) > 0
+    True
+    """
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def _metadata_text(metadata):
@@ -49,18 +65,53 @@ def _metadata_text(metadata):
     return checked
 
 
-def _as_uint8(image):
+def _as_uint16(image):
+    array = _checked(image)
+    if array.dtype == np.uint8:
+        return array.astype(np.uint16) * 257
+    return np.rint(np.clip(array.astype(np.float64), 0.0, 1.0) * 65535.0).astype(np.uint16)
+
+
+def _png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _write_png16(fp, pixels, text):
+    """A 48-bit RGB PNG (Pillow writes 8 bits per channel only) with an sRGB profile and iTXt metadata."""
+    height, width = pixels.shape[:2]
+    fp.write(b"\x89PNG\r\n\x1a\n")
+    fp.write(_png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)))
+    fp.write(_png_chunk(b"iCCP", b"sRGB\x00\x00" + zlib.compress(srgb_profile())))
+    for key, value in text.items():
+        fp.write(_png_chunk(b"iTXt", key.encode("latin-1") + b"\x00\x00\x00\x00\x00" + value.encode("utf-8")))
+    # Each scanline: filter type 0 (none), then big-endian samples.
+    rows = np.concatenate(
+        [np.zeros((height, 1), np.uint8), pixels.astype(">u2").reshape(height, -1).view(np.uint8)], axis=1
+    )
+    fp.write(_png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)))
+    fp.write(_png_chunk(b"IEND", b""))
+
+
+def _checked(image):
+    """``image`` as an ``[H, W, 3]`` uint8 or finite float array, or ValueError."""
     array = np.asarray(image)
     if array.ndim == 4 and array.shape[0] == 1:
         array = array[0]
     if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
         raise ValueError(f"Expected `image` to have shape [H, W, 3]. Received: image.shape={array.shape}")
     if array.dtype == np.uint8:
-        return np.ascontiguousarray(array)
+        return array
     if not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"Expected `image` to be float in [0, 1] or uint8. Received: image.dtype={array.dtype}")
     if not np.all(np.isfinite(array)):
         raise ValueError("Expected `image` to hold finite values. Received: an image with NaN or infinite values")
+    return array
+
+
+def _as_uint8(image):
+    array = _checked(image)
+    if array.dtype == np.uint8:
+        return np.ascontiguousarray(array)
     return np.rint(np.clip(array.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
@@ -84,14 +135,14 @@ def _encode_options(fmt, text, quality):
         info = PngImagePlugin.PngInfo()
         for key, value in text.items():
             info.add_itxt(key, value)
-        return {"pnginfo": info}
+        return {"pnginfo": info, "icc_profile": srgb_profile()}
     description = json.dumps(text, ensure_ascii=True, sort_keys=True) if text else None
     if fmt == "TIFF":
-        options = {"compression": "tiff_lzw"}
+        options = {"compression": "tiff_lzw", "icc_profile": srgb_profile()}
         if description:
             options["tiffinfo"] = {_EXIF_IMAGE_DESCRIPTION: description}
         return options
-    options = {"quality": int(quality)}
+    options = {"quality": int(quality), "icc_profile": srgb_profile()}
     if fmt == "JPEG":
         options["subsampling"] = 0
     if description:
@@ -101,14 +152,16 @@ def _encode_options(fmt, text, quality):
     return options
 
 
-def save_image(path, image, *, metadata: dict | None = None, quality: int = 95) -> None:
+def save_image(path, image, *, metadata: dict | None = None, quality: int = 95, depth: int = 8) -> None:
     """Write an RGB image atomically; the format follows the extension.
 
     ``image`` is a float array ``[H, W, 3]`` in [0, 1] (clipped, rounded) or
     uint8; a leading batch axis of 1 is dropped. Extensions (any case):
     ``.png``, ``.jpg``/``.jpeg`` (4:4:4 chroma), ``.webp``, ``.tif``/``.tiff``
-    (LZW); ``quality`` applies to JPEG and WebP. No ICC profile is attached:
-    the pixels are sRGB, which is what untagged images mean.
+    (LZW); ``quality`` applies to JPEG and WebP. Every file carries an sRGB
+    ICC profile (:func:`srgb_profile`): the pixels are sRGB. ``depth=16``
+    writes 16 bits per channel, PNG only (a float image keeps 65536 levels,
+    for prints that are edited further).
 
     ``metadata`` (str to str) goes into PNG iTXt chunks (UTF-8), and for the
     other formats into the EXIF/TIFF ImageDescription tag (0x010E) as a JSON
@@ -126,8 +179,17 @@ def save_image(path, image, *, metadata: dict | None = None, quality: int = 95) 
     ...            metadata={"content": "photo.jpg"})
     """
     fmt = _save_format(path)
-    pixels = Image.fromarray(_as_uint8(image), "RGB")
-    options = _encode_options(fmt, _metadata_text(metadata), quality)
+    if depth not in OUTPUT_DEPTHS:
+        raise ValueError(f"Expected `depth` to be one of {OUTPUT_DEPTHS}. Received: depth={depth!r}")
+    if depth == 16 and fmt != "PNG":
+        raise ImageError(path, "16-bit output is written as PNG only; use a .png name (or depth=8)")
+    text = _metadata_text(metadata)
+    if depth == 16:
+        pixels = _as_uint16(image)
+        options = None
+    else:
+        pixels = Image.fromarray(_as_uint8(image), "RGB")
+        options = _encode_options(fmt, text, quality)
     target = os.path.abspath(shown(path))
     folder = os.path.dirname(target)
     try:
@@ -136,7 +198,10 @@ def save_image(path, image, *, metadata: dict | None = None, quality: int = 95) 
         raise ImageError(path, f"cannot create folder {folder} ({exc.strerror or exc})") from None
     try:
         with atomic_write(target) as fp:
-            pixels.save(fp, format=fmt, **options)
+            if options is None:
+                _write_png16(fp, pixels, text)
+            else:
+                pixels.save(fp, format=fmt, **options)
     except OSError as exc:
         raise ImageError(path, os_reason(exc, "write")) from None
 

@@ -101,6 +101,8 @@ LBFGS_MAX_STEP = 0.1
 # VGG19 at 1024 x 1024 needs about 6 GB for the activations and their gradients.
 EXPORT_STEPS = EPOCHS * STEPS_PER_EPOCH
 EXPORT_MAX_SIDE = 1024
+# Bits per channel of the images written (16: PNG only).
+OUTPUT_DEPTHS = (8, 16)
 
 
 def setting(default, check, help, *, flag="", choices=None, parse=None, metavar=None):
@@ -159,7 +161,7 @@ class _Settings:
         Example:
 
         >>> ImageSettings.names()
-        ('size', 'style_scale', 'background')
+        ('size', 'style_scale', 'background', 'output_depth')
         """
         return tuple(field.name for field in dataclasses.fields(cls))
 
@@ -314,7 +316,7 @@ class RunSettings(_Settings):
 
 @dataclasses.dataclass(frozen=True)
 class ImageSettings(_Settings):
-    """How input files are read: output size, style size, background under transparency.
+    """How files are read and written: output size, style size, background under transparency, bit depth.
 
     Example:
 
@@ -330,6 +332,9 @@ class ImageSettings(_Settings):
         metavar="F")
     background: str = setting(
         "white", checks.background, "colour under transparent areas of the inputs (default %(default)s)", metavar="COLOR")
+    output_depth: int = setting(
+        8, checks.choice(OUTPUT_DEPTHS), "bits per channel of the output: 16 writes a 48-bit PNG (default %(default)s)",
+        parse=int, choices=OUTPUT_DEPTHS)
 
 
 @dataclasses.dataclass(frozen=True)

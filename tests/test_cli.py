@@ -32,7 +32,7 @@ OPTIONS_BEFORE = {
     (): "-h --help --version --debug",
 }
 # Options added since, each by one settings field.
-OPTIONS_ADDED = {("stylize",): "--tile-size", ("batch",): "--tile-size"}
+OPTIONS_ADDED = {("stylize",): "--tile-size --output-depth", ("batch",): "--tile-size --output-depth"}
 
 
 def run_cli(*argv):

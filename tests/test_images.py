@@ -15,6 +15,7 @@ import pytest
 from PIL import Image, ImageFile, ImageOps, JpegImagePlugin
 
 from nst_keras import image_sources, images
+from nst_keras.image_writing import srgb_profile
 from nst_keras.images import (
     MAX_ASPECT_RATIO,
     MAX_PIXELS,
@@ -680,7 +681,7 @@ def test_png_and_tiff_round_trip_exactly(tmp_path):
         path = tmp_path / name
         save_image(path, pixels)
         with Image.open(path) as written:
-            assert written.mode == "RGB" and "icc_profile" not in written.info
+            assert written.mode == "RGB" and written.info["icc_profile"] == srgb_profile()
             np.testing.assert_array_equal(np.asarray(written), pixels)
 
 
@@ -861,3 +862,45 @@ def test_bad_background_is_a_value_error(tmp_path):
         assert not isinstance(info.value, ImageError)
     with pytest.raises(ValueError, match=r"^Expected `size` .* Received: size=0$"):
         working_size(8, 8, 0)
+
+
+def _png_samples(path):
+    """The samples of a 48-bit RGB PNG, decoded with zlib alone (Pillow reads it at 8 bits)."""
+    import struct
+    import zlib
+
+    data, chunks, offset = open(path, "rb").read(), {}, 8
+    while offset < len(data):
+        (length,), kind = struct.unpack(">I", data[offset:offset + 4]), data[offset + 4:offset + 8]
+        chunks.setdefault(kind, []).append(data[offset + 8:offset + 8 + length])
+        offset += 12 + length
+    width, height, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][0][:10])
+    rows = np.frombuffer(zlib.decompress(b"".join(chunks[b"IDAT"])), np.uint8).reshape(height, -1)
+    assert (depth, colour) == (16, 2) and not rows[:, 0].any()
+    return rows[:, 1:].copy().view(">u2").reshape(height, width, 3), chunks
+
+
+def test_sixteen_bit_png_keeps_65536_levels_profile_and_metadata(tmp_path):
+    pixels = np.random.default_rng(1).random((37, 53, 3)).astype(np.float32)
+    path = tmp_path / "print.png"
+    save_image(str(path), pixels, metadata={"network": "vgg16"}, depth=16)
+    samples, chunks = _png_samples(path)
+    np.testing.assert_array_equal(samples, np.rint(pixels.astype(np.float64) * 65535).astype(np.uint16))
+    assert b"iCCP" in chunks
+    assert images.read_metadata(str(path)) == {"network": "vgg16"}
+    # Any viewer still reads it (Pillow at 8 bits).
+    np.testing.assert_allclose(load_image(str(path)), pixels, atol=1 / 255)
+    with pytest.raises(ImageError, match="PNG only"):
+        save_image(str(tmp_path / "print.jpg"), pixels, depth=16)
+    with pytest.raises(ValueError, match="depth"):
+        save_image(str(tmp_path / "x.png"), pixels, depth=12)
+
+
+@pytest.mark.parametrize("name", ["a.png", "a.jpg", "a.webp", "a.tif"])
+def test_every_output_carries_an_srgb_profile(tmp_path, name):
+    from PIL import ImageCms
+
+    save_image(str(tmp_path / name), np.zeros((8, 8, 3), np.float32))
+    with Image.open(tmp_path / name) as im:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(im.info["icc_profile"]))
+    assert "sRGB" in ImageCms.getProfileDescription(profile)

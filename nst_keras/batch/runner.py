@@ -249,7 +249,7 @@ class _Runner:
                         style_image=_printable(os.path.basename(self.plan.styles[style_index])))
         status, reason = "done", None
         try:
-            images.save_image(output, pixels, metadata=metadata)
+            images.save_image(output, pixels, metadata=metadata, depth=self.image_settings.output_depth)
         except (images.ImageError, ValueError) as exc:
             status, reason = "failed", error_reason(exc)
         seconds = round(record.seconds + share + time.perf_counter() - saved, 3)
@@ -318,6 +318,11 @@ def run_batch(plan: BatchPlan, settings: StylizeSettings | None = None, image_se
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"Expected `batch_size` to be an integer >= 1. Received: batch_size={batch_size!r}")
     settings, image_settings = _split_settings(settings, image_settings, overrides)
+    if image_settings.output_depth == 16 and plan.output_format != "png":
+        raise ValueError(
+            "Expected output_format='png' for 16-bit outputs. "
+            f"Received: output_depth=16, output_format={plan.output_format!r}"
+        )
     from nst_keras.precision import resolve_precision
     from nst_keras.weights import resolve_weights
 

@@ -161,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
     from nst_keras.provenance import provenance
 
     image = options.image_settings(args)
+    if image.output_depth == 16 and args.format != "png":
+        raise UsageError("--output-depth 16 writes PNG files; leave out --format or use --format png")
     settings = options.stylize_settings(args)
     options.resolved_settings(settings, image.size)
     work, shard = plan(args, image)

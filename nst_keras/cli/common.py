@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Iterator
 
 import nst_keras
+from nst_keras.cli.options import with_flags
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 PROG = "nst-keras"
@@ -219,8 +220,8 @@ def resolve_weights(args: argparse.Namespace):
     except WeightsError as err:
         if args.weights in ("auto", "imagenet"):
             raise
-        raise UsageError(str(err)) from None
+        raise UsageError(with_flags(str(err))) from None
     if resolved.note:
-        info(args, f"note: {resolved.note}")
+        info(args, f"note: {with_flags(resolved.note)}")
     info(args, f"network: {resolved.network}; weights: {resolved.source}")
     return resolved

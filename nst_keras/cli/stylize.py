@@ -161,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
     from nst_keras.precision import resolve_precision
 
     image = options.image_settings(args)
+    if image.output_depth == 16 and not args.output.lower().endswith(".png"):
+        raise UsageError(f"--output-depth 16: {args.output}: 16-bit output is written as PNG; use a .png name")
     settings = options.stylize_settings(args)
     planned = options.resolved_settings(settings, image.size)
     content, styles = load_inputs(args, image, planned.run)
@@ -188,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     result = stylize(content, styles, settings, network=resolved.network, weights=resolved.weights,
                      callbacks=callbacks, verbose=verbose)
-    images.save_image(args.output, result.image, metadata=metadata)
+    images.save_image(args.output, result.image, metadata=metadata, depth=image.output_depth)
     info(args, f"wrote {args.output} ({width}x{height}) in {time.perf_counter() - start:.0f} s with "
                f"{resolved.network}: {loss_text(result.history)}")
     if args.plot is not None:
