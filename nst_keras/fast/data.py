@@ -173,6 +173,12 @@ def photo_dataset(
         no file can be decoded raises an error in ``fit`` rather than waiting
         forever.
 
+    The decoding is Python (``tf.numpy_function``), and TensorFlow can hang
+    at interpreter exit while an iterator still has decoding calls in
+    flight. ``fit`` and ``for batch in dataset.take(n)`` end their iterators
+    themselves; an ``it = iter(dataset)`` kept until exit should be deleted
+    first (``del it``).
+
     Example:
 
     >>> photos = photo_dataset("photos/", size=256, batch_size=4)   # doctest: +SKIP
