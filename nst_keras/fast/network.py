@@ -262,7 +262,7 @@ def _slice(batch, start, stop):
     return batch[start:stop]
 
 
-def _as_images(image):
+def _as_images(image, argument="image"):
     """``image`` as a float32 numpy batch in [0, 1], and whether a batch axis was added."""
     array = np.asarray(image)
     single = array.ndim == 3
@@ -270,16 +270,16 @@ def _as_images(image):
         array = array[None]
     if array.ndim != 4 or array.shape[-1] != 3 or min(array.shape[1:3], default=0) < MIN_SIDE or not len(array):
         raise ValueError(
-            f"Expected `image` to be an RGB image [H, W, 3] or a batch [B, H, W, 3] with each side >= "
-            f"{MIN_SIDE}. Received: image with shape {np.shape(image)}"
+            f"Expected `{argument}` to be an RGB image [H, W, 3] or a batch [B, H, W, 3] with each side >= "
+            f"{MIN_SIDE}. Received: {argument} with shape {np.shape(image)}"
         )
     if array.dtype == np.uint8:
         return array.astype("float32") / 255.0, single
     array = array.astype("float32")
     if not np.all(np.isfinite(array)) or array.min() < 0.0 or array.max() > 1.0:
         raise ValueError(
-            "Expected `image` to hold values in [0, 1] (or to be uint8). "
-            f"Received: image with values in [{array.min()}, {array.max()}]"
+            f"Expected `{argument}` to hold values in [0, 1] (or to be uint8). "
+            f"Received: {argument} with values in [{array.min()}, {array.max()}]"
         )
     return array, single
 

@@ -27,11 +27,11 @@ import tensorflow as tf
 from keras import ops
 
 from nst_keras import images
-from nst_keras.fast.network import StyleNetwork, stylize_with_network
+from nst_keras.fast.network import StyleNetwork, _as_images, stylize_with_network
 from nst_keras.features import FeatureExtractor
 from nst_keras.losses import weighted_losses
-from nst_keras.model import _as_batch, style_grams
 from nst_keras.settings import LossSettings
+from nst_keras.targets import style_grams
 
 _LOSS = LossSettings()
 # Johnson et al. train with Adam at 1e-3.
@@ -149,7 +149,7 @@ class StyleNetworkTrainer(keras.Model):
     def _style_targets(self, style_image):
         """Gram matrices per style layer: ``[1, c, c]`` (one style or a blend), or ``[styles, c, c]``."""
         images = style_image if isinstance(style_image, (list, tuple)) else [style_image]
-        images = [_as_batch(image, "style_image")[:1] for image in images]
+        images = [_as_images(image, "style_image")[0][:1] for image in images]
         if self.styles == 1:
             grams = style_grams(self.feature_extractor, images, self.style_blend_weights)
             return [ops.convert_to_numpy(g) for g in grams]
