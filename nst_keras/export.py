@@ -239,7 +239,16 @@ def export_saved_model(
     path = os.fspath(path)
     if os.path.lexists(path) and not overwrite:
         raise FileExistsError(f"Expected `path` not to exist (or overwrite=True). Received: path={path!r}")
-    loss_settings = (settings or LossSettings()).replace(**overrides)
+    loss_settings = settings or LossSettings()
+    if feature_extractor is not None:
+        # The extractor's layers and pooling are the export's.
+        overrides = dict(
+            style_layer_names=tuple(feature_extractor.style_layer_names),
+            content_layer_names=tuple(feature_extractor.content_layer_names),
+            pooling=feature_extractor.pooling,
+            **overrides,
+        )
+    loss_settings = loss_settings.replace(**overrides)
     if loss_settings.style_blend_weights is not None:
         raise ValueError(
             "Expected no `style_blend_weights`: the export takes one style image. "
@@ -250,29 +259,10 @@ def export_saved_model(
     if int(max_side) != max_side or max_side < MIN_SIDE:
         raise ValueError(f"Expected `max_side` to be an integer >= {MIN_SIDE}. Received: max_side={max_side!r}")
     learning_rate = RunSettings(learning_rate=learning_rate).learning_rate  # checked like stylize's
-    if feature_extractor is None:
-        feature_extractor = FeatureExtractor(
-            network=network,
-            weights=weights,
-            style_layer_names=loss_settings.style_layer_names,
-            content_layer_names=loss_settings.content_layer_names,
-            pooling=loss_settings.pooling,
-            dtype="float32",
-        )
-    extractor = feature_extractor
-    count = len(extractor.style_layer_names)
-    layer_weights = loss_settings.style_layer_weights or (1.0 / count,) * count
-    if len(layer_weights) != count:
-        raise ValueError(
-            "Expected one weight per style layer. Received: "
-            f"style_layer_weights={list(layer_weights)} for {count} style layers"
-        )
-    loss_settings = loss_settings.replace(
-        style_layer_names=tuple(extractor.style_layer_names),
-        content_layer_names=tuple(extractor.content_layer_names),
-        style_layer_weights=layer_weights,
-        pooling=extractor.pooling,
+    extractor = feature_extractor or FeatureExtractor.for_settings(
+        loss_settings, network=network, weights=weights, dtype="float32"
     )
+    loss_settings = loss_settings.replace(style_layer_weights=loss_settings.layer_weights)
     defaults = {
         "steps": int(steps),
         "content_weight": loss_settings.content_weight,
@@ -309,27 +299,10 @@ def export_saved_model(
         )
         with files.atomic_write(os.path.join(staging, METADATA_FILE), "w") as f:
             json.dump(metadata, f, indent=2, sort_keys=True)
-        _replace_folder(staging, path)
+        files.replace_folder(staging, path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path
-
-
-def _replace_folder(source, destination):
-    if not os.path.lexists(destination):
-        os.rename(source, destination)
-        return
-    retired = f"{source}.old"
-    os.rename(destination, retired)
-    try:
-        os.rename(source, destination)
-    except BaseException:
-        os.rename(retired, destination)
-        raise
-    if os.path.isdir(retired) and not os.path.islink(retired):
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.remove(retired)
 
 
 def read_metadata(path):

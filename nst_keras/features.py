@@ -188,6 +188,26 @@ class FeatureExtractor(keras.layers.Layer):
             "content": {name: outputs[name] for name in self.content_layer_names},
         }
 
+    @classmethod
+    def for_settings(cls, loss_settings, *, network=None, weights="auto", dtype=None):
+        """The extractor for the layers and pooling of a :class:`~nst_keras.settings.LossSettings`.
+
+        Example:
+
+        >>> from nst_keras.settings import LossSettings
+        >>> extractor = FeatureExtractor.for_settings(LossSettings(pooling="avg"), network="vgg16", weights=None)
+        >>> extractor.pooling, extractor.content_layer_names
+        ('avg', ['block4_conv2'])
+        """
+        return cls(
+            network=network,
+            weights=weights,
+            style_layer_names=loss_settings.style_layer_names,
+            content_layer_names=loss_settings.content_layer_names,
+            pooling=loss_settings.pooling,
+            dtype=dtype,
+        )
+
     def get_config(self):
         """The layer's config; ``network`` and ``weights`` are the resolved ones.
 

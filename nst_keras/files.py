@@ -17,6 +17,7 @@ Example:
 import contextlib
 import errno
 import os
+import shutil
 import uuid
 
 # Hidden temporary names: ".<name>.<12 hex digits>.tmp" beside the target.
@@ -138,3 +139,34 @@ def os_reason(exc, action="read"):
     if exc.errno == errno.ENOSPC:
         return "no space left on the device"
     return f"cannot {action} ({exc.strerror or exc})"
+
+
+def replace_folder(source, destination):
+    """Move the finished folder ``source`` to ``destination``, replacing what is there last.
+
+    A folder that exists is renamed aside first and removed only after the
+    new one is in place; if the move fails, it is put back.
+
+    Example:
+
+    >>> import tempfile
+    >>> base = tempfile.mkdtemp()
+    >>> os.mkdir(os.path.join(base, "new"))
+    >>> replace_folder(os.path.join(base, "new"), os.path.join(base, "model"))
+    >>> os.listdir(base)
+    ['model']
+    """
+    if not os.path.lexists(destination):
+        os.rename(source, destination)
+        return
+    retired = f"{source}.old"
+    os.rename(destination, retired)
+    try:
+        os.rename(source, destination)
+    except BaseException:
+        os.rename(retired, destination)
+        raise
+    if os.path.isdir(retired) and not os.path.islink(retired):
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.remove(retired)

@@ -10,6 +10,7 @@ from nst_keras.features import FeatureExtractor
 from nst_keras.losses import weighted_losses
 from nst_keras.optimizers import get_optimizer
 from nst_keras.settings import LossSettings
+from nst_keras.tracking import LossTracking
 from nst_keras.targets import initial_image, style_grams
 from nst_keras.tiling import TiledObjective
 from nst_keras.weights import ResolvedWeights
@@ -53,7 +54,7 @@ def _as_batch(image, argument):
 
 
 @keras.saving.register_keras_serializable(package="nst_keras")
-class StyleTransferModel(keras.Model):
+class StyleTransferModel(LossTracking, keras.Model):
     """Neural style transfer whose one trainable weight is the generated image.
 
     The content and style targets are computed once, here, and kept as
@@ -144,26 +145,13 @@ class StyleTransferModel(keras.Model):
         for name in LossSettings.names():
             value = getattr(loss_settings, name)
             setattr(self, name, list(value) if isinstance(value, tuple) else value)
-        count = len(self.style_layer_names)
-        if self.style_layer_weights is None:
-            self.style_layer_weights = [1.0 / count] * count
-        if len(self.style_layer_weights) != count:
-            raise ValueError(
-                "Expected one weight per style layer. Received: "
-                f"style_layer_weights={style_layer_weights} for {count} style layers"
-            )
-
+        self.style_layer_weights = list(loss_settings.layer_weights)
         if tile_size is not None and (isinstance(tile_size, bool) or int(tile_size) != tile_size or tile_size < 1):
             raise ValueError(f"Expected `tile_size` to be an integer >= 1 or None. Received: tile_size={tile_size!r}")
         self.tile_size = None if tile_size is None else int(tile_size)
 
-        self.feature_extractor = FeatureExtractor(
-            network=network,
-            weights=weights,
-            style_layer_names=self.style_layer_names,
-            content_layer_names=self.content_layer_names,
-            pooling=pooling,
-            dtype=self.dtype_policy,
+        self.feature_extractor = FeatureExtractor.for_settings(
+            loss_settings, network=network, weights=weights, dtype=self.dtype_policy
         )
         # The network and the weights' source as resolved ("auto" picks one).
         self.network = self.feature_extractor.network
@@ -188,10 +176,7 @@ class StyleTransferModel(keras.Model):
             self._frozen(target, f"style_gram_{name}")
             for name, target in zip(self.style_layer_names, style_targets)
         ]
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.style_loss_tracker = keras.metrics.Mean(name="style_loss")
-        self.content_loss_tracker = keras.metrics.Mean(name="content_loss")
-        self.total_variation_loss_tracker = keras.metrics.Mean(name="total_variation_loss")
+        self.create_loss_trackers()
         self.built = True
 
     def _frozen(self, value, name):
@@ -293,21 +278,12 @@ class StyleTransferModel(keras.Model):
         """
         self.compile(**keras.saving.deserialize_keras_object(config))
 
-    @property
-    def metrics(self):
-        return [
-            self.loss_tracker,
-            self.style_loss_tracker,
-            self.content_loss_tracker,
-            self.total_variation_loss_tracker,
-        ]
-
     def train_step(self, data):
         if self.tiled_objective is not None:
             losses, gradient = self.tiled_objective.loss_and_gradient(self.generated_image)
             # scale_loss is linear: the scaled loss's gradient is the scaled gradient.
             self.optimizer.apply([self.optimizer.scale_loss(gradient)], [self.generated_image])
-            return self._track(losses)
+            return self.track(losses)
         with tf.GradientTape() as tape:
             losses = self.compute_losses()
             # Summed over the batch so that each image gets the gradient it
@@ -318,12 +294,8 @@ class StyleTransferModel(keras.Model):
             total = self.optimizer.scale_loss(total)
         gradients = tape.gradient(total, [self.generated_image])
         self.optimizer.apply(gradients, [self.generated_image])
-        return self._track(losses)
+        return self.track(losses)
 
-    def _track(self, losses):
-        for tracker in self.metrics:
-            tracker.update_state(ops.mean(losses[tracker.name]))
-        return {tracker.name: tracker.result() for tracker in self.metrics}
 
     def fit(self, x=None, y=None, **kwargs):
         """Optimise the generated image; ``x`` is not needed.

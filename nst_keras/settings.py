@@ -201,6 +201,26 @@ class LossSettings(_Settings):
     seed: int = setting(None, checks.optional(checks.seed), "random seed (noise init)", parse=int, metavar="N")
     pooling: str = setting(POOLING, checks.choice(POOLINGS), "VGG pooling (default %(default)s)", choices=POOLINGS)
 
+    def __post_init__(self):
+        super().__post_init__()
+        if self.style_layer_weights is not None and len(self.style_layer_weights) != len(self.style_layer_names):
+            raise ValueError(
+                "Expected one weight per style layer. Received: "
+                f"style_layer_weights={list(self.style_layer_weights)} for {len(self.style_layer_names)} style layers"
+            )
+
+    @property
+    def layer_weights(self):
+        """``style_layer_weights``, or equal weights summing to 1 when left out.
+
+        Example:
+
+        >>> LossSettings(style_layer_names=("block1_conv1", "block2_conv1")).layer_weights
+        (0.5, 0.5)
+        """
+        count = len(self.style_layer_names)
+        return self.style_layer_weights or (1.0 / count,) * count
+
 
 @dataclasses.dataclass(frozen=True)
 class RunSettings(_Settings):

@@ -39,7 +39,6 @@ import keras
 import tensorflow as tf
 
 from nst_keras import files
-from nst_keras.export import _replace_folder
 from nst_keras.fast.network import MIN_SIDE
 
 # A 4096 x 4096 image through the default network (32 filters) needs about
@@ -149,7 +148,7 @@ def export_network(network: keras.Model, path, *, max_side: int = MAX_SIDE, over
         )
         with files.atomic_write(os.path.join(staging, METADATA_FILE), "w") as f:
             json.dump(record, f, indent=2, sort_keys=True, default=str)
-        _replace_folder(staging, path)
+        files.replace_folder(staging, path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path

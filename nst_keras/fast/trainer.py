@@ -32,8 +32,8 @@ from nst_keras.features import FeatureExtractor
 from nst_keras.losses import weighted_losses
 from nst_keras.settings import LossSettings
 from nst_keras.targets import style_grams
+from nst_keras.tracking import LossTracking
 
-_LOSS = LossSettings()
 # Johnson et al. train with Adam at 1e-3.
 LEARNING_RATE = 1e-3
 # The loss settings that apply to a style network (init and seed do not:
@@ -45,7 +45,7 @@ _FROM_WEIGHTS = "from_weights"
 
 
 @keras.saving.register_keras_serializable(package="nst_keras")
-class StyleNetworkTrainer(keras.Model):
+class StyleNetworkTrainer(LossTracking, keras.Model):
     """Trains a :class:`StyleNetwork` with ``fit``: for one style, a blend, or each of several styles.
 
     Each step logs ``loss`` (the total) and its weighted parts
@@ -65,12 +65,13 @@ class StyleNetworkTrainer(keras.Model):
             size: the texture's scale in the results follows it.
         network, weights: the VGG feature extractor, as
             :class:`~nst_keras.StyleTransferModel` takes them.
-        style_layer_names, content_layer_names, style_layer_weights,
-        style_blend_weights, content_weight, style_weight,
-        total_variation_weight, pooling: the loss settings, with the
-        defaults and checks of :class:`nst_keras.settings.LossSettings`.
-        **kwargs: ``keras.Model`` arguments; ``dtype`` (e.g.
-            ``"mixed_bfloat16"``) is the VGG's policy, the losses stay float32.
+        **kwargs: the loss settings by name (``style_layer_names``,
+            ``content_layer_names``, ``style_layer_weights``,
+            ``style_blend_weights``, ``content_weight``, ``style_weight``,
+            ``total_variation_weight``, ``pooling``), with the defaults and
+            checks of :class:`nst_keras.settings.LossSettings`; and
+            ``keras.Model`` arguments: ``dtype`` (e.g. ``"mixed_bfloat16"``)
+            is the VGG's policy, the losses stay float32.
 
     Example:
 
@@ -87,45 +88,20 @@ class StyleNetworkTrainer(keras.Model):
         *,
         network=None,
         weights="auto",
-        style_layer_names=_LOSS.style_layer_names,
-        content_layer_names=_LOSS.content_layer_names,
-        style_layer_weights=_LOSS.style_layer_weights,
-        style_blend_weights=_LOSS.style_blend_weights,
-        content_weight=_LOSS.content_weight,
-        style_weight=_LOSS.style_weight,
-        total_variation_weight=_LOSS.total_variation_weight,
-        pooling=_LOSS.pooling,
         **kwargs,
     ):
+        loss_kwargs = {name: kwargs.pop(name) for name in _LOSS_NAMES if name in kwargs}
         super().__init__(**kwargs)
-        values = dict(
-            style_layer_names=style_layer_names, content_layer_names=content_layer_names,
-            style_layer_weights=style_layer_weights, style_blend_weights=style_blend_weights,
-            content_weight=content_weight, style_weight=style_weight,
-            total_variation_weight=total_variation_weight, pooling=pooling,
-        )
-        checked = LossSettings(**values)
+        checked = LossSettings(**loss_kwargs)
         for name in _LOSS_NAMES:
             value = getattr(checked, name)
             setattr(self, name, list(value) if isinstance(value, tuple) else value)
-        count = len(self.style_layer_names)
-        if self.style_layer_weights is None:
-            self.style_layer_weights = [1.0 / count] * count
-        if len(self.style_layer_weights) != count:
-            raise ValueError(
-                "Expected one weight per style layer. Received: "
-                f"style_layer_weights={style_layer_weights} for {count} style layers"
-            )
+        self.style_layer_weights = list(checked.layer_weights)
         if style_image is None:
             raise ValueError("Expected `style_image`: an [H, W, 3] image or a list of them. Received: style_image=None")
         self.style_network = StyleNetwork() if style_network is None else style_network
-        self.feature_extractor = FeatureExtractor(
-            network=network,
-            weights=weights,
-            style_layer_names=self.style_layer_names,
-            content_layer_names=self.content_layer_names,
-            pooling=self.pooling,
-            dtype=self.dtype_policy,
+        self.feature_extractor = FeatureExtractor.for_settings(
+            checked, network=network, weights=weights, dtype=self.dtype_policy
         )
         self.network = self.feature_extractor.network
         self.weights_source = self.feature_extractor.weights_source
@@ -140,10 +116,7 @@ class StyleNetworkTrainer(keras.Model):
                             dtype="float32", name=f"style_gram_{name}")
             for name, g in zip(self.style_layer_names, grams)
         ]
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.style_loss_tracker = keras.metrics.Mean(name="style_loss")
-        self.content_loss_tracker = keras.metrics.Mean(name="content_loss")
-        self.total_variation_loss_tracker = keras.metrics.Mean(name="total_variation_loss")
+        self.create_loss_trackers()
         self.built = True
 
     def _style_targets(self, style_image):
@@ -165,15 +138,6 @@ class StyleNetworkTrainer(keras.Model):
 
     def _feature_spec(self):
         return self.feature_extractor.compute_output_spec(keras.KerasTensor((1, 64, 64, 3), dtype="float32"))
-
-    @property
-    def metrics(self):
-        return [
-            self.loss_tracker,
-            self.style_loss_tracker,
-            self.content_loss_tracker,
-            self.total_variation_loss_tracker,
-        ]
 
     def call(self, inputs, training=False):
         return self.style_network(inputs, training=training)
@@ -258,11 +222,6 @@ class StyleNetworkTrainer(keras.Model):
             data = data[0]
         return ops.convert_to_tensor(data, "float32")
 
-    def _log(self, losses):
-        for tracker in self.metrics:
-            tracker.update_state(losses[tracker.name])
-        return {tracker.name: tracker.result() for tracker in self.metrics}
-
     def train_step(self, data):
         photos = self._photos(data)
         # Computed before the tape starts: nothing to record there.
@@ -277,10 +236,10 @@ class StyleNetworkTrainer(keras.Model):
             total = self.optimizer.scale_loss(total)
         gradients = tape.gradient(total, variables)
         self.optimizer.apply(gradients, variables)
-        return self._log(losses)
+        return self.track(losses)
 
     def test_step(self, data):
-        return self._log(self.compute_losses(self._photos(data)))
+        return self.track(self.compute_losses(self._photos(data)))
 
     def fit(self, x=None, y=None, **kwargs) -> keras.callbacks.History:
         """``keras.Model.fit`` over a ``tf.data`` pipeline of photo batches (already shuffled).
