@@ -77,3 +77,17 @@ def test_tfds_plan_counts_and_names(tmp_path, style):
         assert plan.outputs_for("0000003") == (str(tmp_path / "out" / "0000003__wave.png"),)
         with pytest.raises(batch.BatchError, match=r"\['image'\]. Received: image_key='photo'"):
             batch.plan_tfds("tf_flowers", [style], tmp_path / "out", image_key="photo")
+
+
+def test_a_network_plan_names_outputs_after_the_network(tmp_path, rng, style):
+    root = tmp_path / "photos"
+    write_image(root / "a.png", rng, (8, 8))
+    network = tmp_path / "starry.keras"
+    network.write_bytes(b"PK")
+    plan = batch.plan_directory(root, [], tmp_path / "out", network=network)
+    assert plan.styles == [str(network)] and plan.labels == ["starry"]
+    assert plan.contents[0].outputs == (str(tmp_path / "out" / "a.png__starry.png"),)
+    with pytest.raises(batch.BatchError, match="no such network file"):
+        batch.plan_directory(root, [], tmp_path / "out", network=tmp_path / "missing.keras")
+    with pytest.raises(batch.BatchError, match="Expected no style images with a network"):
+        batch.plan_directory(root, [style], tmp_path / "out", network=network)

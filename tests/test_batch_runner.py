@@ -211,3 +211,31 @@ def test_retracing_notes_are_dropped_during_a_run_only():
     finally:
         logger.removeHandler(handler)
     assert records == ["something else", "after: triggered tf.function retracing"]
+
+
+def test_a_style_network_stylises_same_sizes_in_one_batch(tmp_path, rng):
+    from nst_keras.fast import StyleNetwork, stylize_with_network
+
+    for name, size in (("a.png", (20, 16)), ("b.png", (20, 16)), ("c.png", (12, 20))):
+        write_image(tmp_path / "photos" / name, rng, size)
+    network_file = tmp_path / "net.keras"
+    network_file.write_bytes(b"PK")
+    network = StyleNetwork(filters=4, residual_blocks=1, styles=2)
+    calls = []
+
+    class Counting:
+        styles = 2
+
+        def predict_on_batch(self, batch):
+            calls.append(len(batch["images"]))
+            return network.predict_on_batch(batch)
+
+    plan = batch.plan_directory(tmp_path / "photos", [], tmp_path / "out", network=network_file)
+    report = batch.run_batch(plan, style_network=Counting(), style=1, batch_size=4, size=20)
+    assert report.summary() == "3 done, 0 failed, 0 skipped" and sorted(calls) == [1, 2]
+    assert report.settings["style"] == 1 and not report.done[0].losses
+    saved = images.load_image(tmp_path / "out" / "c.png__net.png")
+    expected = stylize_with_network(network, images.load_image(tmp_path / "photos" / "c.png", 20), style=1)
+    assert saved.shape == expected.shape and np.max(np.abs(saved - expected)) <= 1 / 255 + 1e-6
+    with pytest.raises(ValueError, match="style"):
+        batch.run_batch(plan, style_network=Counting(), style=2)

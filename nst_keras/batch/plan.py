@@ -174,7 +174,13 @@ class BatchPlan:
         )
 
 
-def _check_styles(style_paths):
+def _check_styles(style_paths, network=None):
+    if network is not None:  # the outputs are named after the network, which holds the styles
+        if style_paths:
+            raise BatchError(f"Expected no style images with a network. Received: style_images={style_paths!r}")
+        if not os.path.isfile(network):
+            raise BatchError(f"{os.fspath(network)}: no such network file")
+        return [os.fspath(network)], style_labels([network])
     if isinstance(style_paths, (str, os.PathLike)):
         style_paths = [style_paths]
     paths = [os.fspath(path) for path in style_paths]
@@ -199,12 +205,13 @@ def _check_output_dir(output_dir, output_format):
 
 
 def plan_directory(content_dir, style_images, output_dir, *, recursive: bool = False, overwrite: bool = False,
-                   shard=None, output_format: str = "png") -> BatchPlan:
+                   shard=None, output_format: str = "png", network=None) -> BatchPlan:
     """Find the content images and name every output; reads headers only, no TensorFlow.
 
     Raises :class:`BatchError` (or :class:`nst_keras.images.ImageError` for a
     bad style image) when the run cannot start. ``shard``: ``(index, count)``
-    or ``"INDEX/COUNT"``.
+    or ``"INDEX/COUNT"``. ``network``: the file of a trained style network
+    instead of ``style_images`` (``[]``); outputs are then named after it.
 
     Example:
 
@@ -212,7 +219,7 @@ def plan_directory(content_dir, style_images, output_dir, *, recursive: bool = F
     >>> [item.name for item in plan.contents]                               # doctest: +SKIP
     ['a.jpg', 'c.jpg']
     """
-    styles, labels = _check_styles(style_images)
+    styles, labels = _check_styles(style_images, network)
     output_dir = _check_output_dir(output_dir, output_format)
     content_dir = os.fspath(content_dir)
     if os.path.isdir(output_dir) and os.path.isdir(content_dir) and os.path.samefile(output_dir, content_dir):
@@ -230,12 +237,13 @@ def plan_directory(content_dir, style_images, output_dir, *, recursive: bool = F
 
 
 def plan_tfds(dataset, style_images, output_dir, *, split: str = "train", image_key: str = "image",
-              data_dir=None, overwrite: bool = False, shard=None, output_format: str = "png") -> BatchPlan:
+              data_dir=None, overwrite: bool = False, shard=None, output_format: str = "png",
+              network=None) -> BatchPlan:
     """Plan a run over a TensorFlow Datasets split; example ``i`` is named ``f"{i:07d}"``.
 
     ``dataset`` may be ``"NAME:SPLIT"`` (then ``split`` is ignored). Reads the
     dataset's metadata (imports TensorFlow); raises :class:`BatchError` when
-    ``image_key`` is not a single-image feature.
+    ``image_key`` is not a single-image feature. ``network``: as :func:`plan_directory`.
 
     Example:
 
@@ -243,7 +251,7 @@ def plan_tfds(dataset, style_images, output_dir, *, split: str = "train", image_
     >>> plan.outputs_for("0000000")                                  # doctest: +SKIP
     ('out/0000000__wave.png',)
     """
-    styles, labels = _check_styles(style_images)
+    styles, labels = _check_styles(style_images, network)
     output_dir = _check_output_dir(output_dir, output_format)
     if ":" in str(dataset):
         dataset, split = parse_tfds_name(dataset)

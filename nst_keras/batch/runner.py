@@ -81,6 +81,8 @@ class _Runner:
     on_progress: object
     metadata: dict
     callbacks: list
+    style_network: object = None  # a trained StyleNetwork: one forward pass per batch instead of fit
+    style_choice: object = None  # its style index or blend weights
 
     def __post_init__(self):
         plan = self.plan
@@ -196,11 +198,34 @@ class _Runner:
             if members:
                 self._stylize(members, style_index, label)
 
-    def _stylize(self, group, style_index, label):
+    def _generate(self, contents, style_index):
+        """The stylised images and their per-image losses (none with a style network)."""
+        if self.style_network is not None:
+            from nst_keras.fast import stylize_with_network
+
+            generated = stylize_with_network(self.style_network, contents, style=self.style_choice,
+                                             batch_size=self.batch_size)
+            return generated, {}
         import keras
 
         from nst_keras.stylize import stylize
 
+        try:
+            style = self.style(style_index, max(contents.shape[1:3]))
+            result = stylize(contents, style, self.settings, network=self.weights.network,
+                             weights=self.weights.weights, callbacks=self.callbacks, verbose=self.verbose)
+            generated = np.asarray(result.image, np.float32)
+            # Per-image losses of the images saved (the logged ones are batch means).
+            losses = result.model.compute_losses(keras.ops.convert_to_tensor(generated))
+            return generated, {key: keras.ops.convert_to_numpy(value) for key, value in losses.items()}
+        finally:
+            # Each image builds its own model; dropping it and collecting
+            # keeps memory flat over long runs without resetting the caller's
+            # Keras session (keras.backend.clear_session would).
+            result = None
+            gc.collect()
+
+    def _stylize(self, group, style_index, label):
         kept = []
         for record in group:
             output = record.outputs[style_index]
@@ -215,26 +240,13 @@ class _Runner:
         self._emit("stylizing", contents=[record.name for record in kept], style=label, size=shape[:2])
         start = time.perf_counter()
         try:
-            style = self.style(style_index, max(shape[:2]))
-            contents = np.stack([record.pixels for record in kept])
-            result = stylize(contents, style, self.settings, network=self.weights.network,
-                             weights=self.weights.weights, callbacks=self.callbacks, verbose=self.verbose)
-            generated = np.asarray(result.image, np.float32)
-            # Per-image losses of the images saved (the logged ones are batch means).
-            losses = result.model.compute_losses(keras.ops.convert_to_tensor(generated))
-            losses = {key: keras.ops.convert_to_numpy(value) for key, value in losses.items()}
+            generated, losses = self._generate(np.stack([record.pixels for record in kept]), style_index)
         except Exception as exc:
             share = round((time.perf_counter() - start) / len(kept), 3)
             for record in kept:
                 self._record(ItemReport(record.name, label, record.outputs[style_index], "failed",
                                         error_reason(exc), share, warnings=list(record.notes)))
             return
-        finally:
-            # Each image builds its own model; dropping it and collecting
-            # keeps memory flat over long runs without resetting the caller's
-            # Keras session (keras.backend.clear_session would).
-            result = None
-            gc.collect()
         share = (time.perf_counter() - start) / len(kept)
         self.stylize_seconds += time.perf_counter() - start
         self.stylized += len(kept)
@@ -245,8 +257,9 @@ class _Runner:
     def _save(self, record, style_index, label, pixels, losses, share):
         saved = time.perf_counter()
         output = record.outputs[style_index]
-        metadata = dict(self.metadata, content_image=_printable(record.name),
-                        style_image=_printable(os.path.basename(self.plan.styles[style_index])))
+        metadata = dict(self.metadata, content_image=_printable(record.name))
+        if self.style_network is None:  # a network's metadata names the styles it learnt
+            metadata["style_image"] = _printable(os.path.basename(self.plan.styles[style_index]))
         status, reason = "done", None
         try:
             images.save_image(output, pixels, metadata=metadata, depth=self.image_settings.output_depth)
@@ -277,7 +290,7 @@ def _split_settings(settings, image_settings, overrides):
 def run_batch(plan: BatchPlan, settings: StylizeSettings | None = None, image_settings: ImageSettings | None = None,
               *, batch_size: int = 1, fail_fast: bool = False, network: str | None = None, weights="auto",
               verbose: int = 0, on_progress=None, metadata: dict | None = None, callbacks=(),
-              **overrides) -> BatchReport:
+              style_network=None, style=None, **overrides) -> BatchReport:
     """Run a :class:`BatchPlan`; return its :class:`BatchReport`. Never raises for a bad image.
 
     Args:
@@ -300,6 +313,11 @@ def run_batch(plan: BatchPlan, settings: StylizeSettings | None = None, image_se
             :func:`nst_keras.provenance.provenance` record; the content and
             style names are added.
         callbacks: Keras callbacks for every ``fit``.
+        style_network, style: a trained :class:`~nst_keras.fast.StyleNetwork`
+            (plan made with ``network=``) and its style index or blend
+            weights: each batch of ``batch_size`` same-size images is one
+            forward pass; the loss and run settings, ``network`` and
+            ``weights`` are not used and no losses are reported.
         **overrides: fields of ``ImageSettings``, ``LossSettings`` or
             ``RunSettings`` by name (``size=256, epochs=5``), over the objects.
 
@@ -323,6 +341,9 @@ def run_batch(plan: BatchPlan, settings: StylizeSettings | None = None, image_se
             "Expected output_format='png' for 16-bit outputs. "
             f"Received: output_depth=16, output_format={plan.output_format!r}"
         )
+    if style_network is not None:
+        return _run_network(plan, style_network, style, image_settings, batch_size=batch_size, fail_fast=fail_fast,
+                            on_progress=on_progress, metadata=metadata)
     from nst_keras.precision import resolve_precision
     from nst_keras.weights import resolve_weights
 
@@ -339,6 +360,21 @@ def run_batch(plan: BatchPlan, settings: StylizeSettings | None = None, image_se
     # Check every style decodes before the first content is read.
     for index in range(len(plan.styles)):
         runner.style(index, image_settings.size)
+    return runner.run()
+
+
+def _run_network(plan, style_network, style, image_settings, *, batch_size, fail_fast, on_progress, metadata):
+    """:func:`run_batch` with a style network: no VGG, no optimisation."""
+    from nst_keras.fast import style_weights
+
+    style_weights(style, getattr(style_network, "styles", 1))  # a bad style is refused before any image
+    runner = _Runner(
+        plan, StylizeSettings(), image_settings, None, batch_size=batch_size, fail_fast=fail_fast, verbose=0,
+        on_progress=on_progress, callbacks=[], style_network=style_network, style_choice=style,
+        metadata={**provenance("unknown", "unknown"), **(metadata or {})},
+    )
+    runner.report.settings = dict(image_settings.to_dict(), style_network=plan.styles[0], style=style,
+                                  batch_size=batch_size)
     return runner.run()
 
 
