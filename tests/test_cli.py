@@ -32,7 +32,14 @@ OPTIONS_BEFORE = {
     (): "-h --help --version --debug",
 }
 # Options added since, each by one settings field.
-OPTIONS_ADDED = {("stylize",): "--tile-size --output-depth", ("batch",): "--tile-size --output-depth"}
+OPTIONS_ADDED = {
+    ("stylize",): "--tile-size --output-depth --network --style --style-weights",
+    ("batch",): "--tile-size --output-depth --network --style --style-weights",
+    ("export",): "--network",
+    ("train",): "-h --help -o --output --photos --tfds --image-key --size --batch-size --epochs --steps-per-epoch "
+                "--content-weight --style-weight --tv-weight --learning-rate --precision --seed --filters "
+                "--residual-blocks --preview --model --weights --overwrite --quiet",
+}
 
 
 def run_cli(*argv):
@@ -54,15 +61,15 @@ def help_options(*command):
     return found
 
 
-@pytest.mark.parametrize("command", sorted(OPTIONS_BEFORE))
+@pytest.mark.parametrize("command", sorted(set(OPTIONS_BEFORE) | set(OPTIONS_ADDED)))
 def test_help_lists_the_same_options_as_before(command, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
-    expected = OPTIONS_BEFORE[command].split() + OPTIONS_ADDED.get(command, "").split()
+    expected = OPTIONS_BEFORE.get(command, "").split() + OPTIONS_ADDED.get(command, "").split()
     assert sorted(help_options(*command)) == sorted(expected)
 
 
 def test_commands_and_module_entry_point():
-    assert sorted(cli.COMMANDS) == ["batch", "export", "sheet", "stylize", "weights"]
+    assert sorted(cli.COMMANDS) == ["batch", "export", "sheet", "stylize", "train", "weights"]
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("nst-keras ")
 
@@ -80,7 +87,7 @@ def test_bad_usage_exit_2(capsys):
     assert cli.main(["stylize", "a.jpg"]) == 2
     assert cli.main(["stylize", "a.jpg", "b.jpg", "-o", "x.png", "--size", "0"]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        "nst-keras: error: the following arguments are required: style, -o/--output (see nst-keras stylize --help)",
+        "nst-keras: error: the following arguments are required: -o/--output (see nst-keras stylize --help)",
         "nst-keras: error: argument --size: expected an integer >= 1, got 0 (see nst-keras stylize --help)"]
 
 

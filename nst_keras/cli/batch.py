@@ -11,15 +11,23 @@ Example:
 """
 
 import argparse
+import contextlib
+import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from nst_keras.cli import options
+from nst_keras.cli import options, train
 from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, PROG, UsageError, info, plural, reported_warnings,
                                   resolve_weights, warn)
 from nst_keras.settings import ImageSettings
+
+NETWORK_BATCH_SIZE = 8
+# The options that apply with --network (the rest optimise the images).
+NETWORK_OPTIONS = ("output_dir", "recursive", "overwrite", "report", "shard", "batch_size", "fail_fast", "format",
+                   "tfds", "image_key", "size", "background", "output_depth", "quiet", "network", "style_index",
+                   "style_weights")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -29,22 +37,25 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
     >>> parser = argparse.ArgumentParser()
     >>> _ = add_parser(parser.add_subparsers(dest="command"))
-    >>> parser.parse_args(["batch", "photos", "wave.jpg", "-o", "out"]).batch_size
-    1
+    >>> parser.parse_args(["batch", "photos", "--network", "wave.keras", "-o", "out"]).network
+    'wave.keras'
     """
     parser = commands.add_parser(
         "batch", help="stylise every image of a folder (or a TFDS dataset) with every style",
-        parents=options.stylize_options(),
+        parents=options.stylize_options() + [train.network_options()],
         usage=("%(prog)s CONTENT_DIR STYLE [STYLE ...] -o OUTPUT_DIR [options]\n"
-               "       %(prog)s --tfds NAME[:SPLIT] STYLE [STYLE ...] -o OUTPUT_DIR [options]"),
+               "       %(prog)s --tfds NAME[:SPLIT] STYLE [STYLE ...] -o OUTPUT_DIR [options]\n"
+               "       %(prog)s CONTENT_DIR --network NETWORK.keras -o OUTPUT_DIR [options]"),
         description=(
             "Stylise every content image with every style into OUTPUT_DIR/<content file name>__<style stem>.png. "
             "Bad files are reported and skipped; outputs that exist are skipped, so the same command "
-            "continues an interrupted run."),
+            "continues an interrupted run. With --network (from nst-keras train) the outputs are "
+            "<content file name>__<network stem>.png, each batch of same-size images is one forward pass "
+            "(--batch-size, default 8 then), and the options of the optimisation are refused."),
         epilog=("Exit status: 0 when every output was written or already existed, 1 when an image failed "
                 "or the run was interrupted, 2 for bad usage (a missing folder, a bad style image)."))
-    parser.add_argument("inputs", nargs="+", metavar="PATH",
-                        help="CONTENT_DIR (left out with --tfds), then one or more STYLE images")
+    parser.add_argument("inputs", nargs="*", metavar="PATH",
+                        help="CONTENT_DIR (left out with --tfds), then one or more STYLE images (none with --network)")
     parser.add_argument("-o", "--output-dir", required=True, metavar="OUTPUT_DIR", help="folder for the outputs")
     parser.add_argument("-r", "--recursive", action="store_true",
                         help="also stylise sub-folders, mirrored in OUTPUT_DIR")
@@ -53,8 +64,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--report", metavar="REPORT_JSON", help="write every item's status, reason, time and losses")
     parser.add_argument("--shard", metavar="INDEX/COUNT",
                         help="do only content images i with i %% COUNT == INDEX of the sorted list (0-based)")
-    parser.add_argument("--batch-size", type=options.positive_int, default=1, metavar="B",
-                        help="optimise B images of the same size together (default 1; helps on a GPU)")
+    parser.add_argument("--batch-size", type=options.positive_int, default=None, metavar="B",
+                        help="optimise B images of the same size together (default 1; helps on a GPU; "
+                             f"default {NETWORK_BATCH_SIZE} with --network)")
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first failure")
     parser.add_argument("--format", choices=("png", "jpg", "webp", "tif"), default="png",
                         help="output format (default %(default)s)")
@@ -64,11 +76,19 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    options.record_defaults(parser)
     return parser
 
 
 def _inputs(args):
     """``(content_dir or None, styles)`` from the positional PATHs and ``--tfds``."""
+    if args.network is not None:
+        if len(args.inputs) != (args.tfds is None):
+            raise UsageError("batch --network takes CONTENT_DIR (or --tfds NAME) and no STYLE image: "
+                             "the network holds its styles")
+        if args.image_key is not None and args.tfds is None:
+            raise UsageError("--image-key goes with --tfds")
+        return (args.inputs or [None])[0], []
     if args.tfds is None:
         if len(args.inputs) < 2:
             raise UsageError("batch needs CONTENT_DIR and at least one STYLE image (or --tfds NAME STYLE ...)")
@@ -98,10 +118,12 @@ def plan(args: argparse.Namespace, image: ImageSettings) -> tuple:
     try:
         shard = None if args.shard is None else batch.parse_shard(args.shard)
         with reported_warnings(args):
-            images.load_image(styles[0], images.MIN_SIDE, background=image.background)
+            for path in styles[:1]:
+                images.load_image(path, images.MIN_SIDE, background=image.background)
         if content_dir is not None:
             return batch.plan_directory(content_dir, styles, args.output_dir, recursive=args.recursive,
-                                        overwrite=args.overwrite, shard=shard, output_format=args.format), shard
+                                        overwrite=args.overwrite, shard=shard, output_format=args.format,
+                                        network=args.network), shard
     except (batch.BatchError, images.ImageError) as err:
         raise UsageError(options.with_flags(err)) from None
     except ValueError as err:  # a bad --background colour
@@ -117,8 +139,9 @@ def _plan_tfds(args, shard):
 
         absl.logging.set_verbosity(absl.logging.ERROR)
     try:
-        return batch.plan_tfds(args.tfds, args.inputs, args.output_dir, image_key=args.image_key or "image",
-                               overwrite=args.overwrite, shard=shard, output_format=args.format)
+        return batch.plan_tfds(args.tfds, [] if args.network else args.inputs, args.output_dir,
+                               image_key=args.image_key or "image", overwrite=args.overwrite, shard=shard,
+                               output_format=args.format, network=args.network)
     except (batch.BatchError, images.ImageError) as err:
         raise UsageError(options.with_flags(err)) from None
 
@@ -144,8 +167,28 @@ def on_progress(args: argparse.Namespace) -> Callable:
     return report
 
 
-def _interrupt(signum, frame):  # Slurm and Kubernetes stop jobs with SIGTERM
+def _interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """Inside the block SIGTERM (how Slurm and Kubernetes stop jobs) is Ctrl-C: a ``KeyboardInterrupt``.
+
+    Example:
+
+    >>> with interrupt_on_sigterm():
+    ...     pass
+    """
+    try:
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,35 +206,39 @@ def run(args: argparse.Namespace) -> int:
     image = options.image_settings(args)
     if image.output_depth == 16 and args.format != "png":
         raise UsageError("--output-depth 16 writes PNG files; leave out --format or use --format png")
-    settings = options.stylize_settings(args)
-    options.resolved_settings(settings, image.size)
+    if args.network is None:
+        options.refuse_options(args, [name for name in vars(args) if name not in ("style_index", "style_weights")],
+                               "without --network")
+        settings = options.stylize_settings(args)
+        options.resolved_settings(settings, image.size)
+    else:
+        options.refuse_options(args, NETWORK_OPTIONS, "with --network")
+        train.check_network_file(args.network)
     work, shard = plan(args, image)
-    resolved = resolve_weights(args)
+    if args.network is None:
+        resolved = resolve_weights(args)
+        settings = options.resolved_settings(settings, image.size, precision=resolve_precision)
+        metadata = provenance(resolved.network, resolved.source, dict(settings.to_dict(), **image.to_dict()))
+        how = dict(network=resolved.network, weights=resolved.weights, batch_size=args.batch_size or 1)
+    else:
+        network, found = train.load_network(args)
+        settings, metadata = None, dict(found["provenance"], settings=json.dumps(image.to_dict(), sort_keys=True))
+        how = dict(style_network=network, style=train.network_style(args),
+                   batch_size=args.batch_size or NETWORK_BATCH_SIZE)
     if work is None:
         work = _plan_tfds(args, shard)
-    styles = len(work.styles)
+    styles = f"network {work.labels[0]}" if args.network else plural(len(work.styles), "style")
     total = "an unknown number of" if work.total_outputs is None else work.total_outputs
     where = f" (shard {shard[0]}/{shard[1]}: {len(work.contents)} of {work.found})" if shard and not work.tfds else ""
     source = work.source if work.tfds else f"{plural(work.found, 'content image')} in {work.source}{where}"
-    info(args, f"batch: {source} x {plural(styles, 'style')} = {total} outputs in {args.output_dir}")
-
-    settings = options.resolved_settings(settings, image.size, precision=resolve_precision)
-    metadata = provenance(resolved.network, resolved.source, dict(settings.to_dict(), **image.to_dict()))
+    info(args, f"batch: {source} x {styles} = {total} outputs in {args.output_dir}")
     try:
-        previous = signal.signal(signal.SIGTERM, _interrupt)
-    except ValueError:  # not the main thread
-        previous = None
-    try:
-        report = batch.run_batch(
-            work, settings, image, batch_size=args.batch_size, fail_fast=args.fail_fast, network=resolved.network,
-            weights=resolved.weights, verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
-            on_progress=on_progress(args), metadata=metadata,
-        )
+        with interrupt_on_sigterm():
+            report = batch.run_batch(
+                work, settings, image, fail_fast=args.fail_fast, on_progress=on_progress(args), metadata=metadata,
+                verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2), **how)
     except images.ImageError as err:  # a style image that does not decode
         raise UsageError(options.with_flags(err)) from None
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
     if args.report:
         report.write_json(args.report)
     if report.interrupted:

@@ -3,12 +3,15 @@
 The loss options are the same as ``stylize``'s, built from
 :class:`~nst_keras.settings.LossSettings`; they are baked into the
 SavedModel's ``serving_default`` signature and are the defaults of its
-``serve`` signature's inputs.
+``serve`` signature's inputs. With ``--network`` (from ``nst-keras train``)
+the SavedModel runs that network instead: one forward pass, no VGG.
 
 Example:
 
 >>> from nst_keras.cli import main
 >>> main(["export", "models/stylizer/1", "--steps", "300"])  # doctest: +SKIP
+0
+>>> main(["export", "models/wave/1", "--network", "wave.keras"])  # doctest: +SKIP
 0
 """
 
@@ -17,9 +20,12 @@ import os
 import time
 
 from nst_keras import images, settings
-from nst_keras.cli import options
-from nst_keras.cli.common import EXIT_OK, UsageError, info, resolve_weights
+from nst_keras.cli import options, train
+from nst_keras.cli.common import EXIT_OK, UsageError, info, plural, resolve_weights
 from nst_keras.settings import RunSettings
+
+# nst_keras.fast.export.MAX_SIDE: a network's export takes larger images than an optimising one.
+NETWORK_MAX_SIDE = 4096
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -35,8 +41,13 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     parser = commands.add_parser(
         "export", help="write a SavedModel that stylises with TensorFlow alone",
-        parents=[options.model_options(), options.loss_options(exclude=("style_blend_weights",), seed=0)],
-        usage="%(prog)s OUTPUT_DIR [options]",
+        parents=[options.model_options(), options.loss_options(exclude=("style_blend_weights",), seed=0),
+                 train.network_options(choose_style=False)],
+        usage="%(prog)s OUTPUT_DIR [options]\n       %(prog)s OUTPUT_DIR --network NETWORK.keras [--max-side PX]",
+        epilog=("With --network: the SavedModel's serving_default takes image (uint8 [H, W, 3]) and, for a network "
+                "of several styles, style (an int32 index); it returns stylized_image, the same size. serve_batch "
+                "takes images [B, H, W, 3] (and style_weights [B, styles]). Only --max-side, --overwrite and "
+                "--quiet apply with it."),
         description=(
             "Write a self-contained SavedModel to OUTPUT_DIR. It takes content_image and style_image "
             "(uint8 [H, W, 3]) and returns generated_image; TF Serving, saved_model_cli and "
@@ -50,11 +61,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     options.add_setting(parser, RunSettings, "learning_rate", default=settings.LEARNING_RATE,
                         help="default Adam learning rate in pixel units of [0, 1] (default %(default)s)")
     parser.add_argument("--max-side", type=options.positive_int, default=None,
-                        help=f"largest image side the export accepts (default {settings.EXPORT_MAX_SIDE}; "
-                             f"the smallest is {images.MIN_SIDE})")
+                        help=f"largest image side the export accepts (default {settings.EXPORT_MAX_SIDE}, "
+                             f"{NETWORK_MAX_SIDE} with --network; the smallest is {images.MIN_SIDE})")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT_DIR if it exists")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    options.record_defaults(parser)
     return parser
 
 
@@ -79,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     """
     if os.path.lexists(args.output_dir) and not args.overwrite:
         raise UsageError(f"{args.output_dir}: already exists; pass --overwrite to replace it")
+    if args.network is not None:
+        return run_network(args)
     loss = options.loss_settings(args)
     resolved = resolve_weights(args)
 
@@ -97,4 +111,31 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(options.with_flags(err)) from None
     info(args, f"wrote {args.output_dir} ({folder_size(args.output_dir) / 2**20:.0f} MiB, "
                f"{time.perf_counter() - start:.0f} s): signatures serving_default and serve")
+    return EXIT_OK
+
+
+def run_network(args: argparse.Namespace) -> int:
+    """Run ``nst-keras export --network``: a SavedModel of a trained style network; return the exit code.
+
+    Example:
+
+    >>> run_network(build_parser().parse_args(["export", "out", "--network", "wave.keras"]))  # doctest: +SKIP
+    0
+    """
+    options.refuse_options(args, ("output_dir", "overwrite", "quiet", "network", "max_side"), "with --network")
+    train.check_network_file(args.network)
+    network, found = train.load_network(args)
+
+    from nst_keras.fast import export_network
+
+    info(args, f"exporting the network {args.network} ({plural(network.styles, 'style')}) to {args.output_dir}")
+    start = time.perf_counter()
+    try:
+        export_network(network, args.output_dir, max_side=args.max_side or NETWORK_MAX_SIDE, overwrite=args.overwrite,
+                       metadata=found)
+    except (FileExistsError, ValueError) as err:
+        raise UsageError(options.with_flags(err)) from None
+    inputs = "image" if network.styles == 1 else "image and style"
+    info(args, f"wrote {args.output_dir} ({folder_size(args.output_dir) / 2**20:.1f} MiB, "
+               f"{time.perf_counter() - start:.0f} s): serving_default takes {inputs}, serve_batch a batch")
     return EXIT_OK

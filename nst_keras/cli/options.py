@@ -337,3 +337,57 @@ def resolved_settings(settings: StylizeSettings, size: int, precision: Callable 
     except ValueError as err:
         raise UsageError(with_flags(str(err))) from None
     return StylizeSettings(loss=settings.loss, run=run)
+
+
+def record_defaults(parser: argparse.ArgumentParser) -> None:
+    """Keep each option's flag and default in the parsed namespace, for :func:`options_set`.
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser(parents=[image_options()])
+    >>> record_defaults(parser)
+    >>> options_set(parser.parse_args(["--size", "64"]))
+    ['--size']
+    """
+    known = {}
+    for action in parser._actions:
+        if action.option_strings and action.default is not argparse.SUPPRESS and action.dest != "help":
+            flag = "/".join(action.option_strings) if isinstance(action, argparse.BooleanOptionalAction) else max(
+                action.option_strings, key=len)
+            known[action.dest] = (flag, action.default)
+    parser.set_defaults(option_defaults=known)
+
+
+def options_set(args: argparse.Namespace, keep=()) -> list:
+    """The options (recorded by :func:`record_defaults`) given another value than their default, but ``keep``.
+
+    ``keep`` holds destination names (``"size"``, ``"overwrite"``).
+
+    Example:
+
+    >>> args = argparse.Namespace(option_defaults={"epochs": ("--epochs", 10), "size": ("--size", 512)},
+    ...                           epochs=3, size=256)
+    >>> options_set(args, keep=("size",))
+    ['--epochs']
+    """
+    return [flag for dest, (flag, default) in getattr(args, "option_defaults", {}).items()
+            if dest not in keep and getattr(args, dest, default) != default]
+
+
+def refuse_options(args: argparse.Namespace, keep, reason: str) -> None:
+    """Raise :class:`~nst_keras.cli.common.UsageError` naming the options set that ``reason`` excludes.
+
+    Example:
+
+    >>> args = argparse.Namespace(option_defaults={"epochs": ("--epochs", 10)}, epochs=3)
+    >>> refuse_options(args, (), "with --network")
+    Traceback (most recent call last):
+    ...
+    nst_keras.cli.common.UsageError: --epochs: not used with --network; leave it out
+    """
+    from nst_keras.cli.common import UsageError
+
+    given = options_set(args, keep)
+    if given:
+        them = "it" if len(given) == 1 else "them"
+        raise UsageError(f"{', '.join(given)}: not used {reason}; leave {them} out")

@@ -1,7 +1,10 @@
 """``nst-keras stylize``: paint one content image in the style of one or more paintings.
 
 Every path is checked and every image decoded before TensorFlow loads, so a
-bad input is refused in about a second with nothing written.
+bad input is refused in about a second with nothing written. With
+``--network`` (from ``nst-keras train``) the image goes through the network
+once instead of being optimised; the optimisation's options are then refused
+if given.
 
 Example:
 
@@ -16,7 +19,7 @@ import os
 import sys
 import time
 
-from nst_keras.cli import options
+from nst_keras.cli import options, train
 from nst_keras.cli.common import EXIT_OK, UsageError, info, plural, reported_warnings, resolve_weights
 from nst_keras.settings import ImageSettings, RunSettings
 
@@ -32,12 +35,17 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     512
     """
     parser = commands.add_parser(
-        "stylize", help="stylise one content image", parents=options.stylize_options(),
-        usage="%(prog)s CONTENT STYLE [STYLE ...] -o OUTPUT [options]", description=(
+        "stylize", help="stylise one content image", parents=options.stylize_options() + [train.network_options()],
+        usage=("%(prog)s CONTENT STYLE [STYLE ...] -o OUTPUT [options]\n"
+               "       %(prog)s CONTENT --network NETWORK.keras -o OUTPUT [--size PX] [--style INDEX | "
+               "--style-weights W1,W2]"),
+        description=(
             "Paint CONTENT in the style of STYLE. The image is optimised with Keras' fit; "
-            "the loss of every epoch is shown."))
+            "the loss of every epoch is shown. With --network, a network from nst-keras train paints it in one "
+            "forward pass; then only --size, --background, --output-depth, --style, --style-weights, "
+            "--overwrite and --quiet apply, and the other options are refused."))
     parser.add_argument("content", help="content image (photo) file")
-    parser.add_argument("style", nargs="+", help="style image (painting) file(s)")
+    parser.add_argument("style", nargs="*", help="style image (painting) file(s); left out with --network")
     parser.add_argument("-o", "--output", required=True, help="output image: .png, .jpg, .webp or .tif")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -46,6 +54,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--plot", default=None, metavar="PATH",
                         help="also write the loss curves (total and parts per epoch) as an image, e.g. losses.png")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    options.record_defaults(parser)
     return parser
 
 
@@ -150,6 +159,58 @@ def load_inputs(args: argparse.Namespace, image: ImageSettings, run: RunSettings
     return content, styles
 
 
+# The options that apply with --network (the rest optimise the image).
+NETWORK_OPTIONS = ("output", "size", "background", "output_depth", "overwrite", "quiet", "network", "style_index",
+                   "style_weights")
+
+
+def _image_settings(args):
+    image = options.image_settings(args)
+    if image.output_depth == 16 and not args.output.lower().endswith(".png"):
+        raise UsageError(f"--output-depth 16: {args.output}: 16-bit output is written as PNG; use a .png name")
+    return image
+
+
+def run_network(args: argparse.Namespace, image: ImageSettings) -> int:
+    """Run ``nst-keras stylize --network``: one forward pass of a trained network; return the exit code.
+
+    Example:
+
+    >>> run_network(build_parser().parse_args(["stylize", "a.jpg", "--network", "wave.keras", "-o", "o.png"]),
+    ...             ImageSettings())                                                             # doctest: +SKIP
+    0
+    """
+    from nst_keras import images
+
+    if args.style:
+        raise UsageError(f"{args.style[0]}: STYLE images are not used with --network (the network holds its "
+                         "styles); leave them out")
+    options.refuse_options(args, NETWORK_OPTIONS, "with --network")
+    train.check_network_file(args.network)
+    try:
+        images.check_output_path(args.output, [args.content, args.network], overwrite=args.overwrite)
+        with reported_warnings(args):
+            content = images.load_image(args.content, image.size, background=image.background)
+    except images.ImageError as err:
+        raise UsageError(options.with_flags(err)) from None
+    except ValueError as err:  # a bad --background colour
+        raise UsageError(f"--background: {err}") from None
+    network, found = train.load_network(args)
+
+    from nst_keras.fast import stylize_with_network
+    from nst_keras.provenance import provenance
+
+    start = time.perf_counter()
+    result = stylize_with_network(network, content, style=train.network_style(args))
+    metadata = dict(provenance("unknown", "unknown"), **found["provenance"],
+                    content_image=os.path.basename(args.content))
+    images.save_image(args.output, result, metadata=metadata, depth=image.output_depth)
+    height, width = content.shape[:2]
+    info(args, f"wrote {args.output} ({width}x{height}) in {time.perf_counter() - start:.1f} s with the network "
+               f"{args.network} ({', '.join(found.get('styles', [])) or 'styles not recorded'})")
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``nst-keras stylize``; return the exit code.
 
@@ -160,9 +221,13 @@ def run(args: argparse.Namespace) -> int:
     """
     from nst_keras.precision import resolve_precision
 
-    image = options.image_settings(args)
-    if image.output_depth == 16 and not args.output.lower().endswith(".png"):
-        raise UsageError(f"--output-depth 16: {args.output}: 16-bit output is written as PNG; use a .png name")
+    image = _image_settings(args)
+    if args.network is not None:
+        return run_network(args, image)
+    if not args.style:
+        raise UsageError("stylize needs at least one STYLE image, or --network NETWORK.keras")
+    options.refuse_options(args, [name for name in vars(args) if name not in ("style_index", "style_weights")],
+                           "without --network")
     settings = options.stylize_settings(args)
     planned = options.resolved_settings(settings, image.size)
     content, styles = load_inputs(args, image, planned.run)

@@ -1,0 +1,383 @@
+"""``nst-keras train``: train a feed-forward style network (Johnson et al. 2016) with Keras' ``fit``.
+
+The network is saved as a ``.keras`` file that ``stylize``, ``batch`` and
+``export`` take with ``--network``. Only the style network is saved (not the
+VGG that scored it); the file also holds ``nst_keras.json``, what trained it:
+the style files, the VGG and its weights, the settings and the loss per epoch.
+
+Training backs itself up after every epoch in ``NETWORK.keras.partial/``;
+the same command run again after Ctrl-C or a crash continues from the last
+finished epoch. The output appears whole at the end and the backup is removed.
+
+Example:
+
+>>> from nst_keras.cli import main
+>>> main(["train", "wave.jpg", "--photos", "photos", "-o", "wave.keras", "--epochs", "2"])  # doctest: +SKIP
+0
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import sys
+import time
+import zipfile
+
+from nst_keras import images
+from nst_keras.cli import options
+from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, UsageError, info, one_line, plural, reported_warnings,
+                                  resolve_weights, warn)
+from nst_keras.files import atomic_write, fsync_folder, temp_sibling, unwritable_reason
+from nst_keras.settings import ImageSettings, LossSettings, RunSettings
+
+# The record of what trained a network, inside its .keras file (a zip).
+INFO_NAME = "nst_keras.json"
+# Johnson et al.: Adam at 1e-3, batches of 4 crops of 256 px.
+LEARNING_RATE, SIZE, BATCH_SIZE, EPOCHS, STEPS_PER_EPOCH = 1e-3, 256, 4, 10, 1000
+# What a resumed run must share with the interrupted one (all but the length and the output rules).
+_SAME_RUN = ("style", "photos", "tfds", "image_key", "size", "batch_size", "content_weight", "style_weight",
+             "total_variation_weight", "model", "weights", "precision", "filters", "residual_blocks",
+             "learning_rate", "seed")
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``train`` to the sub-command parsers ``commands``; return its parser.
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser()
+    >>> _ = add_parser(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["train", "wave.jpg", "--photos", "photos", "-o", "wave.keras"])
+    >>> args.size, args.batch_size, args.filters, args.learning_rate
+    (256, 4, 32, 0.001)
+    """
+    parser = commands.add_parser(
+        "train", help="train a feed-forward style network on photos (then stylize/batch/export --network)",
+        parents=[options.model_options()],
+        usage=("%(prog)s STYLE [STYLE ...] --photos DIR -o NETWORK.keras [options]\n"
+               "       %(prog)s STYLE [STYLE ...] --tfds NAME[:SPLIT] -o NETWORK.keras [options]"),
+        description=(
+            "Train a network that stylises any photo in one forward pass (Johnson et al. 2016, instance "
+            "normalisation), with the losses of stylize scored by a frozen VGG. Several STYLE images train one "
+            "network of several styles (conditional instance normalisation), chosen with --style at inference. "
+            "Each epoch is backed up in NETWORK.keras.partial/: after Ctrl-C or a crash the same command "
+            "continues from the last finished epoch. Photos that cannot be decoded are skipped, each reported "
+            "once. Training takes many steps: a GPU is the practical place for it."))
+    parser.add_argument("style", nargs="+", metavar="STYLE", help="style image (painting) file(s), one per style")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--photos", metavar="DIR", help="folder of training photos (sub-folders not searched)")
+    source.add_argument("--tfds", metavar="NAME[:SPLIT]",
+                        help="train on a prepared TensorFlow Datasets split, e.g. coco/2017 (default split train)")
+    parser.add_argument("--image-key", default=None, help="the image feature of --tfds (default image)")
+    parser.add_argument("-o", "--output", required=True, metavar="NETWORK.keras", help="the trained network file")
+    options.add_setting(parser, ImageSettings, "size", default=SIZE,
+                        help="side of the square training crops and long side of the style images "
+                             "(default %(default)s)")
+    parser.add_argument("--batch-size", type=options.positive_int, default=BATCH_SIZE, metavar="B",
+                        help="crops per training step (default %(default)s)")
+    options.add_setting(parser, RunSettings, "epochs", default=EPOCHS,
+                        help="epochs of training; previews and backups at the end of each (default %(default)s)")
+    options.add_setting(parser, RunSettings, "steps_per_epoch", default=STEPS_PER_EPOCH,
+                        help="training steps per epoch (default %(default)s)")
+    for name in ("content_weight", "style_weight", "total_variation_weight"):
+        options.add_setting(parser, LossSettings, name)
+    options.add_setting(parser, RunSettings, "learning_rate", default=LEARNING_RATE,
+                        help="Adam's learning rate (default %(default)s)")
+    options.add_setting(parser, RunSettings, "precision")
+    options.add_setting(parser, LossSettings, "seed", help="random seed of the initial network and the crops")
+    parser.add_argument("--filters", type=options.positive_int, default=32, metavar="N",
+                        help="network width: channels of its first layer (default %(default)s; 16 for a "
+                             "faster network)")
+    parser.add_argument("--residual-blocks", type=options.positive_int, default=5, metavar="N",
+                        help="residual blocks of the network (default %(default)s)")
+    parser.add_argument("--preview", action="append", default=[], metavar="PHOTO",
+                        help="stylise PHOTO (long side twice --size) after each epoch into "
+                             "NETWORK_preview_EPOCH.png beside the output (replaced on a rerun); repeatable")
+    parser.add_argument("--overwrite", action="store_true", help="replace NETWORK.keras if it exists")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors (no progress bar)")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def network_options(*, choose_style: bool = True) -> argparse.ArgumentParser:
+    """The parent parser of ``--network`` (a network from ``nst-keras train``) and the style to take from it.
+
+    ``--style INDEX`` lands in ``style_index`` (``style`` is the STYLE
+    positional); ``--style-weights`` blends the styles of the network.
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser(parents=[network_options()])
+    >>> args = parser.parse_args(["--network", "wave.keras", "--style-weights", "1,3"])
+    >>> args.network, args.style_index, args.style_weights
+    ('wave.keras', None, [1.0, 3.0])
+    """
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--network", metavar="NETWORK.keras",
+                        help="stylise in one forward pass with a network from nst-keras train, instead of "
+                             "optimising each image; the styles come from the network")
+    if choose_style:
+        which = parent.add_mutually_exclusive_group()
+        which.add_argument("--style", dest="style_index", type=int, metavar="INDEX",
+                           help="with --network of several styles: the style to apply, 0-based (default 0)")
+        which.add_argument("--style-weights", type=_floats, metavar="W1,W2",
+                           help="with --network of several styles: blend them, one weight per style")
+    return parent
+
+
+def _floats(text):
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text}") from None
+
+
+def network_style(args: argparse.Namespace) -> int | list | None:
+    """The ``style`` of ``stylize_with_network`` that ``--style``/``--style-weights`` give (``None``: the first).
+
+    Example:
+
+    >>> network_style(argparse.Namespace(style_index=None, style_weights=[1.0, 1.0]))
+    [1.0, 1.0]
+    """
+    index = getattr(args, "style_index", None)
+    return index if index is not None else getattr(args, "style_weights", None)
+
+
+def check_network_file(path: str) -> None:
+    """Refuse a ``--network`` that is no ``.keras`` file, before TensorFlow loads.
+
+    Example:
+
+    >>> check_network_file("missing.keras")
+    Traceback (most recent call last):
+    ...
+    nst_keras.cli.common.UsageError: --network missing.keras: no such file
+    """
+    if not os.path.exists(path):
+        raise UsageError(f"--network {path}: no such file")
+    if os.path.isdir(path) or not zipfile.is_zipfile(path):
+        raise UsageError(f"--network {path}: not a .keras network file (nst-keras train writes them)")
+
+
+def network_info(path: str) -> dict:
+    """What trained the network file ``path`` (its ``nst_keras.json``); ``{}`` when it does not say.
+
+    Example:
+
+    >>> network_info("wave.keras")["styles"]                 # doctest: +SKIP
+    ['wave.jpg']
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read(INFO_NAME))
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile):
+        return {}
+
+
+def load_network(args: argparse.Namespace) -> tuple:
+    """Load ``--network`` and check ``--style``/``--style-weights`` against it; return ``(network, info)``.
+
+    ``info`` is :func:`network_info` with ``provenance``: the text fields to
+    record in outputs (the VGG, its weights, the styles, the network file).
+
+    Example:
+
+    >>> network, info = load_network(args)                   # doctest: +SKIP
+    """
+    if not getattr(args, "debug", False):
+        from nst_keras.cli.common import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
+    import keras
+
+    from nst_keras.fast import style_weights
+
+    try:
+        network = keras.saving.load_model(args.network)
+    except Exception as err:
+        raise UsageError(f"--network {args.network}: cannot be loaded ({one_line(err)})") from None
+    styles = getattr(network, "styles", 1)
+    try:
+        style_weights(network_style(args), styles)
+    except ValueError:
+        given = f"--style {args.style_index}" if args.style_index is not None else "--style-weights"
+        raise UsageError(f"{given}: the network has {plural(styles, 'style')}; give an index from 0 to "
+                         f"{styles - 1} or {plural(styles, 'weight')} >= 0 with a positive sum") from None
+    found = network_info(args.network)
+    record = {key: value for key, value in found.get("provenance", {}).items() if key != "settings"}
+    record["style_network"] = os.path.basename(args.network)
+    if network_style(args) is not None:
+        record["style_choice"] = json.dumps(network_style(args))
+    return network, dict(found, provenance=record)
+
+
+def _check_inputs(args):
+    """Every check that needs no TensorFlow; returns the style images and the preview photos."""
+    if not args.output.endswith(".keras"):
+        raise UsageError(f"-o {args.output}: the network is written as a .keras file; use a .keras name")
+    if os.path.isdir(args.output) or (os.path.lexists(args.output) and not args.overwrite):
+        raise UsageError(f"{args.output}: already exists; pass --overwrite to replace it")
+    reason = unwritable_reason(args.output)
+    if reason:
+        raise UsageError(f"{args.output}: {reason}")
+    if args.image_key is not None and args.tfds is None:
+        raise UsageError("--image-key goes with --tfds")
+    if args.photos is not None and not os.path.exists(args.photos):
+        raise UsageError(f"--photos {args.photos}: no such folder")
+    try:
+        with reported_warnings(args):
+            styles = [images.load_image(path, args.size) for path in args.style]
+            previews = [images.load_image(path, 2 * args.size) for path in args.preview]
+    except images.ImageError as err:
+        raise UsageError(options.with_flags(err)) from None
+    return styles, previews
+
+
+def _resume(args, partial):
+    """Start ``partial`` (the backup folder) or check that it holds a run of this very command."""
+    wanted = {name: getattr(args, name) for name in _SAME_RUN}
+    record = os.path.join(partial, "command.json")
+    if not os.path.isdir(partial) or set(os.listdir(partial)) <= {"command.json"}:  # no epoch backed up yet
+        os.makedirs(partial, exist_ok=True)
+        with atomic_write(record, "w") as fp:
+            json.dump(wanted, fp)
+        return False
+    try:
+        with open(record, encoding="utf-8") as fp:
+            found = json.load(fp)
+    except (OSError, ValueError):
+        found = None
+    if found != wanted:
+        changed = sorted(name for name in wanted if found is None or found.get(name) != wanted[name])
+        raise UsageError(f"{partial} holds an interrupted training with other settings ({', '.join(changed)}); "
+                         "run the same command to continue it, or delete the folder to start over")
+    return True
+
+
+def _photos(args):
+    from nst_keras.batch import parse_tfds_name
+    from nst_keras.fast import photo_dataset, tfds_photo_dataset
+
+    try:
+        if args.photos is not None:
+            return photo_dataset(args.photos, args.size, args.batch_size, seed=args.seed)
+        name, split = parse_tfds_name(args.tfds)
+        return tfds_photo_dataset(name, split, args.image_key or "image", args.size, args.batch_size, seed=args.seed)
+    except ValueError as err:
+        raise UsageError(options.with_flags(err).replace("`source`", "--photos")) from None
+
+
+def _callbacks(args, photos, previews, styles, partial, losses):
+    """Skipped-photo warnings, the loss log, previews and the backup, in that order."""
+    import keras
+
+    from nst_keras.fast import StylePreview
+
+    report = getattr(photos, "report", None)  # a TFDS pipeline has none: TFDS decodes
+    shown = []
+
+    def report_skipped(*_):
+        for path, reason in report.skipped[len(shown):] if report is not None else []:
+            sys.stdout.flush()  # after Keras' progress line
+            warn(args, f"{path}: {reason}; skipped")
+            shown.append(path)
+
+    def log_loss(epoch, logs):
+        losses[str(epoch + 1)] = float((logs or {}).get("loss", float("nan")))
+        with atomic_write(os.path.join(partial, "losses.json"), "w") as fp:
+            json.dump(losses, fp)
+
+    stem = os.path.splitext(args.output)[0].replace("{", "{{").replace("}", "}}")
+    callbacks = [keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: (report_skipped(), log_loss(epoch, logs)), on_train_end=report_skipped)]
+    for style in range(len(styles)):
+        suffix = ("_{index}" if len(previews) > 1 else "") + (f"_style{style}" if len(styles) > 1 else "")
+        if previews:
+            callbacks.append(StylePreview(previews, f"{stem}_preview_{{epoch:04d}}{suffix}.png", style=style))
+    # double_checkpoint: a backup cut short by kill -9 falls back to the one before.
+    callbacks.append(keras.callbacks.BackupAndRestore(partial, delete_checkpoint=False, double_checkpoint=True))
+    return callbacks
+
+
+def _save(network, path, record):
+    """Write ``network`` and its ``record`` to ``path`` atomically (a temporary sibling, then a rename)."""
+    temp = temp_sibling(path) + ".keras"  # Keras saves only to names ending in .keras
+    try:
+        network.save(temp)
+        with zipfile.ZipFile(temp, "a") as archive:
+            archive.writestr(INFO_NAME, json.dumps(record, indent=1, sort_keys=True))
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temp)
+        raise
+    fsync_folder(os.path.dirname(os.path.abspath(path)))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``nst-keras train``: 0 trained, 1 interrupted (run it again to continue) or failed, 2 bad usage.
+
+    Example:
+
+    >>> run(build_parser().parse_args(["train", "wave.jpg", "--photos", "p", "-o", "wave.keras"]))  # doctest: +SKIP
+    0
+    """
+    styles, previews = _check_inputs(args)
+    resolved = resolve_weights(args)
+    import keras
+
+    from nst_keras.cli.batch import interrupt_on_sigterm
+    from nst_keras.cli.stylize import loss_text
+    from nst_keras.fast import StyleNetwork, StyleNetworkTrainer
+    from nst_keras.precision import resolve_precision
+    from nst_keras.provenance import provenance
+
+    precision = resolve_precision(args.precision)
+    photos = _photos(args)
+    partial = args.output + ".partial"
+    resumed = _resume(args, partial)
+    losses = {}
+    if resumed:
+        with contextlib.suppress(OSError, ValueError), open(os.path.join(partial, "losses.json")) as fp:
+            losses = json.load(fp)
+        info(args, f"continuing the training backed up in {partial} (after {plural(len(losses), 'epoch')})")
+    if args.seed is not None:
+        keras.utils.set_random_seed(args.seed)
+    network = StyleNetwork(filters=args.filters, residual_blocks=args.residual_blocks, styles=len(styles))
+    try:
+        trainer = StyleNetworkTrainer(
+            network, styles, network=resolved.network, weights=resolved.weights, content_weight=args.content_weight,
+            style_weight=args.style_weight, total_variation_weight=args.total_variation_weight, dtype=precision)
+    except ValueError as err:
+        raise UsageError(options.with_flags(err)) from None
+    trainer.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+    source = args.photos if args.photos is not None else f"tfds:{args.tfds}"
+    info(args, f"training a network of {plural(len(styles), 'style')} on {source}: {plural(args.epochs, 'epoch')} "
+               f"x {plural(args.steps_per_epoch, 'step')} of {args.batch_size} crops of {args.size} px; "
+               f"precision {precision}")
+    start = time.perf_counter()
+    try:
+        with interrupt_on_sigterm():
+            trainer.fit(photos, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+                        callbacks=_callbacks(args, photos, previews, styles, partial, losses),
+                        verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2))
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        info(args, f"interrupted: finished epochs are backed up in {partial}; run the same command again to continue")
+        return EXIT_FAILURE
+    history = [losses[key] for key in sorted(losses, key=int)]
+    settings = {name: getattr(args, name) for name in _SAME_RUN if name not in ("style", "model", "weights")}
+    record = {
+        "provenance": provenance(resolved.network, resolved.source, dict(settings, precision=precision),
+                                 style_image=", ".join(os.path.basename(path) for path in args.style)),
+        "styles": [os.path.basename(path) for path in args.style], "loss_per_epoch": history,
+        "skipped_photos": [list(item) for item in getattr(getattr(photos, "report", None), "skipped", [])],
+    }
+    _save(trainer.style_network, args.output, record)
+    shutil.rmtree(partial, ignore_errors=True)
+    info(args, f"wrote {args.output} ({plural(len(styles), 'style')}) in {time.perf_counter() - start:.0f} s "
+               f"with {resolved.network}, weights {resolved.source}: {loss_text({'loss': history})}")
+    return EXIT_OK
