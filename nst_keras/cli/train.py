@@ -64,13 +64,16 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "network of several styles (conditional instance normalisation), chosen with --style at inference. "
             "Each epoch is backed up in NETWORK.keras.partial/: after Ctrl-C or a crash the same command "
             "continues from the last finished epoch. Photos that cannot be decoded are skipped, each reported "
-            "once. Training takes many steps: a GPU is the practical place for it."))
+            "once. Training takes many steps: a GPU is the practical place for it."),
+        epilog=("A resumed run must be given the same options, except --epochs, --steps-per-epoch, --preview, "
+                "--quiet and --overwrite. Exit status: 0 trained, 1 interrupted (run the same command again to "
+                "continue) or failed, 2 bad usage."))
     parser.add_argument("style", nargs="+", metavar="STYLE", help="style image (painting) file(s), one per style")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--photos", metavar="DIR", help="folder of training photos (sub-folders not searched)")
     source.add_argument("--tfds", metavar="NAME[:SPLIT]",
                         help="train on a prepared TensorFlow Datasets split, e.g. coco/2017 (default split train)")
-    parser.add_argument("--image-key", default=None, help="the image feature of --tfds (default image)")
+    parser.add_argument("--image-key", default=None, metavar="KEY", help="the image feature of --tfds (default image)")
     parser.add_argument("-o", "--output", required=True, metavar="NETWORK.keras", help="the trained network file")
     options.add_setting(parser, ImageSettings, "size", default=SIZE,
                         help="side of the square training crops and long side of the style images "
