@@ -16,6 +16,13 @@ Usage::
     python benchmarks/memory_scale.py                               # 256..2048 px, default precision
     python benchmarks/memory_scale.py --precisions default,float32
     python benchmarks/memory_scale.py --sizes 128,256 --steps 2     # a smoke run
+    python benchmarks/memory_scale.py --sizes 1024,2048 --tile-sizes 0,512 --precisions float32
+                                                                    # untiled (0) against 512 px tiles
+    python benchmarks/memory_scale.py --sizes 4096 --tile-sizes 1024 --steps 1   # print size, tiled only
+
+With ``--tile-sizes`` each size runs once per tile size (0: untiled), and the
+time per step of each tiled run is given as a ratio to the untiled run of the
+same size and precision, measured in the same invocation.
 """
 
 import argparse
@@ -36,7 +43,8 @@ def child(args):
 
     policy = resolve_precision(settings.PRECISION if args.precision == "default" else args.precision)
     content, style = _perf.load_pair(args, args.child)
-    model = StyleTransferModel(content, style, network="vgg16", weights=args.weights, dtype=policy)
+    model = StyleTransferModel(content, style, network="vgg16", weights=args.weights, dtype=policy,
+                               tile_size=args.tile or None)
     model.compile()
     model.fit(epochs=1, steps_per_epoch=args.warmup, verbose=0)
     timer = _perf.step_timer()
@@ -44,7 +52,7 @@ def child(args):
     print(json.dumps({
         "size": args.child, "height": int(content.shape[0]), "width": int(content.shape[1]), "policy": policy,
         "step_s": _perf.median(timer.times), "min_s": min(timer.times), "max_s": max(timer.times),
-        "vm_hwm": _perf.vm_hwm_bytes(),
+        "vm_hwm": _perf.vm_hwm_bytes(), "tile": args.tile,
     }))
 
 
@@ -57,7 +65,10 @@ def main(argv=None):
                              "mixed_bfloat16 (default %(default)s)")
     parser.add_argument("--steps", type=int, default=3, help="timed steps per size (default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps first (default 1)")
+    parser.add_argument("--tile-sizes", type=_perf.int_list, default=[0],
+                        help="comma-separated tile sizes in pixels, 0 for untiled (default 0)")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--tile", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--precision", default="default", help=argparse.SUPPRESS)
     _perf.add_input_arguments(parser)
     args = parser.parse_args(argv)
@@ -73,25 +84,31 @@ def main(argv=None):
     for precision in args.precisions.split(","):
         rows = []
         print(f"precision: {precision}")
-        print(f"  {'size':>10} {'pixels':>9} {'median s/step':>14} {'min':>7} {'max':>7} {'peak RSS GiB':>13} "
-              f"{'wall s':>7}")
+        print(f"  {'size':>10} {'tile':>5} {'pixels':>9} {'median s/step':>14} {'min':>7} {'max':>7} "
+              f"{'peak RSS GiB':>13} {'vs untiled':>10} {'wall s':>7}")
+        untiled = {}
         for size in args.sizes:
-            command = [sys.executable, os.path.abspath(__file__), "--child", str(size), "--precision", precision,
-                       "--steps", str(args.steps), "--warmup", str(args.warmup), "--content", args.content,
-                       "--style", args.style, "--weights", args.weights]
-            start = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True)
-            wall = time.perf_counter() - start
-            lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-            if done.returncode != 0 or not lines:
-                tail = (done.stderr.strip().splitlines() or ["?"])[-1]
-                print(f"  {size:>10} failed (exit {done.returncode}): {tail}")
-                continue
-            row = json.loads(lines[-1])
-            rows.append(row)
-            pixels = row["width"] * row["height"]
-            print(f"  {row['width']:>4}x{row['height']:<5} {pixels:9d} {row['step_s']:14.3f} {row['min_s']:7.3f} "
-                  f"{row['max_s']:7.3f} {row['vm_hwm'] / 2**30:13.2f} {wall:7.0f}   ({row['policy']})")
+            for tile in args.tile_sizes:
+                command = [sys.executable, os.path.abspath(__file__), "--child", str(size), "--precision", precision,
+                           "--steps", str(args.steps), "--warmup", str(args.warmup), "--content", args.content,
+                           "--style", args.style, "--weights", args.weights, "--tile", str(tile)]
+                start = time.perf_counter()
+                done = subprocess.run(command, capture_output=True, text=True)
+                wall = time.perf_counter() - start
+                lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+                if done.returncode != 0 or not lines:
+                    tail = (done.stderr.strip().splitlines() or ["?"])[-1]
+                    print(f"  {size:>10} {tile:>5} failed (exit {done.returncode}): {tail}")
+                    continue
+                row = json.loads(lines[-1])
+                pixels = row["width"] * row["height"]
+                if tile == 0:
+                    rows.append(row)
+                    untiled[size] = row["step_s"]
+                ratio = f"{row['step_s'] / untiled[size]:10.2f}" if tile and size in untiled else f"{'':>10}"
+                print(f"  {row['width']:>4}x{row['height']:<5} {tile or '-':>5} {pixels:9d} {row['step_s']:14.3f} "
+                      f"{row['min_s']:7.3f} {row['max_s']:7.3f} {row['vm_hwm'] / 2**30:13.2f} {ratio} {wall:7.0f}"
+                      f"   ({row['policy']})", flush=True)
         if len(rows) >= 2:
             pixels = np.array([r["width"] * r["height"] for r in rows], float)
             seconds = np.array([r["step_s"] for r in rows], float)

@@ -275,7 +275,11 @@ class RunSettings(_Settings):
     tile_size: int = setting(
         None, checks.optional(checks.positive_int),
         "compute every step in tiles of at most PX pixels a side: the same result, memory bounded by the tile "
-        "(default: the whole image at once)", parse=int, metavar="PX")
+        "(default: the whole image at once, unless --memory-limit says otherwise)", parse=int, metavar="PX")
+    memory_limit: float = setting(
+        None, checks.optional(checks.non_negative),
+        "largest estimated memory a step may take, in GiB: above it (and without --tile-size) steps are tiled "
+        "automatically (default: 70%% of the memory available when the run starts)", parse=float, metavar="GIB")
 
     @property
     def total_epochs(self):

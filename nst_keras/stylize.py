@@ -14,6 +14,7 @@ from keras import ops
 from nst_keras.averaging import IterateAveraging
 from nst_keras.color import match_color_histogram, preserve_luminance
 from nst_keras.images import MIN_SIDE, working_size
+from nst_keras.memory import GIB, choose_tile_size
 from nst_keras.model import StyleTransferModel
 from nst_keras.optimizers import get_optimizer
 from nst_keras.precision import resolve_precision
@@ -37,6 +38,9 @@ class StylizeResult:
         settings: the :class:`~nst_keras.settings.StylizeSettings` that ran,
             resolved: the optimizer's learning rate, the scales and epochs
             per scale, and the precision this machine ran are filled in.
+        tile_sizes: the tile size each scale ran with (``None``: untiled);
+            ``tile_size``, or chosen by :func:`nst_keras.memory.choose_tile_size`
+            when a step's estimated memory would pass ``memory_limit``.
 
     Example:
 
@@ -51,6 +55,7 @@ class StylizeResult:
     histories: list = dataclasses.field(default_factory=list)
     scales: list = dataclasses.field(default_factory=list)
     settings: StylizeSettings = dataclasses.field(default_factory=StylizeSettings)
+    tile_sizes: list = dataclasses.field(default_factory=list)
 
     @property
     def losses(self):
@@ -172,7 +177,7 @@ def stylize(
     resolved = resolve_weights(network, weights)
     network, weights = resolved.network, resolved.weights
     model_kwargs = {name: getattr(settings.loss, name) for name in settings.loss.names()}
-    histories, model, previous, epoch = [], None, None, 0
+    histories, tile_sizes, model, previous, epoch = [], [], None, None, 0
     for index, (scale, scale_epochs) in enumerate(zip(scales, epochs_per_scale)):
         scale_content = _resize(content, *_scaled_size(content, scale))
         factor = scale / scales[-1]
@@ -183,8 +188,13 @@ def stylize(
         ]
         if previous is not None:
             model_kwargs["init"] = "content"
+        tile_size = run.tile_size or choose_tile_size(
+            *scale_content.shape[-3:-1], dtype or run.precision,
+            None if run.memory_limit is None else int(run.memory_limit * GIB), network,
+        )
+        tile_sizes.append(tile_size)
         model = StyleTransferModel(scale_content, scale_styles, network=network, weights=weights,
-                                   dtype=dtype or run.precision, tile_size=run.tile_size, **model_kwargs)
+                                   dtype=dtype or run.precision, tile_size=tile_size, **model_kwargs)
         if previous is not None:
             model.generated_image.assign(_resize(previous, *scale_content.shape[-3:-1]).reshape(model.generated_image.shape))
         model.compile(optimizer=_fresh_optimizer(run.optimizer, run.learning_rate, run.history_size, index == 0))
@@ -212,4 +222,5 @@ def stylize(
         histories=histories,
         scales=scales,
         settings=settings,
+        tile_sizes=tile_sizes,
     )

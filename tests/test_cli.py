@@ -33,8 +33,8 @@ OPTIONS_BEFORE = {
 }
 # Options added since, each by one settings field.
 OPTIONS_ADDED = {
-    ("stylize",): "--tile-size --output-depth --network --style --style-weights",
-    ("batch",): "--tile-size --output-depth --network --style --style-weights",
+    ("stylize",): "--tile-size --memory-limit --output-depth --network --style --style-weights",
+    ("batch",): "--tile-size --memory-limit --output-depth --network --style --style-weights",
     ("export",): "--network",
     ("train",): "-h --help -o --output --photos --tfds --image-key --size --batch-size --epochs --steps-per-epoch "
                 "--content-weight --style-weight --tv-weight --learning-rate --precision --seed --filters "

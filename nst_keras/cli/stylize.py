@@ -211,6 +211,24 @@ def run_network(args: argparse.Namespace, image: ImageSettings) -> int:
     return EXIT_OK
 
 
+def _say_tiling(args, run_settings, shape, network):
+    """One line when the output size needs tiles: which, and why."""
+    from nst_keras import memory
+
+    precision = run_settings.precision
+    limit = None if run_settings.memory_limit is None else int(run_settings.memory_limit * memory.GIB)
+    tile = run_settings.tile_size or memory.choose_tile_size(*shape, precision, limit, network)
+    if tile is None:
+        return
+    if run_settings.tile_size:
+        info(args, f"tiles: {tile} px (--tile-size)")
+        return
+    need = memory.step_bytes(*shape, precision, network=network) / memory.GIB
+    limit = (limit or memory.default_memory_limit()) / memory.GIB
+    info(args, f"tiles: {tile} px, because an untiled step would take about {need:.1f} GiB, over the "
+               f"{limit:.1f} GiB limit (--memory-limit); tiles give the same result")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``nst-keras stylize``; return the exit code.
 
@@ -241,6 +259,7 @@ def run(args: argparse.Namespace) -> int:
     settings = options.resolved_settings(settings, image.size, precision=resolve_precision)
     how = " (auto)" if args.precision == "auto" else ""
     info(args, f"precision: {settings.run.precision}{how}")
+    _say_tiling(args, settings.run, content.shape[:2], resolved.network)
     metadata = provenance(
         resolved.network, resolved.source, dict(settings.to_dict(), **image.to_dict()),
         content_image=os.path.basename(args.content),
