@@ -187,19 +187,19 @@ class _Stylizer:
 
 
 def export_saved_model(
-    path,
+    path: str | os.PathLike,
     settings: LossSettings | None = None,
     *,
-    network=None,
-    weights="auto",
-    learning_rate=LEARNING_RATE,
-    steps=STEPS,
-    max_side=MAX_SIDE,
-    feature_extractor=None,
-    weights_description=None,
-    overwrite=False,
+    network: str | None = None,
+    weights: str | os.PathLike | None = "auto",
+    learning_rate: float = LEARNING_RATE,
+    steps: int = STEPS,
+    max_side: int = MAX_SIDE,
+    feature_extractor: FeatureExtractor | None = None,
+    weights_description: str | None = None,
+    overwrite: bool = False,
     **overrides,
-):
+) -> str:
     """Write a self-contained stylizer SavedModel to ``path``; return ``path``.
 
     The folder appears atomically (written beside it, then renamed), so a

@@ -6,6 +6,7 @@ preservation, the optimizer, iterate averaging and coarse-to-fine scales.
 """
 
 import dataclasses
+import os
 
 import keras
 import numpy as np
@@ -112,11 +113,11 @@ def stylize(
     style_image,
     settings: StylizeSettings | None = None,
     *,
-    network=None,
-    weights="auto",
-    callbacks=(),
-    verbose=0,
-    dtype=None,
+    network: str | None = None,
+    weights: str | os.PathLike | None = "auto",
+    callbacks: tuple | list = (),
+    verbose: int = 0,
+    dtype: str | None = None,
     **overrides,
 ) -> StylizeResult:
     """Stylise ``content_image`` with ``style_image``; return a :class:`StylizeResult`.
