@@ -194,16 +194,7 @@ class TiledObjective:
 
         >>> grams = TiledObjective(model, 256).statistics(model.generated_image)  # doctest: +SKIP
         """
-        images = tf.convert_to_tensor(images, tf.float32)
-        height, width = int(images.shape[1]), int(images.shape[2])
-        sums = [0.0] * len(self.style_layer_names)
-        for core, tile in self.tiles(height, width):
-            features = self._features(images[:, tile[0]:tile[1], tile[2]:tile[3], :])["style"]
-            for index, name in enumerate(self.style_layer_names):
-                _, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
-                part = features[name][:, top:bottom, left:right, :]
-                sums[index] = sums[index] + gram_matrix(part) * float((bottom - top) * (right - left))
-        return [total / self._positions(name, height, width) for total, name in zip(sums, self.style_layer_names)]
+        return self._forward(images, content=False)[0]
 
     def content_features(self, images):
         """Whole-image feature maps of the content layers, assembled from tile cores (no gradients).
@@ -212,18 +203,30 @@ class TiledObjective:
 
         >>> maps = TiledObjective(model, 256).content_features(content)          # doctest: +SKIP
         """
+        return self._forward(images, style=False)[1]
+
+    def _forward(self, images, style=True, content=True):
+        """One pass of VGG over the tiles: the style layers' Gram matrices and the content layers' maps."""
         images = tf.convert_to_tensor(images, tf.float32)
         height, width = int(images.shape[1]), int(images.shape[2])
+        sums = [0.0] * len(self.style_layer_names)
         rows = {name: {} for name in self.content_layer_names}
         for core, tile in self.tiles(height, width):
-            features = self._features(images[:, tile[0]:tile[1], tile[2]:tile[3], :])["content"]
-            for name in self.content_layer_names:
+            features = self._features(images[:, tile[0]:tile[1], tile[2]:tile[3], :])
+            for index, name in enumerate(self.style_layer_names if style else ()):
                 _, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
-                rows[name].setdefault(core[0], []).append(ops.cast(features[name][:, top:bottom, left:right, :], "float32"))
-        return [
+                part = features["style"][name][:, top:bottom, left:right, :]
+                sums[index] = sums[index] + gram_matrix(part) * float((bottom - top) * (right - left))
+            for name in self.content_layer_names if content else ():
+                _, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
+                part = features["content"][name][:, top:bottom, left:right, :]
+                rows[name].setdefault(core[0], []).append(ops.cast(part, "float32"))
+        grams = [total / self._positions(name, height, width) for total, name in zip(sums, self.style_layer_names)]
+        maps = [
             ops.concatenate([ops.concatenate(row, axis=2) for _, row in sorted(rows[name].items())], axis=1)
             for name in self.content_layer_names
-        ]
+        ] if content else []
+        return grams, maps
 
     def losses(self, images):
         """The weighted losses of ``images`` (``[B]`` each), tile by tile, without gradients.
@@ -235,10 +238,9 @@ class TiledObjective:
         """
         model = self.model
         images = tf.convert_to_tensor(images, tf.float32)
-        style = model.style_weight * style_loss_of_grams(
-            self.statistics(images), model.style_targets, model.style_layer_weights
-        )
-        content = model.content_weight * content_loss(self.content_features(images), model.content_targets)
+        grams, maps = self._forward(images)  # one VGG pass for both
+        style = model.style_weight * style_loss_of_grams(grams, model.style_targets, model.style_layer_weights)
+        content = model.content_weight * content_loss(maps, model.content_targets)
         variation = model.total_variation_weight * total_variation_loss(images)
         return {"loss": style + content + variation, "style_loss": style, "content_loss": content,
                 "total_variation_loss": variation}
