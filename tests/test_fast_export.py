@@ -13,19 +13,13 @@ import pytest
 from nst_keras.fast import StyleNetwork, export_network, stylize_with_network
 from nst_keras.fast.export import METADATA_FILE
 
-_LOAD_WITHOUT_NST_KERAS = textwrap.dedent(
+try:
+    from ._without_nst_keras import PREAMBLE
+except ImportError:
+    from _without_nst_keras import PREAMBLE
+
+_LOAD_WITHOUT_NST_KERAS = PREAMBLE + textwrap.dedent(
     """
-    import sys
-
-    class Refuse:
-        # Any attempt to import nst_keras fails loudly.
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] == "nst_keras":
-                raise ImportError("nst_keras must not be needed to run the export")
-
-    sys.meta_path.insert(0, Refuse())
-    import numpy as np
-    import tensorflow as tf
 
     export, inputs, output = sys.argv[1:4]
     loaded = tf.saved_model.load(export)
