@@ -47,6 +47,19 @@ def non_negative(name, value):
     return number
 
 
+def loss_weight(name, value):
+    """A loss weight: a finite number >= 0, or a list of them, one per image of a batch (a tuple).
+
+    Example:
+
+    >>> loss_weight("style_weight", 2), loss_weight("style_weight", [0.5, 1])
+    (2.0, (0.5, 1.0))
+    """
+    if isinstance(value, (list, tuple)):
+        return number_list(name, value)
+    return non_negative(name, value)
+
+
 def positive_int(name, value):
     """An integer >= 1 (2.0 is accepted as 2).
 
@@ -154,6 +167,26 @@ def blend_weights(name, value):
     return values
 
 
+def layer_weights(presets):
+    """A check of style layer weights: one of the ``presets`` names, or numbers >= 0 with a positive sum.
+
+    Example:
+
+    >>> layer_weights(("equal", "fine"))("style_layer_weights", "FINE")
+    'fine'
+    >>> layer_weights(("equal", "fine"))("style_layer_weights", [1, 2])
+    (1.0, 2.0)
+    """
+    def check(name, value):
+        if isinstance(value, str):
+            if value.lower() not in presets:
+                raise error(name, f"one of {presets} or a list of numbers >= 0", value)
+            return value.lower()
+        return blend_weights(name, value)
+
+    return check
+
+
 def seed(name, value):
     """An integer seed.
 
@@ -184,7 +217,7 @@ def decay(name, value):
 
 
 def scales(name, value):
-    """``None``, ``"auto"`` or increasing long sides in pixels.
+    """``None``, a schedule's name (``"auto"``, ``"sqrt2"``) or increasing long sides in pixels.
 
     Example:
 
@@ -193,7 +226,7 @@ def scales(name, value):
     """
     from nst_keras import scales as schedules
 
-    if value is None or value == "auto":
+    if value is None or value in schedules.SCHEDULES:
         return value
     return tuple(schedules.check_scales(value))
 
@@ -237,7 +270,7 @@ def parse_ints(text):
 
 
 def parse_scales(text):
-    """``auto``, ``none`` or comma-separated sizes.
+    """A schedule's name, ``none`` or comma-separated sizes.
 
     Example:
 
@@ -245,6 +278,20 @@ def parse_scales(text):
     ('auto', None, [64, 128])
     """
     text = text.strip().lower()
-    if text in ("auto", "none"):
-        return None if text == "none" else "auto"
+    if text == "none":
+        return None
+    if text.isalpha() or not text[:1].isdigit():
+        return text
     return parse_ints(text)
+
+
+def parse_layer_weights(text):
+    """A preset's name or comma-separated numbers.
+
+    Example:
+
+    >>> parse_layer_weights("fine"), parse_layer_weights("4,1")
+    ('fine', [4.0, 1.0])
+    """
+    text = text.strip()
+    return text.lower() if text.isalpha() else parse_floats(text)

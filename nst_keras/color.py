@@ -21,10 +21,12 @@ Example:
 
 import numpy as np
 
+# Luminance Y from R, G, B (Rec. 601, the Y of NTSC YIQ).
+LUMA = (0.299, 0.587, 0.114)
 # NTSC YIQ (FCC 1953 coefficients), as in the paper's luminance-only transfer.
 _RGB_TO_YIQ = np.array(
     [
-        [0.299, 0.587, 0.114],
+        LUMA,
         [0.595716, -0.274453, -0.321263],
         [0.211456, -0.522591, 0.311135],
     ],

@@ -59,8 +59,8 @@ import tensorflow as tf
 
 from nst_keras import files
 from nst_keras.features import FeatureExtractor
-from nst_keras.losses import weighted_losses
-from nst_keras.targets import initial_image, style_grams
+from nst_keras.losses import coarse_luminance, weighted_losses
+from nst_keras.targets import initial_image, style_targets
 from nst_keras.provenance import provenance
 from nst_keras.image_sources import MIN_SIDE  # noqa: F401 (the smallest side the export accepts)
 from nst_keras.settings import (
@@ -119,12 +119,16 @@ class _Stylizer:
             content = tf.cast(content_image, tf.float32)[None] / 255.0
             style = tf.cast(style_image, tf.float32)[None] / 255.0
         content_targets = [tf.cast(f, tf.float32) for f in self.extractor(content)["content"].values()]
-        style_targets = style_grams(self.extractor, [style])
+        settings = self.loss_settings
+        targets = style_targets(self.extractor, [style], kind=settings.style_loss)
         weights = dict(
             content_weight=content_weight,
             style_weight=style_weight,
             total_variation_weight=total_variation_weight,
-            style_layer_weights=self.loss_settings.style_layer_weights,
+            style_layer_weights=settings.layer_weights,
+            style_kind=settings.style_loss,
+            light_weight=settings.light_weight,
+            light_target=coarse_luminance(content) if settings.light_weight > 0 else None,
         )
         learning_rate = tf.cast(learning_rate, tf.float32)
         beta_1, beta_2 = ADAM_BETA_1, ADAM_BETA_2
@@ -132,7 +136,7 @@ class _Stylizer:
         def step(iteration, image, m, v, history):
             with tf.GradientTape() as tape:
                 tape.watch(image)
-                loss = weighted_losses(image, self.extractor(image), content_targets, style_targets, **weights)["loss"]
+                loss = weighted_losses(image, self.extractor(image), content_targets, targets, **weights)["loss"]
                 total = tf.reduce_sum(loss)
             gradient = tape.gradient(total, image)
             # keras.optimizers.Adam.update_step, operation for operation: a
@@ -254,6 +258,10 @@ def export_saved_model(
             "Expected no `style_blend_weights`: the export takes one style image. "
             f"Received: style_blend_weights={list(loss_settings.style_blend_weights)}"
         )
+    for name in ("content_weight", "style_weight", "total_variation_weight", "light_weight"):
+        if isinstance(getattr(loss_settings, name), tuple):
+            raise ValueError(f"Expected `{name}` to be one number: the export stylises one image at a time. "
+                             f"Received: {name}={list(getattr(loss_settings, name))}")
     if isinstance(steps, bool) or int(steps) != steps or steps < 0:
         raise ValueError(f"Expected `steps` to be an integer >= 0. Received: steps={steps!r}")
     if int(max_side) != max_side or max_side < MIN_SIDE:

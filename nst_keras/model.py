@@ -7,15 +7,17 @@ from keras import ops
 
 from nst_keras import settings
 from nst_keras.features import FeatureExtractor
-from nst_keras.losses import weighted_losses
+from nst_keras.losses import coarse_luminance, style_target_shape, weighted_losses
 from nst_keras.optimizers import get_optimizer
 from nst_keras.settings import LossSettings
 from nst_keras.tracking import LossTracking
-from nst_keras.targets import initial_image, style_grams
+from nst_keras.targets import initial_image, style_targets
 from nst_keras.tiling import TiledObjective
 from nst_keras.weights import ResolvedWeights
 
 _LOSS = LossSettings()
+# Loss weights that may differ from image to image of a batch.
+_PER_IMAGE = ("content_weight", "style_weight", "total_variation_weight", "light_weight")
 
 
 @keras.saving.register_keras_serializable(package="nst_keras")
@@ -78,9 +80,15 @@ class StyleTransferModel(LossTracking, keras.Model):
             (Keras' own download), a weights file (its network is read from
             the file), or ``None`` (random; tests).
         style_layer_names, content_layer_names: VGG layers used by the losses.
-        style_layer_weights: one weight per style layer (default equal, sum 1).
+        style_layer_weights: one weight per style layer (default equal, sum
+            1), or a preset name (``"equal"``, ``"fine"``).
+        style_loss: the style statistic, ``"gram"`` or ``"wasserstein"``
+            (:func:`nst_keras.losses.style_loss_of_statistics`).
         style_blend_weights: one weight per style image (default equal).
-        content_weight, style_weight, total_variation_weight: loss weights.
+        content_weight, style_weight, total_variation_weight: loss weights;
+            each a number, or a list with one weight per image of a batch.
+        light_weight: weight of :func:`nst_keras.losses.light_loss`, which
+            keeps the content's large-scale brightness (default 0: off).
         init: start from the ``"content"`` image, seeded ``"noise"``, or the
             ``"style"`` image resized to the content's size.
         seed: seed for ``init="noise"``.
@@ -116,10 +124,12 @@ class StyleTransferModel(LossTracking, keras.Model):
         style_layer_names=_LOSS.style_layer_names,
         content_layer_names=_LOSS.content_layer_names,
         style_layer_weights=_LOSS.style_layer_weights,
+        style_loss=_LOSS.style_loss,
         style_blend_weights=_LOSS.style_blend_weights,
         content_weight=_LOSS.content_weight,
         style_weight=_LOSS.style_weight,
         total_variation_weight=_LOSS.total_variation_weight,
+        light_weight=_LOSS.light_weight,
         init=_LOSS.init,
         seed=_LOSS.seed,
         pooling=_LOSS.pooling,
@@ -146,6 +156,13 @@ class StyleTransferModel(LossTracking, keras.Model):
             value = getattr(loss_settings, name)
             setattr(self, name, list(value) if isinstance(value, tuple) else value)
         self.style_layer_weights = list(loss_settings.layer_weights)
+        for name in _PER_IMAGE:
+            value = getattr(loss_settings, name)
+            if isinstance(value, tuple) and len(value) != self.image_shape[0]:
+                raise ValueError(
+                    f"Expected `{name}` to be a number or one weight per image ({self.image_shape[0]}). "
+                    f"Received: {name}={list(value)}"
+                )
         if tile_size is not None and (isinstance(tile_size, bool) or int(tile_size) != tile_size or tile_size < 1):
             raise ValueError(f"Expected `tile_size` to be an integer >= 1 or None. Received: tile_size={tile_size!r}")
         self.tile_size = None if tile_size is None else int(tile_size)
@@ -158,9 +175,9 @@ class StyleTransferModel(LossTracking, keras.Model):
         self.weights_source = self.feature_extractor.weights_source
         self.tiled_objective = None if self.tile_size is None else TiledObjective(self, self.tile_size)
         if has_images:
-            initial, content_targets, style_targets = self._targets(content, styles)
+            initial, content_targets, style_targets, light_target = self._targets(content, styles)
         else:
-            initial, content_targets, style_targets = self._empty_targets()
+            initial, content_targets, style_targets, light_target = self._empty_targets()
         self.generated_image = self.add_weight(
             shape=self.image_shape + (3,),
             initializer=keras.initializers.Constant(initial),
@@ -176,6 +193,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             self._frozen(target, f"style_gram_{name}")
             for name, target in zip(self.style_layer_names, style_targets)
         ]
+        self.light_target = None if light_target is None else self._frozen(light_target, "light_target")
         self.create_loss_trackers()
         self.built = True
 
@@ -191,22 +209,39 @@ class StyleTransferModel(LossTracking, keras.Model):
     def _targets(self, content, styles):
         if self.tiled_objective is None:
             features = self.feature_extractor(content)["content"].values()
-            grams_of = None
+            statistics_of = None
         else:
             features = self.tiled_objective.content_features(content)
-            grams_of = self.tiled_objective.statistics
+            statistics_of = self.tiled_objective.statistics
         content_targets = [ops.convert_to_numpy(ops.cast(f, "float32")) for f in features]
-        grams = style_grams(self.feature_extractor, styles, self.style_blend_weights, grams_of)
+        targets = style_targets(self.feature_extractor, styles, self.style_blend_weights, statistics_of,
+                                self.style_loss)
         initial = initial_image(self.init, content, styles[0], self.seed)
-        return ops.convert_to_numpy(initial), content_targets, [ops.convert_to_numpy(g) for g in grams]
+        light = ops.convert_to_numpy(coarse_luminance(content)) if self.uses_light else None
+        return ops.convert_to_numpy(initial), content_targets, [ops.convert_to_numpy(t) for t in targets], light
 
     def _empty_targets(self):
         features = self.feature_extractor.compute_output_spec(
             keras.KerasTensor(self.image_shape + (3,), dtype="float32")
         )
         content_targets = [np.zeros(f.shape, "float32") for f in features["content"].values()]
-        style_targets = [np.zeros((1, f.shape[-1], f.shape[-1]), "float32") for f in features["style"].values()]
-        return np.zeros(self.image_shape + (3,), "float32"), content_targets, style_targets
+        targets = [np.zeros(style_target_shape(f.shape[-1], self.style_loss), "float32")
+                   for f in features["style"].values()]
+        light = None
+        if self.uses_light:
+            light = np.zeros(coarse_luminance(np.zeros(self.image_shape + (3,), "float32")).shape, "float32")
+        return np.zeros(self.image_shape + (3,), "float32"), content_targets, targets, light
+
+    @property
+    def uses_light(self):
+        """Whether the objective has the light term (``light_weight`` above 0 for some image).
+
+        Example:
+
+        >>> model.uses_light                                   # doctest: +SKIP
+        False
+        """
+        return max(np.atleast_1d(self.light_weight)) > 0
 
     def compute_losses(self, images=None):
         """Weighted losses of ``images`` (default: the generated image).
@@ -232,6 +267,9 @@ class StyleTransferModel(LossTracking, keras.Model):
             style_weight=self.style_weight,
             total_variation_weight=self.total_variation_weight,
             style_layer_weights=self.style_layer_weights,
+            style_kind=self.style_loss,
+            light_weight=self.light_weight,
+            light_target=self.light_target,
         )
 
     def call(self, inputs=None):

@@ -33,6 +33,7 @@ ValueError: Expected `init` to be one of ('content', 'noise', 'style'). Received
 """
 
 import dataclasses
+import math
 
 from nst_keras import checks
 
@@ -101,6 +102,22 @@ LBFGS_MAX_STEP = 0.1
 # VGG19 at 1024 x 1024 needs about 6 GB for the activations and their gradients.
 EXPORT_STEPS = EPOCHS * STEPS_PER_EPOCH
 EXPORT_MAX_SIDE = 1024
+# Style statistics the style loss compares (nst_keras.losses): Gram matrices
+# (Gatys et al.) or Gaussians under the 2-Wasserstein distance (as
+# crowsonkb/style-transfer-pytorch).
+STYLE_LOSS = "gram"
+STYLE_LOSSES = ("gram", "wasserstein")
+# Smallest eigenvalue, relative to the largest, that the Wasserstein loss's
+# gradient divides by (nst_keras.losses._root_trace).
+WASSERSTEIN_FLOOR = 1e-6
+# Cells on the long side of the grid over which the light loss averages the
+# luminance (nst_keras.losses.coarse_luminance): 16 keeps a night sky dark and
+# a lit facade bright while leaving the painting's strokes free inside a cell.
+LIGHT_CELLS = 16
+LIGHT_WEIGHT = 0.0
+# Style layer weights by name: "fine" is crowsonkb's 256:64:16:4:1 (block1 to
+# block5), a factor of 4 per layer, normalised to sum 1.
+LAYER_WEIGHT_PRESETS = ("equal", "fine")
 # Bits per channel of the images written (16: PNG only).
 OUTPUT_DEPTHS = (8, 16)
 
@@ -184,17 +201,30 @@ class LossSettings(_Settings):
     content_layer_names: tuple = setting(
         CONTENT_LAYER_NAMES, checks.name_list, "VGG layers whose activations define the content", flag=None)
     style_layer_weights: tuple = setting(
-        None, checks.optional(checks.number_list), "one weight per style layer (default equal, sum 1)", flag=None)
+        None, checks.optional(checks.layer_weights(LAYER_WEIGHT_PRESETS)),
+        "comma-separated weight per style layer, block1 first, or a preset: 'equal' (the default) or 'fine' "
+        "(256:64:16:4:1 for five layers, as crowsonkb/style-transfer-pytorch: fine textures first)",
+        parse=checks.parse_layer_weights, metavar="W1,...|PRESET")
+    style_loss: str = setting(
+        STYLE_LOSS, checks.choice(STYLE_LOSSES),
+        "style statistic: 'gram' (Gram matrices, Gatys et al.) or 'wasserstein' (2-Wasserstein distance between "
+        "Gaussians fitted to the features: means too, fewer washed-out textures) (default %(default)s)",
+        choices=STYLE_LOSSES)
     style_blend_weights: tuple = setting(
         None, checks.optional(checks.blend_weights), "comma-separated weight per style image (default equal)",
         parse=checks.parse_floats, metavar="W1,W2")
     content_weight: float = setting(
-        CONTENT_WEIGHT, checks.non_negative, "weight of the content loss (default %(default)s)", parse=float, metavar="W")
+        CONTENT_WEIGHT, checks.loss_weight, "weight of the content loss (default %(default)s)", parse=float, metavar="W")
     style_weight: float = setting(
-        STYLE_WEIGHT, checks.non_negative, "weight of the style loss (default %(default)s)", parse=float, metavar="W")
+        STYLE_WEIGHT, checks.loss_weight, "weight of the style loss (default %(default)s)", parse=float, metavar="W")
     total_variation_weight: float = setting(
-        TOTAL_VARIATION_WEIGHT, checks.non_negative,
+        TOTAL_VARIATION_WEIGHT, checks.loss_weight,
         "weight of the total variation loss, against noise (default %(default)s)", flag="--tv-weight", parse=float, metavar="W")
+    light_weight: float = setting(
+        LIGHT_WEIGHT, checks.loss_weight,
+        "weight of a loss on the content's large-scale brightness (luminance averaged over a "
+        f"{LIGHT_CELLS}-cell grid): keeps dark areas dark and light areas light (default %(default)s: off)",
+        parse=float, metavar="W")
     init: str = setting(
         INIT, checks.choice(INITS), "start from the content image, noise or the style image (default %(default)s)",
         choices=INITS)
@@ -203,7 +233,8 @@ class LossSettings(_Settings):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.style_layer_weights is not None and len(self.style_layer_weights) != len(self.style_layer_names):
+        weights = self.style_layer_weights
+        if isinstance(weights, tuple) and len(weights) != len(self.style_layer_names):
             raise ValueError(
                 "Expected one weight per style layer. Received: "
                 f"style_layer_weights={list(self.style_layer_weights)} for {len(self.style_layer_names)} style layers"
@@ -211,15 +242,23 @@ class LossSettings(_Settings):
 
     @property
     def layer_weights(self):
-        """``style_layer_weights``, or equal weights summing to 1 when left out.
+        """One weight per style layer: ``style_layer_weights``, its preset's, or equal weights summing to 1.
 
         Example:
 
         >>> LossSettings(style_layer_names=("block1_conv1", "block2_conv1")).layer_weights
         (0.5, 0.5)
+        >>> LossSettings(style_layer_weights="fine").layer_weights[:2]
+        (0.750733137829912, 0.187683284457478)
         """
         count = len(self.style_layer_names)
-        return self.style_layer_weights or (1.0 / count,) * count
+        weights = self.style_layer_weights
+        if weights == "fine":
+            weights = tuple(4.0 ** (count - 1 - index) for index in range(count))
+            return tuple(w / sum(weights) for w in weights)
+        if weights is None or weights == "equal":
+            return (1.0 / count,) * count
+        return weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,12 +291,13 @@ class RunSettings(_Settings):
     scales: tuple = setting(
         None, checks.scales,
         "coarse-to-fine: comma-separated long sides ending at --size, e.g. 128,256,512, "
-        f"or 'auto' (halve --size down to {MIN_SCALE} px); default one scale",
+        f"'auto' (halve --size down to {MIN_SCALE} px) or 'sqrt2' (steps of sqrt(2) down to {MIN_SCALE} px); "
+        "Adam's moments carry over from scale to scale; default one scale",
         parse=checks.parse_scales, metavar="SIZES")
     epochs_per_scale: tuple = setting(
         None, checks.optional(checks.list_of(checks.positive_int, "integers >= 1")),
         "comma-separated epochs at each scale (default: --epochs at the coarsest, "
-        "halving at each finer scale; steps = epochs x --steps-per-epoch)", parse=checks.parse_ints, metavar="EPOCHS")
+        "halving each time the size doubles; steps = epochs x --steps-per-epoch)", parse=checks.parse_ints, metavar="EPOCHS")
     preserve_color: str = setting(
         "none", checks.choice(PRESERVE_COLORS, off="none"),
         "keep the content's colours: 'luminance' (the result's luminance with the content's chroma) or "
@@ -315,9 +355,10 @@ class RunSettings(_Settings):
         learning_rate = self.learning_rate
         if learning_rate is None and isinstance(self.optimizer, str):
             learning_rate = LBFGS_LEARNING_RATE if self.optimizer == "lbfgs" else LEARNING_RATE
-        scales = self.scales
-        if scales == "auto":
-            scales = schedules.auto_scales(long_side)
+        scales, ratio = self.scales, 2.0
+        if scales in schedules.SCHEDULES:
+            ratio = math.sqrt(2) if scales == "sqrt2" else 2.0
+            scales = schedules.schedule_scales(scales, long_side)
         epochs, epochs_per_scale = self.epochs, self.epochs_per_scale
         count = 1 if scales is None else len(scales)
         if epochs_per_scale is not None and len(epochs_per_scale) != count:
@@ -328,7 +369,7 @@ class RunSettings(_Settings):
         if scales is None and epochs_per_scale is not None:
             epochs, epochs_per_scale = epochs_per_scale[0], None
         elif scales is not None and epochs_per_scale is None:
-            epochs_per_scale = schedules.epochs_per_scale(epochs, count)
+            epochs_per_scale = schedules.epochs_per_scale(epochs, count, ratio)
         return self.replace(
             learning_rate=learning_rate,
             scales=scales,

@@ -2,7 +2,7 @@
 
 :class:`~nst_keras.StyleTransferModel` and the SavedModel export
 (:mod:`nst_keras.export`) both call these, so the in-process model and the
-exported graph start from the same image and aim at the same Gram matrices.
+exported graph start from the same image and aim at the same style statistics.
 
 Example:
 
@@ -15,7 +15,7 @@ Example:
 import numpy as np
 import tensorflow as tf
 
-from nst_keras.losses import gram_matrix
+from nst_keras.losses import style_statistics, style_target
 
 
 def initial_image(init, content, style, seed=None):
@@ -53,26 +53,33 @@ def initial_image(init, content, style, seed=None):
     return tf.random.stateless_uniform(tf.shape(content), seed=tf.stack([seed, tf.constant(0, tf.int64)]))
 
 
-def style_grams(feature_extractor, styles, blend_weights=None, grams_of=None):
-    """The style target: Gram matrices per style layer, blended over the style images.
+def style_targets(feature_extractor, styles, blend_weights=None, statistics_of=None, kind="gram"):
+    """The style target per style layer: statistics blended over the style images, then prepared.
+
+    The statistics (:func:`~nst_keras.losses.style_statistics`) are means over
+    positions, so blending them is blending the feature distributions;
+    :func:`~nst_keras.losses.style_target` then prepares the blend once (for
+    ``"wasserstein"``, the covariance's square root).
 
     Args:
         feature_extractor: a :class:`~nst_keras.FeatureExtractor`.
         styles: a list of ``[1, h, w, 3]`` images in [0, 1].
         blend_weights: one weight per style image (default equal); they
             are normalised to sum 1.
-        grams_of: a function from an image to its Gram matrices per style
-            layer (default: the extractor's features, untiled; tiled
+        statistics_of: a function from an image to its statistics per style
+            layer (default: from the extractor's features, untiled; tiled
             optimisation passes :meth:`nst_keras.tiling.TiledObjective.statistics`).
+        kind: the style loss, ``"gram"`` or ``"wasserstein"``.
 
     Returns:
-        One ``[1, c, c]`` float32 tensor per style layer.
+        One ``[1, ...]`` float32 tensor per style layer (``[1, c, c]`` Gram
+        matrices for ``"gram"``).
 
     Example:
 
     >>> from nst_keras.features import FeatureExtractor
     >>> extractor = FeatureExtractor(network="vgg16", weights=None, style_layer_names=["block1_conv1"])
-    >>> [tuple(g.shape) for g in style_grams(extractor, [np.zeros((1, 32, 32, 3), "float32")])]
+    >>> [tuple(g.shape) for g in style_targets(extractor, [np.zeros((1, 32, 32, 3), "float32")])]
     [(1, 64, 64)]
     """
     blend = [1.0] * len(styles) if blend_weights is None else [float(w) for w in blend_weights]
@@ -81,13 +88,13 @@ def style_grams(feature_extractor, styles, blend_weights=None, grams_of=None):
             "Expected one blend weight per style image. Received: "
             f"style_blend_weights={blend_weights} for {len(styles)} style images"
         )
-    if grams_of is None:
-        def grams_of(image):
-            return [gram_matrix(f) for f in feature_extractor(image)["style"].values()]
+    if statistics_of is None:
+        def statistics_of(image):
+            return [style_statistics(f, kind) for f in feature_extractor(image)["style"].values()]
 
     total = sum(blend)
     blended = None
     for style, weight in zip(styles, blend):
-        layers = [gram * (weight / total) for gram in grams_of(style)]
+        layers = [statistic * (weight / total) for statistic in statistics_of(style)]
         blended = layers if blended is None else [a + b for a, b in zip(blended, layers)]
-    return blended
+    return [style_target(statistic, kind) for statistic in blended]

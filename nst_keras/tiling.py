@@ -1,15 +1,16 @@
 """Exact tiled losses and gradients, so memory is bounded by the tile, not the image.
 
 Every term of the objective is a sum over positions, or a function of such
-sums: a Gram matrix is ``sum_p f_p f_p^T / M``; the content loss is a sum of
+sums: a Gram matrix is ``sum_p f_p f_p^T / M`` (the Wasserstein loss's
+statistics add the mean ``sum_p f_p / M``); the content loss is a sum of
 squared differences over a fixed target; total variation is local. So the
 gradient of the whole image's loss can be computed tile by tile:
 
 1. a first pass runs VGG over every tile (no gradients kept) and adds up each
-   style layer's Gram matrix over the tile cores;
-2. the loss and its derivative with respect to each Gram matrix are computed
+   style layer's statistics over the tile cores;
+2. the loss and its derivative with respect to each statistic are computed
    once, from the whole image's statistics;
-3. a second pass back-propagates each tile's share (``<dL/dG, G_tile>`` plus
+3. a second pass back-propagates each tile's share (``<dL/dS, S_tile>`` plus
    its content term) into the tile's pixels, margins included, and adds it
    into the image's gradient.
 
@@ -20,8 +21,8 @@ are then exactly the whole image's, and the sum over tiles is exactly the
 whole image's gradient, with no seams to hide. (crowsonkb's tiled tool compares
 each tile's Gram matrix with the global one instead: an approximation.)
 
-Total variation is computed on the whole image: it costs a few image-sized
-arrays, not VGG activations.
+Total variation and the light term are computed on the whole image: they
+cost a few image-sized arrays, not VGG activations.
 
 Example:
 
@@ -44,7 +45,8 @@ from keras import ops
 
 from nst_keras.features import vgg_layer_names
 from nst_keras.losses import (
-    content_loss, content_normalizer, gram_matrix, style_loss_of_grams, total_variation_loss,
+    content_loss, content_normalizer, light_loss, loss_weight, style_loss_of_statistics, style_statistics,
+    total_variation_loss,
 )
 
 # VGG's convolutions are 3x3 with stride 1; a 2x2 pooling of stride 2 ends each block.
@@ -188,7 +190,7 @@ class TiledObjective:
         return whole, (whole[0] - shift_y, whole[1] - shift_y, whole[2] - shift_x, whole[3] - shift_x)
 
     def statistics(self, images):
-        """Whole-image Gram matrices of the style layers, accumulated tile by tile (no gradients).
+        """Whole-image style statistics of the style layers, accumulated tile by tile (no gradients).
 
         Example:
 
@@ -206,7 +208,7 @@ class TiledObjective:
         return self._forward(images, style=False)[1]
 
     def _forward(self, images, style=True, content=True):
-        """One pass of VGG over the tiles: the style layers' Gram matrices and the content layers' maps."""
+        """One pass of VGG over the tiles: the style layers' statistics and the content layers' maps."""
         images = tf.convert_to_tensor(images, tf.float32)
         height, width = int(images.shape[1]), int(images.shape[2])
         sums = [0.0] * len(self.style_layer_names)
@@ -216,17 +218,32 @@ class TiledObjective:
             for index, name in enumerate(self.style_layer_names if style else ()):
                 _, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
                 part = features["style"][name][:, top:bottom, left:right, :]
-                sums[index] = sums[index] + gram_matrix(part) * float((bottom - top) * (right - left))
+                statistic = style_statistics(part, self.model.style_loss)
+                sums[index] = sums[index] + statistic * float((bottom - top) * (right - left))
             for name in self.content_layer_names if content else ():
                 _, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
                 part = features["content"][name][:, top:bottom, left:right, :]
                 rows[name].setdefault(core[0], []).append(ops.cast(part, "float32"))
-        grams = [total / self._positions(name, height, width) for total, name in zip(sums, self.style_layer_names)]
+        statistics = [total / self._positions(name, height, width) for total, name in zip(sums, self.style_layer_names)]
         maps = [
             ops.concatenate([ops.concatenate(row, axis=2) for _, row in sorted(rows[name].items())], axis=1)
             for name in self.content_layer_names
         ] if content else []
-        return grams, maps
+        return statistics, maps
+
+    def _style_loss(self, statistics):
+        model = self.model
+        return loss_weight(model.style_weight) * style_loss_of_statistics(
+            statistics, model.style_targets, model.style_layer_weights, model.style_loss)
+
+    def _whole_image_losses(self, images):
+        """Total variation and the light term: a few image-sized arrays, computed untiled."""
+        model = self.model
+        variation = loss_weight(model.total_variation_weight) * total_variation_loss(images)
+        light = 0.0
+        if model.light_target is not None:
+            light = loss_weight(model.light_weight) * light_loss(images, model.light_target)
+        return variation, light
 
     def losses(self, images):
         """The weighted losses of ``images`` (``[B]`` each), tile by tile, without gradients.
@@ -238,10 +255,10 @@ class TiledObjective:
         """
         model = self.model
         images = tf.convert_to_tensor(images, tf.float32)
-        grams, maps = self._forward(images)  # one VGG pass for both
-        style = model.style_weight * style_loss_of_grams(grams, model.style_targets, model.style_layer_weights)
-        content = model.content_weight * content_loss(maps, model.content_targets)
-        variation = model.total_variation_weight * total_variation_loss(images)
+        statistics, maps = self._forward(images)  # one VGG pass for both
+        style = self._style_loss(statistics)
+        variation, light = self._whole_image_losses(images)
+        content = loss_weight(model.content_weight) * content_loss(maps, model.content_targets) + light
         return {"loss": style + content + variation, "style_loss": style, "content_loss": content,
                 "total_variation_loss": variation}
 
@@ -250,17 +267,18 @@ class TiledObjective:
         stride = layer_stride(name)
         return float(feature_length(height, stride) * feature_length(width, stride))
 
-    def _tile_gradient_eager(self, pixels, gram_gradients, style_boxes, content_targets, content_scales,
+    def _tile_gradient_eager(self, pixels, statistic_gradients, style_boxes, content_targets, content_scales,
                              content_boxes):
         with tf.GradientTape() as tape:
             tape.watch(pixels)
             features = self.model.feature_extractor(pixels)
             surrogate = 0.0
-            for name, gram_gradient, box in zip(self.style_layer_names, gram_gradients, style_boxes):
+            for name, statistic_gradient, box in zip(self.style_layer_names, statistic_gradients, style_boxes):
                 part = features["style"][name][:, box[0]:box[1], box[2]:box[3], :]
                 positions = ops.cast((box[1] - box[0]) * (box[3] - box[2]), "float32")
-                # <dL/dS, S_core> with S_core = sum over the core of f f^T.
-                surrogate = surrogate + ops.sum(gram_gradient * gram_matrix(part)) * positions
+                # <dL/dS, S_core> with S_core the core's sum of f f^T (and of f).
+                statistic = style_statistics(part, self.model.style_loss)
+                surrogate = surrogate + ops.sum(statistic_gradient * statistic) * positions
             content = 0.0
             for name, target, scale, box in zip(self.content_layer_names, content_targets, content_scales,
                                                 content_boxes):
@@ -282,26 +300,26 @@ class TiledObjective:
         model = self.model
         images = tf.convert_to_tensor(images, tf.float32)
         height, width = int(images.shape[1]), int(images.shape[2])
-        grams = self.statistics(images)
+        statistics = self.statistics(images)
         with tf.GradientTape() as tape:
-            tape.watch(grams)
-            style = model.style_weight * style_loss_of_grams(grams, model.style_targets, model.style_layer_weights)
+            tape.watch(statistics)
+            style = self._style_loss(statistics)
             style_total = ops.sum(style)
-        gram_gradients = [
+        statistic_gradients = [
             gradient / self._positions(name, height, width)
-            for gradient, name in zip(tape.gradient(style_total, grams), self.style_layer_names)
+            for gradient, name in zip(tape.gradient(style_total, statistics), self.style_layer_names)
         ]
         # The content loss is a sum over positions divided by a constant of the target.
         content_scales = [
-            model.content_weight / (content_normalizer(target) * float(ops.size(target[0])))
+            loss_weight(model.content_weight) / (content_normalizer(target) * float(ops.size(target[0])))
             for target in model.content_targets
         ]
         with tf.GradientTape() as tape:
             tape.watch(images)
-            variation = model.total_variation_weight * total_variation_loss(images)
-            variation_total = ops.sum(variation)
-        gradient = tape.gradient(variation_total, images)
-        content = 0.0
+            variation, light = self._whole_image_losses(images)
+            whole_image_total = ops.sum(variation + light)
+        gradient = tape.gradient(whole_image_total, images)
+        content = light
         for core, tile in self.tiles(height, width):
             style_boxes = [tf.constant(self._core_box(n, core, tile, height, width)[1], tf.int32)
                            for n in self.style_layer_names]
@@ -311,7 +329,7 @@ class TiledObjective:
                 content_boxes.append(tf.constant(box, tf.int32))
                 targets.append(ops.convert_to_tensor(target)[:, top:bottom, left:right, :])
             tile_gradient, tile_content = self._tile_gradient(
-                images[:, tile[0]:tile[1], tile[2]:tile[3], :], gram_gradients, style_boxes, targets,
+                images[:, tile[0]:tile[1], tile[2]:tile[3], :], statistic_gradients, style_boxes, targets,
                 content_scales, content_boxes,
             )
             content = content + tile_content

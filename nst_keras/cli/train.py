@@ -38,7 +38,7 @@ INFO_NAME = "nst_keras.json"
 LEARNING_RATE, SIZE, BATCH_SIZE, EPOCHS, STEPS_PER_EPOCH = 1e-3, 256, 4, 10, 1000
 # What a resumed run must share with the interrupted one (all but the length and the output rules).
 _SAME_RUN = ("style", "photos", "tfds", "image_key", "size", "batch_size", "content_weight", "style_weight",
-             "total_variation_weight", "model", "weights", "precision", "filters", "residual_blocks",
+             "total_variation_weight", "light_weight", "style_loss", "style_layer_weights", "model", "weights", "precision", "filters", "residual_blocks",
              "learning_rate", "seed")
 
 
@@ -84,7 +84,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="epochs of training; previews and backups at the end of each (default %(default)s)")
     options.add_setting(parser, RunSettings, "steps_per_epoch", default=STEPS_PER_EPOCH,
                         help="training steps per epoch (default %(default)s)")
-    for name in ("content_weight", "style_weight", "total_variation_weight"):
+    for name in ("content_weight", "style_weight", "total_variation_weight", "light_weight", "style_loss",
+                 "style_layer_weights"):
         options.add_setting(parser, LossSettings, name)
     options.add_setting(parser, RunSettings, "learning_rate", default=LEARNING_RATE,
                         help="Adam's learning rate (default %(default)s)")
@@ -353,7 +354,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         trainer = StyleNetworkTrainer(
             network, styles, network=resolved.network, weights=resolved.weights, content_weight=args.content_weight,
-            style_weight=args.style_weight, total_variation_weight=args.total_variation_weight, dtype=precision)
+            style_weight=args.style_weight, total_variation_weight=args.total_variation_weight,
+            light_weight=args.light_weight, style_loss=args.style_loss, style_layer_weights=args.style_layer_weights,
+            dtype=precision)
     except ValueError as err:
         raise UsageError(options.with_flags(err)) from None
     trainer.compile(optimizer=keras.optimizers.Adam(args.learning_rate))

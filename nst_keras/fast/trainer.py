@@ -29,9 +29,9 @@ from keras import ops
 from nst_keras import images
 from nst_keras.fast.network import StyleNetwork, _as_images, stylize_with_network
 from nst_keras.features import FeatureExtractor
-from nst_keras.losses import weighted_losses
+from nst_keras.losses import coarse_luminance, style_target_shape, weighted_losses
 from nst_keras.settings import LossSettings
-from nst_keras.targets import style_grams
+from nst_keras.targets import style_targets
 from nst_keras.tracking import LossTracking
 
 # Johnson et al. train with Adam at 1e-3.
@@ -108,7 +108,8 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         self.styles = getattr(self.style_network, "styles", 1)
         if isinstance(style_image, str) and style_image == _FROM_WEIGHTS:
             channels = [f.shape[-1] for f in self._feature_spec()["style"].values()]
-            grams = [np.zeros((self.styles, c, c), "float32") for c in channels]
+            grams = [np.zeros((self.styles,) + style_target_shape(c, self.style_loss)[1:], "float32")
+                     for c in channels]
         else:
             grams = self._style_targets(style_image)
         self.style_targets = [
@@ -120,11 +121,11 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         self.built = True
 
     def _style_targets(self, style_image):
-        """Gram matrices per style layer: ``[1, c, c]`` (one style or a blend), or ``[styles, c, c]``."""
+        """Style targets per style layer: ``[1, ...]`` (one style or a blend), or ``[styles, ...]``."""
         images = style_image if isinstance(style_image, (list, tuple)) else [style_image]
         images = [_as_images(image, "style_image")[0][:1] for image in images]
         if self.styles == 1:
-            grams = style_grams(self.feature_extractor, images, self.style_blend_weights)
+            grams = style_targets(self.feature_extractor, images, self.style_blend_weights, kind=self.style_loss)
             return [ops.convert_to_numpy(g) for g in grams]
         if len(images) != self.styles or self.style_blend_weights is not None:
             raise ValueError(
@@ -132,7 +133,7 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
                 f"`style_blend_weights` (blends are chosen at inference). Received: {len(images)} style images, "
                 f"style_blend_weights={self.style_blend_weights}"
             )
-        per_style = [style_grams(self.feature_extractor, [image]) for image in images]
+        per_style = [style_targets(self.feature_extractor, [image], kind=self.style_loss) for image in images]
         layers = range(len(self.style_layer_names))
         return [np.concatenate([ops.convert_to_numpy(grams[layer]) for grams in per_style]) for layer in layers]
 
@@ -214,6 +215,10 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
             style_weight=self.style_weight,
             total_variation_weight=self.total_variation_weight,
             style_layer_weights=self.style_layer_weights,
+            style_kind=self.style_loss,
+            # The photo's own large-scale light, as the photo is its own content target.
+            light_weight=self.light_weight,
+            light_target=coarse_luminance(photos) if self.light_weight > 0 else None,
         )
 
     @staticmethod
