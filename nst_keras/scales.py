@@ -15,6 +15,10 @@ import math
 
 from nst_keras import settings
 
+# The named schedules `scales` may take: "auto" halves the size down to
+# MIN_SCALE; "sqrt2" steps by sqrt(2) instead, as crowsonkb/style-transfer-pytorch.
+SCHEDULES = ("auto", "sqrt2")
+
 
 def auto_scales(size, min_scale=settings.MIN_SCALE):
     """Halve ``size`` while the half stays at least ``min_scale``; return the sizes, smallest first.
@@ -33,6 +37,32 @@ def auto_scales(size, min_scale=settings.MIN_SCALE):
     while scales[0] // 2 >= min_scale:
         scales.insert(0, scales[0] // 2)
     return scales
+
+
+def sqrt2_scales(size, min_scale=settings.MIN_SCALE):
+    """Divide ``size`` by sqrt(2) while the result stays at least ``min_scale``; the sizes, smallest first.
+
+    Example:
+
+    >>> sqrt2_scales(512), sqrt2_scales(100)
+    ([128, 181, 256, 362, 512], [100])
+    """
+    size = check_size(size, "size")
+    count = 1 + max(0, math.floor(2 * math.log2(size / min_scale) + 1e-9)) if size >= min_scale else 1
+    return [round(size / math.sqrt(2) ** k) for k in reversed(range(count))]
+
+
+def schedule_scales(name, size):
+    """The sizes of the named schedule (``"auto"`` or ``"sqrt2"``) that ends at ``size``.
+
+    Example:
+
+    >>> schedule_scales("auto", 512), schedule_scales("sqrt2", 256)
+    ([128, 256, 512], [128, 181, 256])
+    """
+    if name == "sqrt2":
+        return sqrt2_scales(size)
+    return auto_scales(size)
 
 
 def check_size(value, argument):
@@ -68,8 +98,11 @@ def check_scales(scales):
     return checked
 
 
-def epochs_per_scale(epochs, count):
-    """Default epochs at each of ``count`` scales: ``epochs`` at the coarsest, halving at each finer one.
+def epochs_per_scale(epochs, count, ratio=2.0):
+    """Default epochs at each of ``count`` scales: ``epochs`` at the coarsest, divided by ``ratio`` at each finer one.
+
+    ``ratio`` is the step between sizes: the epochs halve each time the
+    size doubles (2 for halving schedules, sqrt(2) for ``"sqrt2"``).
 
     A step at twice the size costs four times as much, and a finer scale
     starts from the coarser result, so it needs fewer steps: with the default
@@ -78,8 +111,8 @@ def epochs_per_scale(epochs, count):
 
     Example:
 
-    >>> epochs_per_scale(10, 4)
-    [10, 5, 3, 2]
+    >>> epochs_per_scale(10, 4), epochs_per_scale(10, 5, math.sqrt(2))
+    ([10, 5, 3, 2], [10, 8, 5, 4, 3])
     """
     epochs = check_size(epochs, "epochs")
-    return [max(1, math.ceil(epochs / 2**index)) for index in range(count)]
+    return [max(1, math.ceil(epochs / ratio**index - 1e-9)) for index in range(count)]

@@ -108,6 +108,26 @@ def _fresh_optimizer(optimizer, learning_rate, history_size, first):
     return get_optimizer(optimizer, learning_rate, history_size)
 
 
+def _carry_moments(previous, optimizer, old_shape, new_shape):
+    """Start Adam at a new scale from the previous scale's moments, resized, and its step count.
+
+    crowsonkb/style-transfer-pytorch carries Adam's state between scales: a
+    fresh Adam's first steps move every pixel by the full learning rate and
+    shake the upsampled image. Every loss is a mean over positions, so a
+    pixel's gradient scales with ``1 / pixels``: the first moment is scaled
+    by the ratio of pixel counts and the second by its square.
+    """
+    if not (isinstance(previous, keras.optimizers.Adam) and isinstance(optimizer, keras.optimizers.Adam)):
+        return
+    ratio = float(np.prod(old_shape[1:3]) / np.prod(new_shape[1:3]))
+    optimizer.iterations.assign(previous.iterations)
+    old = [v for v in previous.variables if tuple(v.shape) == tuple(old_shape)]
+    new = [v for v in optimizer.variables if tuple(v.shape) == tuple(new_shape)]
+    for power, (source, target) in enumerate(zip(old, new), start=1):
+        # Bilinear weights are convex: the second moment stays >= 0.
+        target.assign(ops.image.resize(source.value, new_shape[1:3], interpolation="bilinear") * ratio**power)
+
+
 def stylize(
     content_image,
     style_image,
@@ -194,11 +214,15 @@ def stylize(
             None if run.memory_limit is None else int(run.memory_limit * GIB), network,
         )
         tile_sizes.append(tile_size)
+        previous_model = model
         model = StyleTransferModel(scale_content, scale_styles, network=network, weights=weights,
                                    dtype=dtype or run.precision, tile_size=tile_size, **model_kwargs)
         if previous is not None:
             model.generated_image.assign(_resize(previous, *scale_content.shape[-3:-1]).reshape(model.generated_image.shape))
         model.compile(optimizer=_fresh_optimizer(run.optimizer, run.learning_rate, run.history_size, index == 0))
+        if previous_model is not None:
+            _carry_moments(previous_model.optimizer, model.optimizer, tuple(previous_model.generated_image.shape),
+                           tuple(model.generated_image.shape))
         scale_callbacks = list(callbacks)
         if run.ema_decay is not None:
             scale_callbacks.append(IterateAveraging(run.ema_decay))

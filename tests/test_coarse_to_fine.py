@@ -10,6 +10,7 @@ from nst_keras.callbacks import ImageCheckpoint
 from nst_keras.color import match_color_histogram, rgb_to_yiq
 from nst_keras.model import StyleTransferModel
 from nst_keras.optimizers import LBFGS
+from nst_keras.settings import StylizeSettings
 from nst_keras.stylize import stylize
 
 TINY = dict(network="vgg16", weights=None)
@@ -140,3 +141,24 @@ def test_blend_weights_one_zero_equal_the_first_style_through_stylize(tiny_conte
     blended = stylize(tiny_content, [tiny_style, other], style_blend_weights=[1, 0], epochs=1,
                       steps_per_epoch=2, **TINY)
     np.testing.assert_allclose(single.image, blended.image, atol=1e-5)
+
+
+def test_sqrt2_schedule():
+    assert schedules.sqrt2_scales(512) == [128, 181, 256, 362, 512]
+    assert schedules.sqrt2_scales(1024)[0] == 128 and schedules.sqrt2_scales(1024)[-1] == 1024
+    assert schedules.sqrt2_scales(100) == [100]
+    # Epochs halve each time the side doubles: front-loaded, the full size still gets some.
+    run = StylizeSettings.from_kwargs(scales="sqrt2", epochs=10).run.resolved(512)
+    assert run.scales == (128, 181, 256, 362, 512) and run.epochs_per_scale == (10, 8, 5, 4, 3)
+
+
+def test_adam_moments_carry_over_between_scales(rng, tiny_style):
+    content = rng.random((64, 64, 3), dtype=np.float32)
+    record = Starts()
+    result = stylize(content, tiny_style, scales=[32, 64], epochs=2, steps_per_epoch=3, ema_decay=None,
+                     callbacks=[record], **TINY)
+    optimizer = result.model.optimizer
+    assert int(optimizer.iterations) == 2 * 3 + 1 * 3  # the count goes on, so no new warm-up
+    moments = [v for v in optimizer.variables if tuple(v.shape) == (1, 64, 64, 3)]
+    assert len(moments) == 2 and all(float(np.abs(ops.convert_to_numpy(m)).max()) > 0 for m in moments)
+    assert float(ops.convert_to_numpy(moments[1]).min()) >= 0.0
