@@ -185,12 +185,12 @@ def contact_sheet(rows, height=192, labels=None, gap=8):
             [0, 1] or uint8).
         height: cell height in pixels.
         labels: optional list of rows of captions (same shape as ``rows``),
-            written under each image.
+            written under each image; ``"\n"`` starts another line.
         gap: white space between and around cells.
 
     Size: width ``gap + max over rows of sum(cell_width + gap)``, height
-    ``gap + len(rows) * (height + gap)``, plus ``LABEL_HEIGHT`` per row with
-    labels.
+    ``gap + len(rows) * (height + gap)``, plus ``LABEL_HEIGHT`` per line of
+    the longest label, per row, with labels.
 
     Example:
 
@@ -208,7 +208,8 @@ def contact_sheet(rows, height=192, labels=None, gap=8):
             f"{[len(r) for r in labels]} for rows of {[len(r) for r in rows]} images"
         )
     height, gap = int(height), int(gap)
-    label_height = LABEL_HEIGHT if labels is not None else 0
+    lines = max(str(label).count("\n") + 1 for row in labels for label in row) if labels is not None else 0
+    label_height = LABEL_HEIGHT * lines
     cells = [[_as_pil(image) for image in row] for row in rows]
     widths = [[cell_width((im.height, im.width), height) for im in row] for row in cells]
     sheet_width = gap + max(sum(w + gap for w in row) for row in widths)
@@ -222,8 +223,10 @@ def contact_sheet(rows, height=192, labels=None, gap=8):
         for col, (im, w) in enumerate(zip(row, row_widths)):
             sheet.paste(im.resize((w, height), Image.Resampling.LANCZOS), (x, y))
             if labels is not None:
-                text = _fit_text(draw, str(labels[row_index][col]), w, font)
-                draw.text((x + w / 2, y + height + 2), text, fill=(40, 40, 40), font=font, anchor="mt")
+                for line_index, line in enumerate(str(labels[row_index][col]).split("\n")):
+                    text = _fit_text(draw, line, w, font)
+                    draw.text((x + w / 2, y + height + 2 + line_index * LABEL_HEIGHT), text, fill=(40, 40, 40),
+                              font=font, anchor="mt")
             x += w + gap
         y += height + label_height + gap
     return np.asarray(sheet, dtype=np.uint8)

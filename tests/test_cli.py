@@ -31,14 +31,21 @@ OPTIONS_BEFORE = {
     ("weights", "list"): "-h --help",
     (): "-h --help --version --debug",
 }
+# The style statistic, its layer weights and the light term: three settings fields.
+QUALITY = "--style-loss --style-layer-weights --light-weight"
 # Options added since, each by one settings field.
 OPTIONS_ADDED = {
-    ("stylize",): "--tile-size --memory-limit --output-depth --network --style --style-weights",
-    ("batch",): "--tile-size --memory-limit --output-depth --network --style --style-weights",
-    ("export",): "--network",
+    ("stylize",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY,
+    ("batch",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY,
+    ("export",): "--network " + QUALITY,
     ("train",): "-h --help -o --output --photos --tfds --image-key --size --batch-size --epochs --steps-per-epoch "
                 "--content-weight --style-weight --tv-weight --learning-rate --precision --seed --filters "
-                "--residual-blocks --preview --model --weights --overwrite --quiet",
+                "--residual-blocks --preview --model --weights --overwrite --quiet " + QUALITY,
+    ("sweep",): "-h --help -o --output --save-cells --max-batch --overwrite --quiet --size --style-scale --background "
+                "--style-layer-weights --style-loss --style-blend-weights --content-weight --style-weight --tv-weight "
+                "--light-weight --init --seed --pooling --epochs --steps-per-epoch --learning-rate --optimizer "
+                "--history-size --scales --epochs-per-scale --preserve-color --average --no-average --ema-decay "
+                "--precision --tile-size --memory-limit --model --weights",
 }
 
 
@@ -69,7 +76,7 @@ def test_help_lists_the_same_options_as_before(command, monkeypatch):
 
 
 def test_commands_and_module_entry_point():
-    assert sorted(cli.COMMANDS) == ["batch", "export", "sheet", "stylize", "train", "weights"]
+    assert sorted(cli.COMMANDS) == ["batch", "export", "sheet", "stylize", "sweep", "train", "weights"]
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("nst-keras ")
 

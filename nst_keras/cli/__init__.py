@@ -1,7 +1,7 @@
 """The ``nst-keras`` command line: the only part of the package that parses arguments, prints or exits.
 
 One module per command (:mod:`~nst_keras.cli.stylize`, :mod:`~nst_keras.cli.batch`,
-:mod:`~nst_keras.cli.export`, :mod:`~nst_keras.cli.sheet`, :mod:`~nst_keras.cli.train`,
+:mod:`~nst_keras.cli.export`, :mod:`~nst_keras.cli.sheet`, :mod:`~nst_keras.cli.sweep`, :mod:`~nst_keras.cli.train`,
 :mod:`~nst_keras.cli.weights`), each with ``add_parser`` and ``run``; the
 options of the settings come from :mod:`~nst_keras.cli.options`.
 
@@ -17,20 +17,21 @@ Example:
     nst-keras stylize photo.jpg starry_night.jpg -o out.png --size 384
     nst-keras stylize photo.jpg starry_night.jpg -o out.png --scales auto --preserve-color luminance
     nst-keras sheet out.png -o sheet.png
+    nst-keras sweep photo.jpg starry_night.jpg -o grid.png --style-weight 0.5,1,2 --content-weight 0.05,0.15,0.5
     nst-keras train starry_night.jpg --photos photos/ -o starry.keras
     nst-keras stylize photo.jpg --network starry.keras -o out.png
     nst-keras weights fetch
     nst-keras weights list
 
 >>> sorted(COMMANDS)
-['batch', 'export', 'sheet', 'stylize', 'train', 'weights']
+['batch', 'export', 'sheet', 'stylize', 'sweep', 'train', 'weights']
 """
 
 import argparse
 import sys
 
 import nst_keras
-from nst_keras.cli import batch, export, sheet, stylize, train, weights
+from nst_keras.cli import batch, export, sheet, stylize, sweep, train, weights
 from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, error,
                                   reported_warnings)
 from nst_keras.cli.options import stylize_settings, with_flags
@@ -39,7 +40,7 @@ __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "UsageError", "b
            "stylize_settings"]
 
 # Each sub-command's module: add_parser(commands) declares it, run(args) runs it.
-COMMANDS = {module.__name__.rsplit(".", 1)[-1]: module for module in (stylize, batch, export, sheet, train, weights)}
+COMMANDS = {module.__name__.rsplit(".", 1)[-1]: module for module in (stylize, batch, export, sheet, sweep, train, weights)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {nst_keras.__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and TensorFlow's logs")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in ("stylize", "sheet", "weights", "batch", "export", "train"):
+    for name in ("stylize", "sheet", "sweep", "weights", "batch", "export", "train"):
         COMMANDS[name].add_parser(commands)
     return parser
 

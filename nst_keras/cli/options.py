@@ -106,10 +106,37 @@ def _parser(cls, name, flag):
     return parse
 
 
-def add_setting(parser: argparse.ArgumentParser, cls: type, name: str, **overrides) -> argparse.Action:
+def alternatives_separator(field: dataclasses.Field) -> str:
+    """What separates a swept setting's values: ``,``, or ``/`` where one value is itself a comma list.
+
+    Example:
+
+    >>> fields = {f.name: f for f in dataclasses.fields(RunSettings)}
+    >>> alternatives_separator(fields["epochs"]), alternatives_separator(fields["scales"])
+    (',', '/')
+    """
+    return "/" if field.type is tuple else ","
+
+
+def _alternatives_parser(cls, name, flag, separator):
+    """The argparse ``type`` of a swept option: a list of checked values."""
+    one = _parser(cls, name, flag)
+
+    def parse(text):
+        return [one(part.strip()) for part in text.split(separator)]
+
+    parse.__name__ = flag.lstrip("-")
+    return parse
+
+
+def add_setting(parser: argparse.ArgumentParser, cls: type, name: str, *, sweep: bool = False,
+                **overrides) -> argparse.Action:
     """Add the option of field ``name`` of ``cls`` to ``parser``; ``overrides`` replace its argparse keywords.
 
     A ``default`` that differs from the field's is named in the help text.
+    With ``sweep=True`` the option takes several values (see
+    :func:`alternatives_separator`) and parses to a list, or to ``None`` when
+    it is not given.
 
     Example:
 
@@ -127,18 +154,24 @@ def add_setting(parser: argparse.ArgumentParser, cls: type, name: str, **overrid
         keywords["type"] = _parser(cls, name, flag)
     if meta["choices"] is None:
         keywords["metavar"] = meta["metavar"] or flag.lstrip("-").replace("-", "_").upper()
+    if sweep:
+        separator = alternatives_separator(field)
+        keywords.update(default=None, type=_alternatives_parser(cls, name, flag, separator),
+                        metavar=f"{keywords.get('metavar') or '|'.join(meta['choices'])}{separator}...")
+        keywords.pop("choices", None)
     keywords.update(overrides)
     if "default" in overrides and "%(default)" not in keywords["help"]:
         keywords["help"] += " (default %(default)s)"
     return parser.add_argument(flag, **keywords)
 
 
-def settings_parent(cls: type, *, exclude=(), **defaults_) -> argparse.ArgumentParser:
+def settings_parent(cls: type, *, exclude=(), sweep=False, **defaults_) -> argparse.ArgumentParser:
     """A parent parser with one option per field of ``cls`` that has one, in field order.
 
     Args:
         cls: a settings dataclass.
         exclude: field names to leave out.
+        sweep: options that take several values (:func:`add_setting`).
         **defaults_: defaults that differ from the fields' (export's ``seed=0``).
 
     Example:
@@ -151,7 +184,7 @@ def settings_parent(cls: type, *, exclude=(), **defaults_) -> argparse.ArgumentP
     for field in dataclasses.fields(cls):
         if flag_of(field) is not None and field.name not in exclude:
             extra = {"default": defaults_[field.name]} if field.name in defaults_ else {}
-            add_setting(parent, cls, field.name, **extra)
+            add_setting(parent, cls, field.name, sweep=sweep, **extra)
     return parent
 
 
@@ -167,10 +200,11 @@ def loss_options(*, exclude=(), **defaults_) -> argparse.ArgumentParser:
     return settings_parent(LossSettings, exclude=exclude, **defaults_)
 
 
-def run_options() -> argparse.ArgumentParser:
+def run_options(sweep: bool = False) -> argparse.ArgumentParser:
     """The parent parser of the run settings, with ``--average/--no-average`` before ``--ema-decay``.
 
     ``--no-average`` means ``ema_decay=None``: the last iterate is output.
+    With ``sweep=True`` each option takes several values (:func:`add_setting`).
 
     Example:
 
@@ -185,7 +219,7 @@ def run_options() -> argparse.ArgumentParser:
                                 help="output the exponential moving average of the iterates (default), or with "
                                      "--no-average the last iterate")
         if flag_of(field) is not None:
-            add_setting(parent, RunSettings, field.name)
+            add_setting(parent, RunSettings, field.name, sweep=sweep)
     return parent
 
 

@@ -1,0 +1,171 @@
+"""``nst-keras sweep``: a labelled grid of previews, one per combination of settings.
+
+Every stylisation option takes a comma list (``--style-weight 0.5,1,2``;
+options whose one value is itself a comma list, such as ``--scales`` or
+``--style-layer-weights``, separate their values with ``/``). The cartesian
+product is rendered at ``--size`` (default 256 px) and laid out with one row
+per value of the first option given several values and one column per value
+of the last, each cell's settings written under it as options, ready to render the chosen cell at full size with ``nst-keras
+stylize``.
+
+Example:
+
+>>> from nst_keras.cli import main
+>>> main(["sweep", "photo.jpg", "starry_night.jpg", "-o", "grid.png",
+...       "--style-weight", "0.5,1,2", "--content-weight", "0.05,0.15,0.5"])  # doctest: +SKIP
+0
+"""
+
+import argparse
+import os
+import time
+
+from nst_keras.cli import options
+from nst_keras.cli.common import EXIT_OK, UsageError, info, plural, reported_warnings, resolve_weights
+from nst_keras.settings import LossSettings, RunSettings, StylizeSettings
+
+PREVIEW_SIZE = 256
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``sweep`` to the sub-command parsers ``commands``; return its parser.
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser()
+    >>> _ = add_parser(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["sweep", "a.jpg", "b.jpg", "-o", "g.png", "--style-weight", "1,2"])
+    >>> args.style_weight, args.size
+    ([1.0, 2.0], 256)
+    """
+    parser = commands.add_parser(
+        "sweep", help="a grid of small previews, one per combination of settings",
+        parents=[
+            options.settings_parent(options.ImageSettings, exclude=("output_depth",), size=PREVIEW_SIZE),
+            options.loss_options(sweep=True), options.run_options(sweep=True), options.model_options(),
+        ],
+        usage="%(prog)s CONTENT STYLE [STYLE ...] -o GRID [--OPTION V1,V2,... ...]",
+        description=(
+            "Stylise CONTENT under every combination of the values given (each stylisation option takes a comma "
+            "list; options whose value is a list, such as --scales, take values separated by '/') at a preview "
+            "size, and write a grid with each cell's options under it. Variants that differ only in loss weights "
+            "are optimised together as one batch."))
+    parser.add_argument("content", help="content image (photo) file")
+    parser.add_argument("style", nargs="+", help="style image (painting) file(s)")
+    parser.add_argument("-o", "--output", required=True, help="grid image: .png, .jpg, .webp or .tif")
+    parser.add_argument("--save-cells", default=None, metavar="DIR",
+                        help="also write each cell at the preview size as DIR/cell_NN.png")
+    parser.add_argument("--max-batch", type=options.positive_int, default=None, metavar="N",
+                        help="optimise at most N variants together (default: all that can be)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def swept(args: argparse.Namespace) -> dict:
+    """The settings given, ``{name: [values]}``, in the order of the options in ``--help``.
+
+    Example:
+
+    >>> swept(argparse.Namespace(style_weight=[1.0, 2.0], epochs=None, init=["noise"]))
+    {'style_weight': [1.0, 2.0], 'init': ['noise']}
+    """
+    names = LossSettings.names() + RunSettings.names()
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+def cell_paths(folder: str | None, count: int) -> list:
+    """The files ``--save-cells`` writes: ``FOLDER/cell_01.png`` ...
+
+    Example:
+
+    >>> cell_paths("cells", 2)
+    ['cells/cell_1.png', 'cells/cell_2.png']
+    """
+    if folder is None:
+        return []
+    digits = len(str(count))
+    return [os.path.join(folder, f"cell_{index:0{digits}d}.png") for index in range(1, count + 1)]
+
+
+def _variants(args, size):
+    from nst_keras.sweep import sweep_variants
+
+    base = StylizeSettings(run=RunSettings(ema_decay=None)) if args.average is False else StylizeSettings()
+    try:
+        variants = sweep_variants(base, swept(args))
+    except (TypeError, ValueError) as err:
+        raise UsageError(options.with_flags(str(err))) from None
+    for _, settings in variants:
+        options.resolved_settings(settings, size)  # a schedule that cannot run is refused now
+    return variants
+
+
+def _load(args, image, outputs):
+    from nst_keras import images
+
+    inputs = [args.content] + args.style
+    try:
+        for path in outputs:
+            images.check_output_path(path, inputs, overwrite=args.overwrite)
+        with reported_warnings(args):
+            content = images.load_image(args.content, image.size, background=image.background)
+            style_size = max(images.MIN_SIDE, round(max(content.shape[:2]) * image.style_scale))
+            styles = [images.load_image(path, style_size, background=image.background) for path in args.style]
+    except images.ImageError as err:
+        raise UsageError(options.with_flags(err)) from None
+    except ValueError as err:  # a bad --background colour
+        raise UsageError(f"--background: {err}") from None
+    return content, styles
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``nst-keras sweep``; return the exit code.
+
+    Example:
+
+    >>> run(build_parser().parse_args(["sweep", "a.jpg", "b.jpg", "-o", "g.png", "--epochs", "1,2"]))  # doctest: +SKIP
+    0
+    """
+    image = options.image_settings(args)
+    variants = _variants(args, image.size)
+    cells = cell_paths(args.save_cells, len(variants))
+    content, styles = _load(args, image, [args.output] + cells)
+    resolved = resolve_weights(args)
+
+    from nst_keras import images
+    from nst_keras.provenance import provenance
+    from nst_keras.sweep import batches, grid, label_text, sweep
+
+    flags = options.settings_flags()
+    varied = [name for name, values in swept(args).items() if len(values) > 1]
+    # Options given one value apply to every cell; the labels show what differs.
+    labels = [label_text({flags[name]: label[name] for name in varied}) for label, _ in variants]
+    settings = [s for _, s in variants]
+    count = len(batches(settings, args.max_batch))
+    height, width = content.shape[:2]
+    info(args, f"sweeping {plural(len(variants), 'variant')} of {args.content} at {width}x{height} in "
+               f"{plural(count, 'batch', 'batches')}")
+    done = []
+
+    def on_batch(indices):
+        done.append(indices)
+        info(args, f"batch {len(done)}/{count}: {plural(len(indices), 'variant')}")
+
+    start = time.perf_counter()
+    results = sweep(content, styles, settings, max_batch=args.max_batch, on_batch=on_batch,
+                    network=resolved.network, weights=resolved.weights)
+    columns = len(swept(args)[varied[-1]]) if varied else 1
+    names = dict(content_image=os.path.basename(args.content),
+                 style_image=", ".join(os.path.basename(path) for path in args.style))
+    for path, result, variant in zip(cells, results, settings):
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        metadata = provenance(resolved.network, resolved.source,
+                              dict(variant.to_dict(), **image.to_dict()),
+                              **names)
+        images.save_image(path, result, metadata=metadata)
+    images.save_image(args.output, grid(results, labels, columns),
+                      metadata=provenance(resolved.network, resolved.source, image.to_dict(), **names))
+    info(args, f"wrote {args.output} ({plural(len(variants), 'cell')}) in {time.perf_counter() - start:.0f} s")
+    return EXIT_OK

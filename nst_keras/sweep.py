@@ -1,0 +1,174 @@
+"""Settings sweeps: stylise one content image under every combination of settings, for a grid of previews.
+
+Choosing weights by rendering one full picture per guess is slow; a sweep
+renders every combination small, side by side. Variants that differ only in
+loss weights (``content_weight``, ``style_weight``,
+``total_variation_weight``, ``light_weight``) are optimised together as one
+``[B, H, W, 3]`` batch with one weight per image: one model, one ``fit``.
+Each image of the batch gets the gradient it would get alone (the batch's
+loss is the sum of the images' losses, and Adam works pixel by pixel), so a
+batched variant equals the same settings run alone, up to float rounding.
+
+Example:
+
+>>> import numpy as np
+>>> from nst_keras.settings import StylizeSettings
+>>> variants = sweep_variants(StylizeSettings(), {"style_weight": [0.5, 2.0], "init": ["content", "noise"]})
+>>> [label for label, _ in variants][:2]
+[{'style_weight': 0.5, 'init': 'content'}, {'style_weight': 0.5, 'init': 'noise'}]
+>>> len(batches([s for _, s in variants]))
+2
+"""
+
+import dataclasses
+import itertools
+
+import numpy as np
+
+from nst_keras.settings import StylizeSettings
+
+# Loss weights that may differ between the images of one batch.
+PER_IMAGE = ("content_weight", "style_weight", "total_variation_weight", "light_weight")
+
+
+def sweep_variants(base, choices):
+    """Every combination of ``choices``, in order, as ``(label, settings)`` pairs.
+
+    Args:
+        base: the :class:`~nst_keras.settings.StylizeSettings` the variants
+            start from.
+        choices: ``{setting name: [values]}``; the first name varies
+            slowest, the last fastest (one grid row per value of the first).
+
+    Returns:
+        A list of ``({name: value}, StylizeSettings)``, one per combination;
+        each value is checked by its setting's field.
+
+    Example:
+
+    >>> [label for label, _ in sweep_variants(StylizeSettings(), {"epochs": [1, 2]})]
+    [{'epochs': 1}, {'epochs': 2}]
+    """
+    names = list(choices)
+    variants = []
+    for values in itertools.product(*(list(choices[name]) for name in names)):
+        label = dict(zip(names, values))
+        variants.append((label, StylizeSettings.from_kwargs(base, **label)))
+    return variants
+
+
+def _shared(settings):
+    """The settings with the per-image loss weights taken out: variants alike here share a batch."""
+    loss = {name: getattr(settings.loss, name) for name in settings.loss.names() if name not in PER_IMAGE}
+    return repr((sorted(loss.items()), sorted(settings.run.to_dict().items())))
+
+
+def batches(variants, max_batch=None):
+    """Indices of ``variants`` grouped into batches that one model can optimise together.
+
+    Variants whose settings differ only in :data:`PER_IMAGE` loss weights
+    share a batch (at most ``max_batch`` images), in order of first appearance.
+
+    Example:
+
+    >>> base = StylizeSettings()
+    >>> batches([StylizeSettings.from_kwargs(base, style_weight=w) for w in (1, 2, 3)], max_batch=2)
+    [[0, 1], [2]]
+    """
+    groups = {}
+    for index, settings in enumerate(variants):
+        groups.setdefault(_shared(settings), []).append(index)
+    size = max_batch or len(variants) or 1
+    return [group[start:start + size] for group in groups.values() for start in range(0, len(group), size)]
+
+
+def batch_settings(variants):
+    """One :class:`~nst_keras.settings.StylizeSettings` for a batch: the per-image weights as tuples.
+
+    Example:
+
+    >>> base = StylizeSettings()
+    >>> batch_settings([StylizeSettings.from_kwargs(base, style_weight=w) for w in (1, 2)]).loss.style_weight
+    (1.0, 2.0)
+    """
+    first = variants[0]
+    weights = {}
+    for name in PER_IMAGE:
+        values = tuple(getattr(v.loss, name) for v in variants)
+        weights[name] = values if len(set(values)) > 1 else values[0]
+    return dataclasses.replace(first, loss=first.loss.replace(**weights))
+
+
+def sweep(content_image, style_image, variants, *, max_batch=None, on_batch=None, **stylize_kwargs):
+    """Stylise ``content_image`` under each of ``variants``; return one ``[H, W, 3]`` image per variant.
+
+    Args:
+        content_image: ``[H, W, 3]`` in [0, 1] (or uint8), at the preview size.
+        style_image: one style image or a list, as :func:`~nst_keras.stylize` takes them.
+        variants: a list of :class:`~nst_keras.settings.StylizeSettings`
+            (e.g. the settings of :func:`sweep_variants`).
+        max_batch: the most variants optimised together (default: all that can be).
+        on_batch: called as ``on_batch(indices)`` before each batch starts.
+        **stylize_kwargs: :func:`~nst_keras.stylize`'s ``network``,
+            ``weights``, ``callbacks``, ``verbose``, ``dtype``.
+
+    Example:
+
+    >>> image = np.random.default_rng(0).random((32, 32, 3), dtype=np.float32)
+    >>> base = StylizeSettings.from_kwargs(epochs=1, steps_per_epoch=2)
+    >>> out = sweep(image, image, [StylizeSettings.from_kwargs(base, style_weight=w) for w in (0.5, 2.0)],
+    ...             network="vgg16", weights=None)
+    >>> len(out), out[0].shape
+    (2, (32, 32, 3))
+    """
+    from nst_keras.stylize import stylize
+
+    content = np.asarray(content_image)
+    results = [None] * len(variants)
+    for indices in batches(variants, max_batch):
+        if on_batch is not None:
+            on_batch(indices)
+        settings = batch_settings([variants[i] for i in indices])
+        batch = np.repeat(content[None], len(indices), axis=0)
+        images = stylize(batch, style_image, settings, **stylize_kwargs).image
+        for index, image in zip(indices, images):
+            results[index] = image
+    return results
+
+
+def label_text(label):
+    """A variant's label as the lines written under its cell: one ``name value`` per setting.
+
+    Example:
+
+    >>> print(label_text({"style_weight": 0.5, "scales": (128, 256)}))
+    style_weight 0.5
+    scales 128,256
+    """
+    def text(value):
+        if value is None:
+            return "none"
+        if isinstance(value, (tuple, list)):
+            return ",".join(text(v) for v in value)
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    return "\n".join(f"{name} {text(value)}" for name, value in label.items())
+
+
+def grid(images, labels, columns, height=None):
+    """A labelled grid of ``images``, ``columns`` to a row, each cell's label written under it.
+
+    Returns uint8 ``[H, W, 3]`` (see :func:`nst_keras.plots.contact_sheet`).
+
+    Example:
+
+    >>> cells = [np.zeros((16, 24, 3), "float32")] * 4
+    >>> grid(cells, ["a", "b", "c", "d"], columns=2, height=16).shape[1]
+    72
+    """
+    from nst_keras.plots import contact_sheet
+
+    rows = [list(images[start:start + columns]) for start in range(0, len(images), columns)]
+    row_labels = [list(labels[start:start + columns]) for start in range(0, len(labels), columns)]
+    height = height or max(np.asarray(image).shape[0] for image in images)
+    return contact_sheet(rows, height=height, labels=row_labels)
