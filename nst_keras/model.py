@@ -263,13 +263,8 @@ class StyleTransferModel(LossTracking, keras.Model):
             self.feature_extractor(images),
             self.content_targets,
             self.style_targets,
-            content_weight=self.content_weight,
-            style_weight=self.style_weight,
-            total_variation_weight=self.total_variation_weight,
-            style_layer_weights=self.style_layer_weights,
-            style_kind=self.style_loss,
-            light_weight=self.light_weight,
             light_target=self.light_target,
+            **self.loss_weights(),
         )
 
     def call(self, inputs=None):

@@ -40,6 +40,17 @@ class LossTracking:
     def metrics(self):
         return list(self.loss_trackers)
 
+    def loss_weights(self):
+        """The keyword arguments of :func:`nst_keras.losses.weighted_losses` held by this model's loss settings.
+
+        Example:
+
+        >>> sorted(model.loss_weights())                       # doctest: +SKIP
+        ['content_weight', 'light_weight', 'style_kind', 'style_layer_weights', 'style_weight', ...]
+        """
+        names = ("content_weight", "style_weight", "total_variation_weight", "light_weight", "style_layer_weights")
+        return dict({name: getattr(self, name) for name in names}, style_kind=self.style_loss)
+
     def track(self, losses):
         """Add a step's losses (``[B]`` each, averaged over the batch); return the epoch means so far.
 

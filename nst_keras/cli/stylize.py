@@ -135,15 +135,35 @@ def load_inputs(args: argparse.Namespace, image: ImageSettings, run: RunSettings
     """
     from nst_keras import images
 
+    if args.plot is not None:
+        try:
+            images.check_output_path(args.plot, [args.content, *args.style, args.output], overwrite=args.overwrite)
+        except images.ImageError as err:
+            raise UsageError(f"--plot: {options.with_flags(err)}") from None
+    content, styles = read_images(args, image, [args.output] + checkpoint_paths(args.output, args.save_every, run))
+    blend = args.style_blend_weights
+    if blend is not None and len(blend) != len(args.style):
+        raise UsageError(f"--style-blend-weights: {plural(len(blend), 'weight')} for "
+                         f"{plural(len(args.style), 'style image')}")
+    return content, styles
+
+
+def read_images(args: argparse.Namespace, image: ImageSettings, outputs: list) -> tuple:
+    """Check that ``outputs`` may be written, then decode ``args.content`` and ``args.style``; or raise UsageError.
+
+    Returns ``(content, styles)``: float arrays at ``image.size``, the styles
+    at the style scale. Warnings while decoding are printed one line each.
+
+    Example:
+
+    >>> content, styles = read_images(args, ImageSettings(size=256), ["out.png"])    # doctest: +SKIP
+    """
+    from nst_keras import images
+
     inputs = [args.content] + args.style
     try:
-        for path in [args.output] + checkpoint_paths(args.output, args.save_every, run):
+        for path in outputs:
             images.check_output_path(path, inputs, overwrite=args.overwrite)
-        if args.plot is not None:
-            try:
-                images.check_output_path(args.plot, inputs + [args.output], overwrite=args.overwrite)
-            except images.ImageError as err:
-                raise UsageError(f"--plot: {options.with_flags(err)}") from None
         with reported_warnings(args):
             content = images.load_image(args.content, image.size, background=image.background)
             style_size = max(images.MIN_SIDE, round(max(content.shape[:2]) * image.style_scale))
@@ -152,10 +172,6 @@ def load_inputs(args: argparse.Namespace, image: ImageSettings, run: RunSettings
         raise UsageError(options.with_flags(err)) from None
     except ValueError as err:  # a bad --background colour
         raise UsageError(f"--background: {err}") from None
-    blend = args.style_blend_weights
-    if blend is not None and len(blend) != len(args.style):
-        raise UsageError(f"--style-blend-weights: {plural(len(blend), 'weight')} for "
-                         f"{plural(len(args.style), 'style image')}")
     return content, styles
 
 

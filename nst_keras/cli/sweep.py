@@ -21,7 +21,8 @@ import os
 import time
 
 from nst_keras.cli import options
-from nst_keras.cli.common import EXIT_OK, UsageError, info, plural, reported_warnings, resolve_weights
+from nst_keras.cli.common import EXIT_OK, UsageError, info, plural, resolve_weights
+from nst_keras.cli.stylize import read_images
 from nst_keras.settings import LossSettings, RunSettings, StylizeSettings
 
 PREVIEW_SIZE = 256
@@ -102,24 +103,6 @@ def _variants(args, size):
     return variants
 
 
-def _load(args, image, outputs):
-    from nst_keras import images
-
-    inputs = [args.content] + args.style
-    try:
-        for path in outputs:
-            images.check_output_path(path, inputs, overwrite=args.overwrite)
-        with reported_warnings(args):
-            content = images.load_image(args.content, image.size, background=image.background)
-            style_size = max(images.MIN_SIDE, round(max(content.shape[:2]) * image.style_scale))
-            styles = [images.load_image(path, style_size, background=image.background) for path in args.style]
-    except images.ImageError as err:
-        raise UsageError(options.with_flags(err)) from None
-    except ValueError as err:  # a bad --background colour
-        raise UsageError(f"--background: {err}") from None
-    return content, styles
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``nst-keras sweep``; return the exit code.
 
@@ -131,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     image = options.image_settings(args)
     variants = _variants(args, image.size)
     cells = cell_paths(args.save_cells, len(variants))
-    content, styles = _load(args, image, [args.output] + cells)
+    content, styles = read_images(args, image, [args.output] + cells)
     resolved = resolve_weights(args)
 
     from nst_keras import images

@@ -211,14 +211,9 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
             self.feature_extractor(generated),
             content_targets,
             style_targets,
-            content_weight=self.content_weight,
-            style_weight=self.style_weight,
-            total_variation_weight=self.total_variation_weight,
-            style_layer_weights=self.style_layer_weights,
-            style_kind=self.style_loss,
             # The photo's own large-scale light, as the photo is its own content target.
-            light_weight=self.light_weight,
             light_target=coarse_luminance(photos) if self.light_weight > 0 else None,
+            **self.loss_weights(),
         )
 
     @staticmethod
