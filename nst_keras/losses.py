@@ -24,6 +24,14 @@ Normalisation, against Gatys, Ecker & Bethge (2015):
 
 With every term a mean, ``content_weight``, ``style_weight`` and
 ``total_variation_weight`` give comparable results at any resolution.
+
+The style statistic is selectable (``style_loss``): the Gram matrix, or
+Gaussians compared by the 2-Wasserstein distance
+(:func:`wasserstein_distance`). Both keep only averages over positions, so
+style blends and tiled optimisation stay exact. Heitz et al.'s sliced
+Wasserstein distance (CVPR 2021) sorts projected features instead: that is
+not a sum over positions, so it would neither blend styles linearly nor tile
+exactly, and it is not offered.
 """
 
 import keras
