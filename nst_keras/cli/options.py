@@ -156,6 +156,8 @@ def add_setting(parser: argparse.ArgumentParser, cls: type, name: str, *, sweep:
         keywords["metavar"] = meta["metavar"] or flag.lstrip("-").replace("-", "_").upper()
     if sweep:
         separator = alternatives_separator(field)
+        # Not given means the field's default, which the help still names.
+        keywords["help"] = keywords["help"].replace("%(default)s", str(field.default))
         keywords.update(default=None, type=_alternatives_parser(cls, name, flag, separator),
                         metavar=f"{keywords.get('metavar') or '|'.join(meta['choices'])}{separator}...")
         keywords.pop("choices", None)
