@@ -92,6 +92,50 @@ def _write_png16(fp, pixels, text):
     fp.write(_png_chunk(b"IEND", b""))
 
 
+def _write_tiff16(fp, pixels, text):
+    """A 48-bit RGB TIFF (Pillow writes 8 bits per channel only): one Deflate strip, sRGB profile, metadata.
+
+    Baseline little-endian TIFF 6.0 with the Adobe Deflate compression (8)
+    that Photoshop, GIMP, libtiff and Pillow read; the metadata is the JSON
+    ImageDescription the 8-bit formats carry.
+    """
+    height, width = pixels.shape[:2]
+    strip = zlib.compress(pixels.astype("<u2").tobytes(), 6)
+    description = (json.dumps(text, ensure_ascii=True, sort_keys=True).encode("ascii") + b"\0") if text else b""
+    profile = srgb_profile()
+    short, long_, ascii_, undefined = 3, 4, 2, 7
+    # (tag, type, count, value or bytes stored after the directory), in ascending tag order.
+    entries = [
+        (256, long_, 1, width), (257, long_, 1, height), (258, short, 3, struct.pack("<3H", 16, 16, 16)),
+        (259, short, 1, 8), (262, short, 1, 2),
+        *([(270, ascii_, len(description), description)] if description else []),
+        (273, long_, 1, None), (277, short, 1, 3), (278, long_, 1, height), (279, long_, 1, len(strip)),
+        (284, short, 1, 1), (339, short, 3, struct.pack("<3H", 1, 1, 1)),
+        (34675, undefined, len(profile), profile),
+    ]
+    directory_size = 2 + 12 * len(entries) + 4
+    offset = 8 + directory_size
+    extra, fields = b"", []
+    for tag, kind, count, value in entries:
+        if isinstance(value, bytes) and len(value) > 4:
+            fields.append(struct.pack("<HHII", tag, kind, count, offset + len(extra)))
+            extra += value + b"\0" * (len(value) % 2)  # values start on a word boundary
+        elif isinstance(value, bytes):
+            fields.append(struct.pack("<HHI", tag, kind, count) + value.ljust(4, b"\0"))
+        else:
+            fields.append((tag, kind, count, value))
+    strip_offset = offset + len(extra)
+    packed = []
+    for field in fields:
+        if isinstance(field, tuple):
+            tag, kind, count, value = field
+            value = strip_offset if tag == 273 else value
+            field = struct.pack("<HHI", tag, kind, count) + struct.pack("<H2x" if kind == short else "<I", value)
+        packed.append(field)
+    fp.write(b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(entries)) + b"".join(packed))
+    fp.write(struct.pack("<I", 0) + extra + strip)
+
+
 def _checked(image):
     """``image`` as an ``[H, W, 3]`` uint8 or finite float array, or ValueError."""
     array = np.asarray(image)
@@ -160,8 +204,8 @@ def save_image(path, image, *, metadata: dict | None = None, quality: int = 95, 
     ``.png``, ``.jpg``/``.jpeg`` (4:4:4 chroma), ``.webp``, ``.tif``/``.tiff``
     (LZW); ``quality`` applies to JPEG and WebP. Every file carries an sRGB
     ICC profile (:func:`srgb_profile`): the pixels are sRGB. ``depth=16``
-    writes 16 bits per channel, PNG only (a float image keeps 65536 levels,
-    for prints that are edited further).
+    writes 16 bits per channel, PNG or TIFF (Deflate) only (a float image
+    keeps 65536 levels, for prints that are edited further).
 
     ``metadata`` (str to str) goes into PNG iTXt chunks (UTF-8), and for the
     other formats into the EXIF/TIFF ImageDescription tag (0x010E) as a JSON
@@ -181,8 +225,8 @@ def save_image(path, image, *, metadata: dict | None = None, quality: int = 95, 
     fmt = _save_format(path)
     if depth not in OUTPUT_DEPTHS:
         raise ValueError(f"Expected `depth` to be one of {OUTPUT_DEPTHS}. Received: depth={depth!r}")
-    if depth == 16 and fmt != "PNG":
-        raise ImageError(path, "16-bit output is written as PNG only; use a .png name (or depth=8)")
+    if depth == 16 and fmt not in ("PNG", "TIFF"):
+        raise ImageError(path, "16-bit output is written as PNG or TIFF only; use a .png or .tif name (or depth=8)")
     text = _metadata_text(metadata)
     if depth == 16:
         pixels = _as_uint16(image)
@@ -199,7 +243,7 @@ def save_image(path, image, *, metadata: dict | None = None, quality: int = 95, 
     try:
         with atomic_write(target) as fp:
             if options is None:
-                _write_png16(fp, pixels, text)
+                (_write_png16 if fmt == "PNG" else _write_tiff16)(fp, pixels, text)
             else:
                 pixels.save(fp, format=fmt, **options)
     except OSError as exc:

@@ -398,7 +398,7 @@ class ImageSettings(_Settings):
     background: str = setting(
         "white", checks.background, "colour under transparent areas of the inputs (default %(default)s)", metavar="COLOR")
     output_depth: int = setting(
-        8, checks.choice(OUTPUT_DEPTHS), "bits per channel of the output: 16 writes a 48-bit PNG (default %(default)s)",
+        8, checks.choice(OUTPUT_DEPTHS), "bits per channel of the output: 16 writes a 48-bit PNG or TIFF (default %(default)s)",
         parse=int, choices=OUTPUT_DEPTHS)
 
 

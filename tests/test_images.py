@@ -890,10 +890,41 @@ def test_sixteen_bit_png_keeps_65536_levels_profile_and_metadata(tmp_path):
     assert images.read_metadata(str(path)) == {"network": "vgg16"}
     # Any viewer still reads it (Pillow at 8 bits).
     np.testing.assert_allclose(load_image(str(path)), pixels, atol=1 / 255)
-    with pytest.raises(ImageError, match="PNG only"):
+    with pytest.raises(ImageError, match="PNG or TIFF only"):
         save_image(str(tmp_path / "print.jpg"), pixels, depth=16)
     with pytest.raises(ValueError, match="depth"):
         save_image(str(tmp_path / "x.png"), pixels, depth=12)
+
+
+def _tiff_samples(path):
+    """The samples and tags of a one-strip 48-bit little-endian TIFF, decoded with struct and zlib alone."""
+    import struct
+    import zlib
+
+    data = open(path, "rb").read()
+    assert data[:4] == b"II*\0"
+    (directory,) = struct.unpack("<I", data[4:8])
+    (count,) = struct.unpack("<H", data[directory:directory + 2])
+    tags = {}
+    for index in range(count):
+        tag, kind, number, value = struct.unpack("<HHII", data[directory + 2 + 12 * index:directory + 14 + 12 * index])
+        tags[tag] = (kind, number, value if kind != 3 or number > 2 else value & 0xFFFF)
+    width, height = tags[256][2], tags[257][2]
+    strip = data[tags[273][2]:tags[273][2] + tags[279][2]]
+    assert tags[259][2] == 8 and tags[262][2] == 2 and tags[277][2] == 3
+    return np.frombuffer(zlib.decompress(strip), "<u2").reshape(height, width, 3), tags
+
+
+def test_sixteen_bit_tiff_keeps_65536_levels_profile_and_metadata(tmp_path):
+    pixels = np.random.default_rng(2).random((41, 37, 3)).astype(np.float32)
+    path = tmp_path / "print.tif"
+    save_image(str(path), pixels, metadata={"network": "vgg16"}, depth=16)
+    samples, tags = _tiff_samples(path)
+    np.testing.assert_array_equal(samples, np.rint(pixels.astype(np.float64) * 65535).astype(np.uint16))
+    assert tags[34675][1] > 0  # the ICC profile
+    assert images.read_metadata(str(path)) == {"network": "vgg16"}
+    # Any viewer still reads it (Pillow at 8 bits).
+    np.testing.assert_allclose(load_image(str(path)), pixels, atol=1 / 255)
 
 
 @pytest.mark.parametrize("name", ["a.png", "a.jpg", "a.webp", "a.tif"])

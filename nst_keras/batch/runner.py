@@ -336,9 +336,9 @@ def run_batch(plan: BatchPlan, settings: StylizeSettings | None = None, image_se
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"Expected `batch_size` to be an integer >= 1. Received: batch_size={batch_size!r}")
     settings, image_settings = _split_settings(settings, image_settings, overrides)
-    if image_settings.output_depth == 16 and plan.output_format != "png":
+    if image_settings.output_depth == 16 and plan.output_format not in ("png", "tif"):
         raise ValueError(
-            "Expected output_format='png' for 16-bit outputs. "
+            "Expected output_format='png' or 'tif' for 16-bit outputs. "
             f"Received: output_depth=16, output_format={plan.output_format!r}"
         )
     if style_network is not None:

@@ -204,8 +204,8 @@ def run(args: argparse.Namespace) -> int:
     from nst_keras.provenance import provenance
 
     image = options.image_settings(args)
-    if image.output_depth == 16 and args.format != "png":
-        raise UsageError("--output-depth 16 writes PNG files; leave out --format or use --format png")
+    if image.output_depth == 16 and args.format not in ("png", "tif"):
+        raise UsageError("--output-depth 16 writes PNG or TIFF files; leave out --format or use --format png or tif")
     if args.network is None:
         options.refuse_options(args, [name for name in vars(args) if name not in ("style_index", "style_weights")],
                                "without --network")

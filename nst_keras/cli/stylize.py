@@ -182,8 +182,9 @@ NETWORK_OPTIONS = ("output", "size", "background", "output_depth", "overwrite", 
 
 def _image_settings(args):
     image = options.image_settings(args)
-    if image.output_depth == 16 and not args.output.lower().endswith(".png"):
-        raise UsageError(f"--output-depth 16: {args.output}: 16-bit output is written as PNG; use a .png name")
+    if image.output_depth == 16 and not args.output.lower().endswith((".png", ".tif", ".tiff")):
+        raise UsageError(f"--output-depth 16: {args.output}: 16-bit output is written as PNG or TIFF; use a .png "
+                         "or .tif name")
     return image
 
 
