@@ -1,12 +1,12 @@
 """``nst-keras sweep``: a labelled grid of previews, one per combination of settings.
 
-Every stylisation option takes a comma list (``--style-weight 0.5,1,2``;
+Every loss and optimisation option takes a comma list (``--style-weight 0.5,1,2``;
 options whose one value is itself a comma list, such as ``--scales`` or
 ``--style-layer-weights``, separate their values with ``/``). The cartesian
 product is rendered at ``--size`` (default 256 px) and laid out with one row
 per value of the first option given several values and one column per value
-of the last, each cell's settings written under it as options, ready to render the chosen cell at full size with ``nst-keras
-stylize``.
+of the last. Each cell's settings are written under it as options, ready to
+render the chosen cell at full size with ``nst-keras stylize``.
 
 Example:
 
@@ -47,10 +47,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         ],
         usage="%(prog)s CONTENT STYLE [STYLE ...] -o GRID [--OPTION V1,V2,... ...]",
         description=(
-            "Stylise CONTENT under every combination of the values given (each stylisation option takes a comma "
-            "list; options whose value is a list, such as --scales, take values separated by '/') at a preview "
-            "size, and write a grid with each cell's options under it. Variants that differ only in loss weights "
-            "are optimised together as one batch."))
+            "Stylise CONTENT under every combination of the values given, at a preview size, and write a grid "
+            "with each cell's options under it. Each loss and optimisation option takes a comma list; options "
+            "whose value is a list, such as --scales, separate their values with '/'; --size, --style-scale and "
+            "--background take one value. Variants that differ only in loss weights are optimised together as "
+            "one batch."))
     parser.add_argument("content", help="content image (photo) file")
     parser.add_argument("style", nargs="+", help="style image (painting) file(s)")
     parser.add_argument("-o", "--output", required=True, help="grid image: .png, .jpg, .webp or .tif")
