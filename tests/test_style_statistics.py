@@ -186,6 +186,10 @@ def test_per_image_weights_need_one_per_image(rng):
     content = rng.random((2, 32, 32, 3), dtype=np.float32)
     with pytest.raises(ValueError, match="one weight per image"):
         StyleTransferModel(content, content[0], network="vgg16", weights=None, style_weight=[1.0, 2.0, 3.0])
+    from nst_keras.fast import StyleNetworkTrainer
+
+    with pytest.raises(ValueError, match="one number"):
+        StyleNetworkTrainer(style_image=content[0], network="vgg16", weights=None, style_weight=[1.0, 2.0])
     model = StyleTransferModel(content, content[0], network="vgg16", weights=None, style_weight=[0.0, 2.0])
     style = ops.convert_to_numpy(model.compute_losses()["style_loss"])
     assert style[0] == 0.0 and style[1] > 0.0
