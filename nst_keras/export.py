@@ -258,10 +258,7 @@ def export_saved_model(
             "Expected no `style_blend_weights`: the export takes one style image. "
             f"Received: style_blend_weights={list(loss_settings.style_blend_weights)}"
         )
-    for name in ("content_weight", "style_weight", "total_variation_weight", "light_weight"):
-        if isinstance(getattr(loss_settings, name), tuple):
-            raise ValueError(f"Expected `{name}` to be one number: the export stylises one image at a time. "
-                             f"Received: {name}={list(getattr(loss_settings, name))}")
+    loss_settings.require_single_weights("the export stylises one image at a time")
     if isinstance(steps, bool) or int(steps) != steps or steps < 0:
         raise ValueError(f"Expected `steps` to be an integer >= 0. Received: steps={steps!r}")
     if int(max_side) != max_side or max_side < MIN_SIDE:

@@ -16,8 +16,6 @@ from nst_keras.tiling import TiledObjective
 from nst_keras.weights import ResolvedWeights
 
 _LOSS = LossSettings()
-# Loss weights that may differ from image to image of a batch.
-_PER_IMAGE = ("content_weight", "style_weight", "total_variation_weight", "light_weight")
 
 
 @keras.saving.register_keras_serializable(package="nst_keras")
@@ -156,7 +154,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             value = getattr(loss_settings, name)
             setattr(self, name, list(value) if isinstance(value, tuple) else value)
         self.style_layer_weights = list(loss_settings.layer_weights)
-        for name in _PER_IMAGE:
+        for name in settings.LOSS_WEIGHTS:
             value = getattr(loss_settings, name)
             if isinstance(value, tuple) and len(value) != self.image_shape[0]:
                 raise ValueError(

@@ -115,6 +115,9 @@ WASSERSTEIN_FLOOR = 1e-6
 # a lit facade bright while leaving the painting's strokes free inside a cell.
 LIGHT_CELLS = 16
 LIGHT_WEIGHT = 0.0
+# The loss weights: each a number, or for StyleTransferModel and sweeps one
+# number per image of a batch.
+LOSS_WEIGHTS = ("content_weight", "style_weight", "total_variation_weight", "light_weight")
 # Style layer weights by name: "fine" is crowsonkb's 256:64:16:4:1 (block1 to
 # block5), a factor of 4 per layer, normalised to sum 1.
 LAYER_WEIGHT_PRESETS = ("equal", "fine")
@@ -239,6 +242,21 @@ class LossSettings(_Settings):
                 "Expected one weight per style layer. Received: "
                 f"style_layer_weights={list(self.style_layer_weights)} for {len(self.style_layer_names)} style layers"
             )
+
+    def require_single_weights(self, reason):
+        """Raise ValueError if a loss weight is a list (one per image); ``reason`` says why that cannot run.
+
+        Example:
+
+        >>> LossSettings(style_weight=[1, 2]).require_single_weights("one image at a time")
+        Traceback (most recent call last):
+        ...
+        ValueError: Expected `style_weight` to be one number: one image at a time. Received: style_weight=[1.0, 2.0]
+        """
+        for name in LOSS_WEIGHTS:
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                raise ValueError(f"Expected `{name}` to be one number: {reason}. Received: {name}={list(value)}")
 
     @property
     def layer_weights(self):

@@ -13,6 +13,8 @@ Example:
 import keras
 from keras import ops
 
+from nst_keras.settings import LOSS_WEIGHTS
+
 LOSS_NAMES = ("loss", "style_loss", "content_loss", "total_variation_loss")
 
 
@@ -48,7 +50,7 @@ class LossTracking:
         >>> sorted(model.loss_weights())                       # doctest: +SKIP
         ['content_weight', 'light_weight', 'style_kind', 'style_layer_weights', 'style_weight', ...]
         """
-        names = ("content_weight", "style_weight", "total_variation_weight", "light_weight", "style_layer_weights")
+        names = LOSS_WEIGHTS + ("style_layer_weights",)
         return dict({name: getattr(self, name) for name in names}, style_kind=self.style_loss)
 
     def track(self, losses):

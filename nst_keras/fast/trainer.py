@@ -93,10 +93,7 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         loss_kwargs = {name: kwargs.pop(name) for name in _LOSS_NAMES if name in kwargs}
         super().__init__(**kwargs)
         checked = LossSettings(**loss_kwargs)
-        for name in ("content_weight", "style_weight", "total_variation_weight", "light_weight"):
-            if isinstance(getattr(checked, name), tuple):
-                raise ValueError(f"Expected `{name}` to be one number: every photo of a batch is trained alike. "
-                                 f"Received: {name}={list(getattr(checked, name))}")
+        checked.require_single_weights("every photo of a batch is trained alike")
         for name in _LOSS_NAMES:
             value = getattr(checked, name)
             setattr(self, name, list(value) if isinstance(value, tuple) else value)
