@@ -38,8 +38,19 @@ INFO_NAME = "nst_keras.json"
 LEARNING_RATE, SIZE, BATCH_SIZE, EPOCHS, STEPS_PER_EPOCH = 1e-3, 256, 4, 10, 1000
 # What a resumed run must share with the interrupted one (all but the length and the output rules).
 _SAME_RUN = ("style", "photos", "tfds", "image_key", "size", "batch_size", "content_weight", "style_weight",
-             "total_variation_weight", "light_weight", "style_loss", "style_layer_weights", "model", "weights", "precision", "filters", "residual_blocks",
-             "learning_rate", "seed")
+             "total_variation_weight", "light_weight", "style_loss", "style_layer_weights", "model", "weights", "precision",
+             "filters", "residual_blocks", "learning_rate", "seed")
+
+
+def _same_run_settings(args):
+    """The settings a resumed run must share, with files as absolute paths (the same files from another folder match)."""
+    wanted = {name: getattr(args, name) for name in _SAME_RUN}
+    wanted["style"] = [os.path.realpath(path) for path in args.style]
+    if args.photos is not None:
+        wanted["photos"] = os.path.realpath(args.photos)
+    if isinstance(args.weights, str) and os.path.isfile(args.weights):
+        wanted["weights"] = os.path.realpath(args.weights)
+    return wanted
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -242,7 +253,7 @@ def _check_inputs(args):
 
 def _resume(args, partial):
     """Start ``partial`` (the backup folder) or check that it holds a run of this very command."""
-    wanted = {name: getattr(args, name) for name in _SAME_RUN}
+    wanted = _same_run_settings(args)
     record = os.path.join(partial, "command.json")
     if not os.path.isdir(partial) or set(os.listdir(partial)) <= {"command.json"}:  # no epoch backed up yet
         os.makedirs(partial, exist_ok=True)
