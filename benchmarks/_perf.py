@@ -240,6 +240,16 @@ def quiet_tensorflow():
     absl.logging.set_verbosity(absl.logging.ERROR)
 
 
+def timed(function, repeats):
+    """Call ``function`` ``repeats`` times; return the median and the best wall time in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return median(times), min(times)
+
+
 def median(values):
     values = sorted(values)
     n = len(values)

@@ -42,15 +42,6 @@ def network_flops(height, width, filters, residual_blocks):
     return sum(2 * pixels * kernel * kernel * c_in * c_out for pixels, kernel, c_in, c_out in convs)
 
 
-def timed(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return _perf.median(times), min(times)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=_perf.int_list, default=[512, 1024],
@@ -89,7 +80,7 @@ def main(argv=None):
     for size in args.sizes:
         image = rng.random((size, size, 3), dtype=np.float32)
         stylize_with_network(network, image)
-        median, best = timed(lambda: stylize_with_network(network, image), args.repeats)
+        median, best = _perf.timed(lambda: stylize_with_network(network, image), args.repeats)
         flops = network_flops(size, size, args.filters, args.residual_blocks)
         print(f"{size:>5}x{size:<4} {median:>9.3f} {best:>7.3f} {flops / 1e9:>7.1f} {flops / 1e9 / median:>8.1f}")
 

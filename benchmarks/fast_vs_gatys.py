@@ -41,35 +41,32 @@ import time
 import _perf
 
 
-def epoch_clock(start, times):
-    """A stock ``LambdaCallback`` appending the seconds since ``start`` to ``times`` at each epoch end."""
-    import keras
-
-    return keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: times.append(time.perf_counter() - start))
-
-
-def gatys_default_seconds(content, style, weights, timing_steps, default_steps):
-    """Seconds of a default Gatys stylisation: the build and first epoch's overhead plus ``default_steps`` steps."""
+def gatys_default_seconds(content, style, weights, timing_steps):
+    """Seconds of a default Gatys stylisation: the build and first epoch's overhead plus the default steps."""
+    from _quality import EpochClock
     from nst_keras.stylize import stylize
 
-    times = []
+    clock = EpochClock(evaluate=False, start=time.perf_counter())
     stylize(content, style, network="vgg16", weights=weights, epochs=2, steps_per_epoch=timing_steps,
-            callbacks=[epoch_clock(time.perf_counter(), times)])
-    per_step = (times[1] - times[0]) / timing_steps
-    overhead = max(times[0] - timing_steps * per_step, 0.0)
-    return overhead + default_steps * per_step, per_step
+            callbacks=[clock])
+    per_step = (clock.seconds[1] - clock.seconds[0]) / timing_steps
+    overhead = max(clock.seconds[0] - timing_steps * per_step, 0.0)
+    return overhead + default_steps() * per_step, per_step
+
+
+def default_steps(epochs=None):
+    """Steps of ``epochs`` (default: stylize's default) epochs of stylize's default length."""
+    from nst_keras import settings
+
+    return (settings.EPOCHS if epochs is None else epochs) * settings.STEPS_PER_EPOCH
 
 
 def network_seconds(network, image, repeats=3):
+    """Median seconds of ``stylize_with_network`` after one untimed call (the trace at this size)."""
     from nst_keras.fast import stylize_with_network
 
     stylize_with_network(network, image)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        stylize_with_network(network, image)
-        times.append(time.perf_counter() - start)
-    return _perf.median(times)
+    return _perf.timed(lambda: stylize_with_network(network, image), repeats)[0]
 
 
 def quality(args, network, style_path, weights):
@@ -80,7 +77,7 @@ def quality(args, network, style_path, weights):
     from nst_keras.stylize import stylize
 
     print(f"quality at {args.size} px long side: loss under the Gatys run's own StyleTransferModel "
-          f"(VGG16, default weights and layers); Gatys {args.gatys_epochs} x 50 Adam steps")
+          f"(VGG16, default weights and layers); Gatys {default_steps(args.gatys_epochs)} Adam steps")
     print(f"{'photo':<24} {'photo loss':>10} {'network':>9} {'Gatys':>9} {'ratio':>6} {'network s':>10} "
           f"{'Gatys s':>8}")
     rows, labels, ratios = [], [], []
@@ -100,7 +97,7 @@ def quality(args, network, style_path, weights):
               f"{ratios[-1]:>6.2f} {fast_seconds:>10.2f} {gatys_seconds:>8.0f}", flush=True)
         rows.append([content, style, fast, result.image])
         labels.append([os.path.basename(path), "style", f"network, loss {fast_loss:.3f}",
-                       f"Gatys 500 steps, loss {gatys_loss:.3f}"])
+                       f"Gatys {default_steps(args.gatys_epochs)} steps, loss {gatys_loss:.3f}"])
     print(f"mean ratio network / Gatys: {sum(ratios) / len(ratios):.2f}; worst {max(ratios):.2f}")
     return rows, labels
 
@@ -108,14 +105,14 @@ def quality(args, network, style_path, weights):
 def speed(args, network, style_path, weights):
     from nst_keras.images import load_image
 
-    print(f"\ninference against the Gatys default (500 steps; seconds per step over {args.timing_steps} "
+    print(f"\ninference against the Gatys default ({default_steps()} steps; seconds per step over {args.timing_steps} "
           "steps after one untimed epoch, plus the build)")
     print(f"{'size':>6} {'network s':>10} {'Gatys s/step':>13} {'Gatys default s':>16} {'ratio':>8}")
     default_seconds = {}
     for size in args.speed_sizes:
         content, style = load_image(args.photos[0], size), load_image(style_path, size)
         fast = network_seconds(network, content)
-        total, per_step = gatys_default_seconds(content, style, weights, args.timing_steps, 500)
+        total, per_step = gatys_default_seconds(content, style, weights, args.timing_steps)
         default_seconds[size] = total
         print(f"{size:>6} {fast:>10.3f} {per_step:>13.2f} {total:>16.0f} {total / fast:>8.0f}", flush=True)
     return default_seconds
@@ -153,7 +150,7 @@ def main(argv=None):
                         default=sorted(glob.glob(os.path.join(_perf.SHARED, "images", "content", "*.jpg"))),
                         help="unseen photos to compare on (default ../shared/images/content/*.jpg)")
     parser.add_argument("--size", type=int, default=256, help="long side of the quality comparison (default 256)")
-    parser.add_argument("--gatys-epochs", type=int, default=10, help="Gatys epochs of 50 steps (default 10)")
+    parser.add_argument("--gatys-epochs", type=int, default=None, help="Gatys epochs of stylize's default length (default: stylize's default epochs)")
     parser.add_argument("--speed-sizes", type=_perf.int_list, default=[512, 1024],
                         help="long sides of the timing, comma-separated (default 512,1024)")
     parser.add_argument("--timing-steps", type=int, default=5, help="Gatys steps timed per size (default 5; 0 skips the timing)")
@@ -168,10 +165,13 @@ def main(argv=None):
     import keras
 
     import nst_keras.fast
+    from nst_keras import settings
     from nst_keras.images import save_image
     from nst_keras.plots import contact_sheet
 
     weights = None if args.weights.lower() == "none" else args.weights
+    if args.gatys_epochs is None:
+        args.gatys_epochs = settings.EPOCHS
     print("\n".join(_perf.machine_lines()))
     if args.network == "random":
         network = nst_keras.fast.StyleNetwork(filters=8, residual_blocks=1)

@@ -48,7 +48,7 @@ def _same_run_settings(args):
     wanted["style"] = [os.path.realpath(path) for path in args.style]
     if args.photos is not None:
         wanted["photos"] = os.path.realpath(args.photos)
-    if isinstance(args.weights, str) and os.path.isfile(args.weights):
+    if os.path.isfile(args.weights):
         wanted["weights"] = os.path.realpath(args.weights)
     return wanted
 
