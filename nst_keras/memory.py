@@ -87,8 +87,36 @@ def available_memory():
         return None
 
 
+def gpu_memory():
+    """Bytes TensorFlow may still allocate on the first visible GPU; ``None`` without one.
+
+    That is the GPU allocator's budget (the card's memory less what the
+    driver keeps) less what TensorFlow already holds there.
+
+    Example:
+
+    >>> free = gpu_memory()
+    >>> free is None or free >= 0
+    True
+    """
+    import tensorflow as tf
+    # The public tf.config reports the memory in use and its peak, not the size.
+    from tensorflow.python.client import device_lib
+
+    if not tf.config.get_visible_devices("GPU"):
+        return None
+    budgets = [device.memory_limit for device in device_lib.list_local_devices() if device.device_type == "GPU"]
+    if not budgets:
+        return None
+    in_use = tf.config.experimental.get_memory_info("GPU:0")["current"]
+    return max(0, budgets[0] - in_use)
+
+
 def default_memory_limit():
-    """The automatic limit: :data:`SAFE_FRACTION` of the available memory, ``None`` if unknown.
+    """The automatic limit: :data:`SAFE_FRACTION` of the memory a step can use, ``None`` if unknown.
+
+    On a GPU that is the GPU's memory (:func:`gpu_memory`), elsewhere the
+    host's (:func:`available_memory`).
 
     Example:
 
@@ -96,7 +124,9 @@ def default_memory_limit():
     >>> limit is None or limit > 0
     True
     """
-    available = available_memory()
+    available = gpu_memory()
+    if available is None:
+        available = available_memory()
     return None if available is None else int(available * SAFE_FRACTION)
 
 

@@ -337,7 +337,7 @@ class RunSettings(_Settings):
     memory_limit: float = setting(
         None, checks.optional(checks.non_negative),
         "largest estimated memory a step may take, in GiB: above it (and without --tile-size) steps are tiled "
-        "automatically (default: 70%% of the memory available when the run starts)", parse=float, metavar="GIB")
+        "automatically (default: 70%% of the memory available when the run starts: the GPU's on a GPU)", parse=float, metavar="GIB")
 
     @property
     def total_epochs(self):

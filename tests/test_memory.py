@@ -1,6 +1,7 @@
 """The memory estimate and the automatic tile size it picks."""
 
 import importlib
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -57,3 +58,32 @@ def test_an_explicit_tile_size_is_never_overridden(monkeypatch, tiny_content, ti
     result = stylize_module.stylize(tiny_content, tiny_style, network="vgg16", weights=None, tile_size=32,
                                     epochs=1, steps_per_epoch=1)
     assert result.tile_sizes == [32]
+
+
+def test_no_gpu_memory_without_a_gpu():
+    import tensorflow as tf
+
+    if tf.config.get_visible_devices("GPU"):
+        pytest.skip("a GPU is visible: this checks the CPU-only case")
+    assert memory.gpu_memory() is None
+
+
+def test_gpu_memory_is_the_allocator_budget_less_what_is_held(monkeypatch):
+    import tensorflow as tf
+    from tensorflow.python.client import device_lib
+
+    gpu = tf.config.PhysicalDevice(name="/physical_device:GPU:0", device_type="GPU")
+    monkeypatch.setattr(tf.config, "get_visible_devices", lambda kind=None: [gpu] if kind == "GPU" else [])
+    devices = [SimpleNamespace(device_type="CPU", memory_limit=64 * GIB),
+               SimpleNamespace(device_type="GPU", memory_limit=14 * GIB)]
+    monkeypatch.setattr(device_lib, "list_local_devices", lambda: devices)
+    monkeypatch.setattr(tf.config.experimental, "get_memory_info", lambda name: {"current": 4 * GIB, "peak": 5 * GIB})
+    assert memory.gpu_memory() == 10 * GIB
+
+
+def test_the_automatic_limit_follows_the_gpu_when_there_is_one(monkeypatch):
+    monkeypatch.setattr(memory, "available_memory", lambda: 20 * GIB)
+    monkeypatch.setattr(memory, "gpu_memory", lambda: 10 * GIB)
+    assert memory.default_memory_limit() == int(10 * GIB * memory.SAFE_FRACTION)
+    monkeypatch.setattr(memory, "gpu_memory", lambda: None)
+    assert memory.default_memory_limit() == int(20 * GIB * memory.SAFE_FRACTION)
