@@ -46,7 +46,8 @@ def child(args):
     model = StyleTransferModel(content, style, network="vgg16", weights=args.weights, dtype=policy,
                                tile_size=args.tile or None)
     model.compile()
-    model.fit(epochs=1, steps_per_epoch=args.warmup, verbose=0)
+    if args.warmup:  # fit refuses zero steps
+        model.fit(epochs=1, steps_per_epoch=args.warmup, verbose=0)
     timer = _perf.step_timer()
     model.fit(epochs=1, steps_per_epoch=args.steps, verbose=0, callbacks=[timer])
     print(json.dumps({

@@ -72,7 +72,8 @@ def main(argv=None):
         def ours(policy):
             model = StyleTransferModel(content, style, network="vgg16", weights=args.weights, dtype=policy)
             model.compile()
-            model.fit(epochs=1, steps_per_epoch=args.warmup, verbose=0)
+            if args.warmup:  # fit refuses zero steps
+        model.fit(epochs=1, steps_per_epoch=args.warmup, verbose=0)
 
             def run(steps):
                 timer = _perf.step_timer()

@@ -346,6 +346,9 @@ class StyleTransferModel(LossTracking, keras.Model):
             kwargs.setdefault("shuffle", False)
             if kwargs.get("steps_per_epoch") is None:
                 kwargs["steps_per_epoch"] = settings.STEPS_PER_EPOCH
+            elif kwargs["steps_per_epoch"] < 1:
+                # Keras reads 0 as "until the data ends", and this data never ends.
+                raise ValueError(f"steps_per_epoch must be at least 1, not {kwargs['steps_per_epoch']}")
         return super().fit(x, y, **kwargs)
 
     def generated_image_array(self, index=0):

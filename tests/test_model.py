@@ -33,6 +33,12 @@ def test_fit_lowers_loss_and_keeps_image_valid(tiny_content, tiny_style):
     assert image.min() >= 0.0 and image.max() <= 1.0
 
 
+def test_fit_refuses_zero_steps_instead_of_running_forever(tiny_content, tiny_style):
+    model = make_model(tiny_content, tiny_style)
+    with pytest.raises(ValueError, match="steps_per_epoch must be at least 1"):
+        model.fit(epochs=1, steps_per_epoch=0, verbose=0)
+
+
 def test_targets_are_not_recomputed_per_step(tiny_content, tiny_style):
     model = make_model(tiny_content, tiny_style)
     before = [keras.ops.convert_to_numpy(t).copy() for t in model.style_targets + model.content_targets]
