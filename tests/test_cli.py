@@ -181,6 +181,15 @@ def test_stylize_writes_image_with_metadata(tmp_path, pair, capsys):
                         r"loss \S+ → \S+ \(epoch means\)", last), last
 
 
+def test_coarse_to_fine_reports_the_last_scales_loss(tmp_path, pair, capsys):
+    # Losses at two sizes are not comparable, so the summary gives the full size's only.
+    out = tmp_path / "result.png"
+    assert cli.main(["stylize", *pair, "-o", str(out), *TINY, "--scales", "16,32", "--epochs-per-scale", "2,2"]) == 0
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.fullmatch(rf"wrote {re.escape(str(out))} \(48x32\) in \d+ s with vgg16: "
+                        r"loss \S+ → \S+ \(epoch means\) at 32 px", last), last
+
+
 @pytest.mark.slow
 def test_stylize_with_real_weights_subprocess(tmp_path, vgg16_weights, shared_images):
     content_dir, style_dir = shared_images

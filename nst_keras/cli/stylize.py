@@ -292,8 +292,10 @@ def run(args: argparse.Namespace) -> int:
     result = stylize(content, styles, settings, network=resolved.network, weights=resolved.weights,
                      callbacks=callbacks, verbose=verbose)
     images.save_image(args.output, result.image, metadata=metadata, depth=image.output_depth)
+    # Losses at different scales are not comparable: report the last scale's.
+    losses = loss_text(result.histories[-1]) + (f" at {result.scales[-1]} px" if len(result.histories) > 1 else "")
     info(args, f"wrote {args.output} ({width}x{height}) in {time.perf_counter() - start:.0f} s with "
-               f"{resolved.network}: {loss_text(result.history)}")
+               f"{resolved.network}: {losses}")
     if args.plot is not None:
         from nst_keras import plots
 
