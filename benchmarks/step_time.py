@@ -73,7 +73,7 @@ def main(argv=None):
             model = StyleTransferModel(content, style, network="vgg16", weights=args.weights, dtype=policy)
             model.compile()
             if args.warmup:  # fit refuses zero steps
-        model.fit(epochs=1, steps_per_epoch=args.warmup, verbose=0)
+                model.fit(epochs=1, steps_per_epoch=args.warmup, verbose=0)
 
             def run(steps):
                 timer = _perf.step_timer()
