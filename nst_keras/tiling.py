@@ -40,6 +40,7 @@ Example:
 
 import math
 
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -212,7 +213,9 @@ class TiledObjective:
         images = tf.convert_to_tensor(images, tf.float32)
         height, width = int(images.shape[1]), int(images.shape[2])
         sums = [0.0] * len(self.style_layer_names)
-        rows = {name: {} for name in self.content_layer_names}
+        # Each map is filled in place, core by core: assembling it from pieces
+        # would hold it two or three times over (at 4096 px, 0.4 GB a copy).
+        maps = {}
         for core, tile in self.tiles(height, width):
             features = self._features(images[:, tile[0]:tile[1], tile[2]:tile[3], :])
             for index, name in enumerate(self.style_layer_names if style else ()):
@@ -221,15 +224,16 @@ class TiledObjective:
                 statistic = style_statistics(part, self.model.style_loss)
                 sums[index] = sums[index] + statistic * float((bottom - top) * (right - left))
             for name in self.content_layer_names if content else ():
-                _, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
+                whole, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
                 part = features["content"][name][:, top:bottom, left:right, :]
-                rows[name].setdefault(core[0], []).append(ops.cast(part, "float32"))
+                if name not in maps:
+                    stride = layer_stride(name)
+                    shape = (part.shape[0], feature_length(height, stride), feature_length(width, stride),
+                             part.shape[-1])
+                    maps[name] = np.empty(shape, "float32")
+                maps[name][:, whole[0]:whole[1], whole[2]:whole[3], :] = ops.convert_to_numpy(part)
         statistics = [total / self._positions(name, height, width) for total, name in zip(sums, self.style_layer_names)]
-        maps = [
-            ops.concatenate([ops.concatenate(row, axis=2) for _, row in sorted(rows[name].items())], axis=1)
-            for name in self.content_layer_names
-        ] if content else []
-        return statistics, maps
+        return statistics, [maps[name] for name in self.content_layer_names] if content else []
 
     def _style_loss(self, statistics):
         model = self.model
@@ -318,7 +322,9 @@ class TiledObjective:
             tape.watch(images)
             variation, light = self._whole_image_losses(images)
             whole_image_total = ops.sum(variation + light)
-        gradient = tape.gradient(whole_image_total, images)
+        # Tiles add into one array in place: a sum of padded tensors would make
+        # two image-sized temporaries per tile.
+        gradient = np.array(tape.gradient(whole_image_total, images))
         content = light
         for core, tile in self.tiles(height, width):
             style_boxes = [tf.constant(self._core_box(n, core, tile, height, width)[1], tf.int32)
@@ -333,9 +339,8 @@ class TiledObjective:
                 content_scales, content_boxes,
             )
             content = content + tile_content
-            gradient = gradient + tf.pad(
-                tile_gradient, [[0, 0], [tile[0], height - tile[1]], [tile[2], width - tile[3]], [0, 0]]
-            )
+            gradient[:, tile[0]:tile[1], tile[2]:tile[3], :] += ops.convert_to_numpy(tile_gradient)
+        gradient = tf.convert_to_tensor(gradient)
         losses = {
             "loss": style + content + variation,
             "style_loss": style,
