@@ -27,6 +27,7 @@ Example:
 import math
 import os
 
+from nst_keras import settings
 from nst_keras.tiling import receptive_margin
 
 GIB = 2**30
@@ -43,8 +44,6 @@ UNTILED = {
 # RGB image (image, gradient, Adam's two moments, the average, temporaries)
 # and the block4 content target (512 channels at 1/8 by 1/8).
 WHOLE_IMAGE = 12 * 3 * 4 + 512 * 4 / 64
-# The share of the available memory that the automatic limit allows.
-SAFE_FRACTION = 0.7
 # Tiles are tried from large to small in these steps; smaller ones waste too
 # much on their margins.
 TILE_STEP = 256
@@ -113,7 +112,7 @@ def gpu_memory():
 
 
 def default_memory_limit():
-    """The automatic limit: :data:`SAFE_FRACTION` of the memory a step can use, ``None`` if unknown.
+    """The automatic limit: ``settings.MEMORY_FRACTION`` of the memory a step can use, ``None`` if unknown.
 
     On a GPU that is the GPU's memory (:func:`gpu_memory`), elsewhere the
     host's (:func:`available_memory`).
@@ -127,7 +126,7 @@ def default_memory_limit():
     available = gpu_memory()
     if available is None:
         available = available_memory()
-    return None if available is None else int(available * SAFE_FRACTION)
+    return None if available is None else int(available * settings.MEMORY_FRACTION)
 
 
 def choose_tile_size(height, width, precision="float32", memory_limit=None, network="vgg16"):

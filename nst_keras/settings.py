@@ -123,6 +123,10 @@ LOSS_WEIGHTS = ("content_weight", "style_weight", "total_variation_weight", "lig
 LAYER_WEIGHT_PRESETS = ("equal", "fine")
 # Bits per channel of the images written (16: PNG only).
 OUTPUT_DEPTHS = (8, 16)
+# The share of the available memory (the GPU's on a GPU) that the automatic
+# --memory-limit allows a step: the estimate is a fit, and the rest of the
+# machine needs room too.
+MEMORY_FRACTION = 0.7
 
 
 def setting(default, check, help, *, flag="", choices=None, parse=None, metavar=None):
@@ -337,7 +341,8 @@ class RunSettings(_Settings):
     memory_limit: float = setting(
         None, checks.optional(checks.non_negative),
         "largest estimated memory a step may take, in GiB: above it (and without --tile-size) steps are tiled "
-        "automatically (default: 70%% of the memory available when the run starts: the GPU's on a GPU)", parse=float, metavar="GIB")
+        f"automatically (default: {MEMORY_FRACTION:.0%}% of the memory available when the run starts: the GPU's on a "
+        "GPU)", parse=float, metavar="GIB")
 
     @property
     def total_epochs(self):

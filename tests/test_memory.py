@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nst_keras import memory
+from nst_keras import memory, settings
 from nst_keras.memory import GIB, choose_tile_size, step_bytes
 
 # The module, not the function that `nst_keras.stylize` names.
@@ -84,6 +84,6 @@ def test_gpu_memory_is_the_allocator_budget_less_what_is_held(monkeypatch):
 def test_the_automatic_limit_follows_the_gpu_when_there_is_one(monkeypatch):
     monkeypatch.setattr(memory, "available_memory", lambda: 20 * GIB)
     monkeypatch.setattr(memory, "gpu_memory", lambda: 10 * GIB)
-    assert memory.default_memory_limit() == int(10 * GIB * memory.SAFE_FRACTION)
+    assert memory.default_memory_limit() == int(10 * GIB * settings.MEMORY_FRACTION)
     monkeypatch.setattr(memory, "gpu_memory", lambda: None)
-    assert memory.default_memory_limit() == int(20 * GIB * memory.SAFE_FRACTION)
+    assert memory.default_memory_limit() == int(20 * GIB * settings.MEMORY_FRACTION)
