@@ -40,12 +40,13 @@ UNTILED = {
     "mixed_bfloat16": (0.79 * GIB, 1.23 * GIB / 2**20),
     "mixed_float16": (0.79 * GIB, 1.23 * GIB / 2**20),
 }
-# Image-sized float32 arrays a tiled step keeps: eight copies of the RGB
-# image (the content, the image, its gradient, Adam's two moments and the
-# update's temporaries) and the block4 content target (512 channels at 1/8 by
-# 1/8). Fresh processes, 512 px tiles: 3.71 GiB measured at 4096x3072 against
-# 4.08 estimated.
-WHOLE_IMAGE = 8 * 3 * 4 + 512 * 4 / 64
+# Image-sized float32 arrays a tiled step keeps: about a dozen copies of the
+# RGB image (the content, the image, its gradient, Adam's two moments, the
+# iterate average, temporaries) and the block4 content target (512 channels
+# at 1/8 by 1/8). Fresh processes at 4096x3072 peaked at 3.71 GiB in 512 px
+# tiles and 3.38 GiB in 256 px tiles, against 4.6 and 3.8 GiB estimated; with
+# eight copies the second estimate would fall below its measurement.
+WHOLE_IMAGE = 12 * 3 * 4 + 512 * 4 / 64
 # Tiles are tried from large to small in these steps; smaller ones waste too
 # much on their margins.
 TILE_STEP = 256
@@ -57,7 +58,7 @@ def step_bytes(height, width, precision="float32", tile_size=None, network="vgg1
     Example:
 
     >>> round(step_bytes(3072, 4096, "float32", tile_size=512) / 2**30, 1)
-    4.1
+    4.6
     """
     base, per_pixel = UNTILED.get(precision, UNTILED["float32"])
     if tile_size is None:
