@@ -231,7 +231,7 @@ class TiledObjective:
                     shape = (part.shape[0], feature_length(height, stride), feature_length(width, stride),
                              part.shape[-1])
                     maps[name] = np.empty(shape, "float32")
-                maps[name][:, whole[0]:whole[1], whole[2]:whole[3], :] = ops.convert_to_numpy(part)
+                maps[name][:, whole[0]:whole[1], whole[2]:whole[3], :] = ops.convert_to_numpy(ops.cast(part, "float32"))
         statistics = [total / self._positions(name, height, width) for total, name in zip(sums, self.style_layer_names)]
         return statistics, [maps[name] for name in self.content_layer_names] if content else []
 

@@ -83,3 +83,23 @@ def test_tiled_model_round_trips_its_config(pair):
     assert StyleTransferModel.from_config(model.get_config()).tile_size == 128
     with pytest.raises(ValueError, match="tile_size"):
         _model(pair, tile_size=0)
+
+
+def test_tiled_losses_follow_untiled_under_mixed_bfloat16():
+    # bfloat16 convolutions round differently per tile, so the tiled losses
+    # match the untiled ones to bfloat16's precision, not float32's.
+    rng = np.random.default_rng(5)
+    content, style = rng.random((120, 150, 3), dtype=np.float32), rng.random((64, 64, 3), dtype=np.float32)
+    losses = {}
+    for tile_size in (None, 48):
+        keras.utils.set_random_seed(0)
+        model = StyleTransferModel(content, style, network="vgg16", weights=None, init="noise", seed=4,
+                                   dtype="mixed_bfloat16", tile_size=tile_size)
+        assert model.content_targets[0].dtype == "float32"
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=50.0))
+        model.fit(epochs=1, steps_per_epoch=1, verbose=0)
+        image = model.generated_image_array()
+        assert image.dtype == np.float32 and 0.0 <= image.min() and image.max() <= 1.0
+        losses[tile_size] = {name: float(value[0]) for name, value in model.compute_losses().items()}
+    for name, value in losses[None].items():
+        assert losses[48][name] == pytest.approx(value, rel=0.05), name
