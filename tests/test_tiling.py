@@ -17,11 +17,11 @@ def pair():
     return rng.random((262, 294, 3), dtype=np.float32), rng.random((120, 150, 3), dtype=np.float32)
 
 
-def _model(pair, **kwargs):
+def _model(pair, dtype="float32", **kwargs):
     content, style = pair
     keras.utils.set_random_seed(0)
     return StyleTransferModel(content, style, network="vgg16", weights=None, init="noise", seed=4,
-                              dtype="float32", **kwargs)
+                              dtype=dtype, **kwargs)
 
 
 def _untiled(model):
@@ -89,12 +89,10 @@ def test_tiled_losses_follow_untiled_under_mixed_bfloat16():
     # bfloat16 convolutions round differently per tile, so the tiled losses
     # match the untiled ones to bfloat16's precision, not float32's.
     rng = np.random.default_rng(5)
-    content, style = rng.random((120, 150, 3), dtype=np.float32), rng.random((64, 64, 3), dtype=np.float32)
+    small = rng.random((120, 150, 3), dtype=np.float32), rng.random((64, 64, 3), dtype=np.float32)
     losses = {}
     for tile_size in (None, 48):
-        keras.utils.set_random_seed(0)
-        model = StyleTransferModel(content, style, network="vgg16", weights=None, init="noise", seed=4,
-                                   dtype="mixed_bfloat16", tile_size=tile_size)
+        model = _model(small, dtype="mixed_bfloat16", tile_size=tile_size)
         assert model.content_targets[0].dtype == "float32"
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=50.0))
         model.fit(epochs=1, steps_per_epoch=1, verbose=0)
