@@ -141,6 +141,18 @@ def test_stylize_with_a_network(trained, files, tmp_path):
     assert _main("stylize", photos / "p2.png", "--network", network, "-o", blend, "--style-weights", "1,3")[0] == 0
 
 
+def test_stylize_with_a_network_in_each_precision(trained, files, tmp_path):
+    photo, network = files[1] / "p2.png", trained[2]
+    pictures = {}
+    for precision in ("float32", "mixed_bfloat16"):
+        out = tmp_path / f"{precision}.png"
+        code, lines = _main("stylize", photo, "--network", network, "-o", out, "--precision", precision, "--quiet")
+        assert code == 0, lines
+        assert read_metadata(out)["precision"] == precision
+        pictures[precision] = load_image(out).astype("float32")
+    np.testing.assert_allclose(pictures["mixed_bfloat16"], pictures["float32"], atol=8 / 255)
+
+
 @pytest.mark.parametrize("argv, message", [
     ([], "stylize needs at least one STYLE image, or --network NETWORK.keras"),
     (["--network", "{net}", "--epochs", "3"], "--epochs: not used with --network; leave it out"),

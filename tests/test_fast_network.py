@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from nst_keras.fast import StyleNetwork, stylize_with_network
+from nst_keras.fast import StyleNetwork, in_precision, stylize_with_network
 from nst_keras.fast.network import MIN_SIDE
 
 
@@ -66,6 +66,23 @@ def test_mixed_precision_network_returns_float32():
     out = network(np.random.default_rng(4).random((1, 12, 12, 3), dtype=np.float32))
     assert out.dtype == "float32"
     assert network.compute_dtype == "bfloat16"
+
+
+def test_a_float32_network_runs_in_bfloat16_with_its_own_weights():
+    keras.utils.set_random_seed(5)
+    network = StyleNetwork(filters=8, residual_blocks=1, styles=2)
+    images = np.random.default_rng(5).random((2, 21, 30, 3), dtype=np.float32)
+    fast = in_precision(network, "mixed_bfloat16")
+    assert fast is not network and fast.compute_dtype == "bfloat16" and fast.styles == 2
+    assert in_precision(network, "float32") is network
+    assert in_precision(fast, "mixed_bfloat16") is fast
+    ours, theirs = stylize_with_network(network, images, style=1), stylize_with_network(fast, images, style=1)
+    assert theirs.dtype == np.float32 and theirs.shape == ours.shape
+    # bfloat16 keeps 8 bits of mantissa: a few 8-bit levels at most.
+    np.testing.assert_allclose(theirs, ours, atol=8 / 255)
+    # Another style network would give other pictures: the weights did travel.
+    assert np.abs(stylize_with_network(StyleNetwork(filters=8, residual_blocks=1, styles=2), images, style=1)
+                  - ours).max() > 8 / 255
 
 
 def test_stylize_with_network_takes_images_and_batches(network):

@@ -43,7 +43,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "Paint CONTENT in the style of STYLE. The image is optimised with Keras' fit; "
             "the loss of every epoch is shown. With --network, a network from nst-keras train paints it in one "
             "forward pass; then only --size, --background, --output-depth, --style, --style-weights, "
-            "--overwrite and --quiet apply, and the other options are refused."))
+            "--precision, --overwrite and --quiet apply, and the other options are refused."))
     parser.add_argument("content", help="content image (photo) file")
     parser.add_argument("style", nargs="*", help="style image (painting) file(s); left out with --network")
     parser.add_argument("-o", "--output", required=True, help="output image: .png, .jpg, .webp or .tif")
@@ -177,7 +177,7 @@ def read_images(args: argparse.Namespace, image: ImageSettings, outputs: list) -
 
 # The options that apply with --network (the rest optimise the image).
 NETWORK_OPTIONS = ("output", "size", "background", "output_depth", "overwrite", "quiet", "network", "style_index",
-                   "style_weights")
+                   "style_weights", "precision")
 
 
 def _image_settings(args):

@@ -195,8 +195,11 @@ def network_info(path: str) -> dict:
 def load_network(args: argparse.Namespace) -> tuple:
     """Load ``--network`` and check ``--style``/``--style-weights`` against it; return ``(network, info)``.
 
-    ``info`` is :func:`network_info` with ``provenance``: the text fields to
-    record in outputs (the VGG, its weights, the styles, the network file).
+    Where the command has ``--precision`` (``stylize``, ``batch``), the network
+    runs in it (``auto``: bfloat16 where the hardware has it natively); the
+    export keeps the precision the network was saved in. ``info`` is
+    :func:`network_info` with ``provenance``: the text fields to record in
+    outputs (the VGG, its weights, the styles, the network file, the precision).
 
     Example:
 
@@ -208,12 +211,14 @@ def load_network(args: argparse.Namespace) -> tuple:
         import_tensorflow_quietly()
     import keras
 
-    from nst_keras.fast import style_weights
+    from nst_keras.fast import in_precision, style_weights
 
     try:
         network = keras.saving.load_model(args.network)
     except Exception as err:
         raise UsageError(f"--network {args.network}: cannot be loaded ({one_line(err)})") from None
+    if getattr(args, "precision", None) is not None:
+        network = in_precision(network, args.precision)
     styles = getattr(network, "styles", 1)
     try:
         style_weights(network_style(args), styles)
@@ -224,6 +229,7 @@ def load_network(args: argparse.Namespace) -> tuple:
     found = network_info(args.network)
     record = {key: value for key, value in found.get("provenance", {}).items() if key != "settings"}
     record["style_network"] = os.path.basename(args.network)
+    record["precision"] = network.dtype_policy.name
     if network_style(args) is not None:
         record["style_choice"] = json.dumps(network_style(args))
     return network, dict(found, provenance=record)

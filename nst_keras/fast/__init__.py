@@ -13,7 +13,8 @@ optimisation steps.
 - :func:`photo_dataset` / :func:`tfds_photo_dataset`: the training photos as
   ``tf.data`` pipelines of random crops.
 - :func:`stylize_with_network` and :func:`export_network` (a SavedModel that
-  needs neither Keras nor nst_keras) to use the result.
+  needs neither Keras nor nst_keras) to use the result; :func:`in_precision`
+  runs a trained network in bfloat16 where the hardware has it.
 
 Example:
 
@@ -29,7 +30,7 @@ Example:
 
 from nst_keras.fast.data import PhotoReport, photo_dataset, tfds_photo_dataset
 from nst_keras.fast.export import export_network
-from nst_keras.fast.network import StyleNetwork, style_weights, stylize_with_network
+from nst_keras.fast.network import StyleNetwork, in_precision, style_weights, stylize_with_network
 from nst_keras.fast.trainer import StylePreview, StyleNetworkTrainer
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "StyleNetworkTrainer",
     "StylePreview",
     "export_network",
+    "in_precision",
     "photo_dataset",
     "style_weights",
     "stylize_with_network",

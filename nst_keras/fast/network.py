@@ -256,6 +256,33 @@ class StyleNetwork(keras.Model):
         return cls(**config)
 
 
+def in_precision(network: keras.Model, precision: str = "auto") -> keras.Model:
+    """``network`` computing in ``precision``: itself if it already does, else a copy with its weights.
+
+    A network is trained and saved in float32; on hardware with native
+    bfloat16 (see :mod:`nst_keras.precision`) ``"auto"`` runs its
+    convolutions in bfloat16, about 1.5x faster on an AVX512_BF16 CPU. The
+    output stays float32 in [0, 1]. Models that are not a
+    :class:`StyleNetwork` are returned as they are.
+
+    Example:
+
+    >>> network = StyleNetwork(filters=8, residual_blocks=1)
+    >>> in_precision(network, "mixed_bfloat16").dtype_policy.name
+    'mixed_bfloat16'
+    >>> in_precision(network, "float32") is network
+    True
+    """
+    from nst_keras.precision import resolve_precision
+
+    policy = resolve_precision(precision)
+    if not isinstance(network, StyleNetwork) or network.dtype_policy.name == policy:
+        return network
+    copy = type(network).from_config(dict(network.get_config(), dtype=policy))
+    copy.set_weights(network.get_weights())
+    return copy
+
+
 def _slice(batch, start, stop):
     if isinstance(batch, dict):
         return {key: value[start:stop] for key, value in batch.items()}
