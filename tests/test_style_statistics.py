@@ -207,4 +207,8 @@ def test_export_with_wasserstein_and_light_equals_fit(tmp_path, rng):
     out = tf.saved_model.load(path).signatures["serving_default"](
         content_image=tf.constant(content), style_image=tf.constant(style))["generated_image"].numpy()
     expected = np.round(model.generated_image_array() * 255).astype(np.uint8)
-    assert np.abs(out.astype(int) - expected).max() <= 1
+    # The export's graph and fit round the eigendecomposition differently: on
+    # an AVX512 CPU a few pixels land 2-3 levels apart, the mean under 0.1.
+    # Optimising the Gram loss instead puts pixels tens of levels apart.
+    difference = np.abs(out.astype(int) - expected)
+    assert difference.max() <= 3 and difference.mean() < 0.25
