@@ -331,8 +331,9 @@ class RunSettings(_Settings):
         parse=float, metavar="DECAY")
     precision: str = setting(
         PRECISION, checks.choice(PRECISIONS),
-        "precision of the VGG convolutions (with --network: the network's): 'auto' uses bfloat16 where the CPU (AVX512_BF16 or AMX) or GPU "
-        "(compute capability 8.0+) computes it natively, float32 elsewhere; the losses stay float32 "
+        "precision of the VGG convolutions (with --network: the network's): 'auto' uses bfloat16 where the "
+        "CPU (AVX512_BF16 or AMX) or GPU (compute capability 8.0+) computes it natively, float32 elsewhere; "
+        "the losses stay float32 "
         "(default %(default)s)", choices=PRECISIONS)
     tile_size: int = setting(
         None, checks.optional(checks.positive_int),

@@ -30,6 +30,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from nst_keras.precision import resolve_precision
+
 # The 9x9 convolutions reflect 4 pixels on each side, which needs a side of
 # at least 5; 5..8 px images are padded to 8 first (the network works on
 # multiples of 4).
@@ -273,8 +275,6 @@ def in_precision(network: keras.Model, precision: str = "auto") -> keras.Model:
     >>> in_precision(network, "float32") is network
     True
     """
-    from nst_keras.precision import resolve_precision
-
     policy = resolve_precision(precision)
     if not isinstance(network, StyleNetwork) or network.dtype_policy.name == policy:
         return network
