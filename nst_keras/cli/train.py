@@ -39,7 +39,7 @@ LEARNING_RATE, SIZE, BATCH_SIZE, EPOCHS, STEPS_PER_EPOCH = 1e-3, 256, 4, 10, 100
 # What a resumed run must share with the interrupted one (all but the length and the output rules).
 _SAME_RUN = ("style", "photos", "tfds", "image_key", "size", "batch_size", "content_weight", "style_weight",
              "total_variation_weight", "light_weight", "style_loss", "style_layer_weights", "model", "weights", "precision",
-             "filters", "residual_blocks", "learning_rate", "seed")
+             "filters", "residual_blocks", "learning_rate", "cosine_decay", "seed")
 
 
 def _same_run_settings(args):
@@ -100,6 +100,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         options.add_setting(parser, LossSettings, name)
     options.add_setting(parser, RunSettings, "learning_rate", default=LEARNING_RATE,
                         help="Adam's learning rate (default %(default)s)")
+    parser.add_argument("--cosine-decay", action="store_true",
+                        help="decay the learning rate along a cosine to 0 at the last step of --epochs x "
+                             "--steps-per-epoch (default: constant)")
     options.add_setting(parser, RunSettings, "precision")
     options.add_setting(parser, LossSettings, "seed", help="random seed of the initial network and the crops")
     parser.add_argument("--filters", type=options.positive_int, default=32, metavar="N",
@@ -353,6 +356,7 @@ def run(args: argparse.Namespace) -> int:
     from nst_keras.cli.batch import interrupt_on_sigterm
     from nst_keras.cli.stylize import loss_text
     from nst_keras.fast import StyleNetwork, StyleNetworkTrainer
+    from nst_keras.fast.trainer import training_optimizer
     from nst_keras.precision import resolve_precision
     from nst_keras.provenance import provenance
 
@@ -376,7 +380,8 @@ def run(args: argparse.Namespace) -> int:
             dtype=precision)
     except ValueError as err:
         raise UsageError(options.with_flags(err)) from None
-    trainer.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+    total_steps = args.epochs * args.steps_per_epoch
+    trainer.compile(optimizer=training_optimizer(args.learning_rate, total_steps if args.cosine_decay else None))
     source = args.photos if args.photos is not None else f"tfds:{args.tfds}"
     info(args, f"training a network of {plural(len(styles), 'style')} on {source}: {plural(args.epochs, 'epoch')} "
                f"x {plural(args.steps_per_epoch, 'step')} of {args.batch_size} crops of {args.size} px; "
