@@ -115,6 +115,8 @@ def test_train_continues_after_an_interruption(files, tmp_path, monkeypatch):
     # Another command may not take over the backup.
     code, lines = _main(*command, "--filters", "4")
     assert code == 2 and "other settings (filters)" in lines[0]
+    code, lines = _main(*command, "--cosine-decay")
+    assert code == 2 and "other settings (cosine_decay)" in lines[0]
     # The same files named from another folder are the same command.
     monkeypatch.chdir(photos)
     relative = ["train", os.path.relpath(styles[0]), "--photos", ".", "-o", network, *TINY, "--epochs", "2", "--quiet"]

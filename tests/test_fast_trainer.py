@@ -13,6 +13,7 @@ import tensorflow as tf
 from PIL import Image
 
 from nst_keras.fast import StyleNetwork, StyleNetworkTrainer, StylePreview
+from nst_keras.fast.trainer import training_optimizer
 
 # Shallow layers keep the random VGG16 cheap at 32 px.
 TINY = dict(network="vgg16", weights=None, style_layer_names=["block1_conv1", "block2_conv1"],
@@ -95,6 +96,7 @@ class _Record(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.iterations_at_start = int(self.model.optimizer.iterations)
+        self.rate_at_start = float(self.model.optimizer.learning_rate)
         self.weights_at_start = self.model.style_network.get_weights()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -121,6 +123,31 @@ def test_backup_and_restore_resumes_after_an_interruption(tmp_path):
     for a, b in zip(record.weights_at_start, saved):
         np.testing.assert_array_equal(a, b)
     assert int(resumed.optimizer.iterations) == 12
+
+
+@pytest.mark.slow
+def test_cosine_decay_resumes_on_its_curve_and_ends_at_zero(tmp_path):
+    backup_dir = str(tmp_path / "backup")
+    trainer = tiny_trainer()
+    trainer.compile(optimizer=training_optimizer(1e-2, cosine_steps=12))
+    assert float(trainer.optimizer.learning_rate) == pytest.approx(1e-2)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        trainer.fit(photos(), epochs=4, steps_per_epoch=3, verbose=0,
+                    callbacks=[keras.callbacks.BackupAndRestore(backup_dir), _Interrupt()])
+    resumed = tiny_trainer(seed=1)
+    resumed.compile(optimizer=training_optimizer(1e-2, cosine_steps=12))
+    record = _Record()
+    resumed.fit(photos(), epochs=4, steps_per_epoch=3, verbose=0,
+                callbacks=[keras.callbacks.BackupAndRestore(backup_dir), record])
+    # Half way along the cosine when it resumed (step 6 of 12), at 0 after the last step.
+    assert record.iterations_at_start == 6
+    assert record.rate_at_start == pytest.approx(0.5e-2, rel=1e-4)
+    assert float(resumed.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_training_optimizer_refuses_a_bad_step_count():
+    with pytest.raises(ValueError, match="Received: cosine_steps=0"):
+        training_optimizer(cosine_steps=0)
 
 
 def test_style_preview_saves_stylised_photos(tmp_path):
