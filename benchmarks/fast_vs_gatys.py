@@ -8,7 +8,11 @@ One process, one machine, so every ratio is measured side by side:
    (500 Adam steps, ``--gatys-epochs`` x 50) are both scored by the float32
    ``StyleTransferModel`` of that Gatys run, so under one loss function, one
    set of weights and one style target. The untouched photo's loss is printed
-   as the scale's other end. ``--sheet`` writes a contact sheet: photo, style,
+   as the scale's other end. The Gatys run is cut into epochs of
+   ``--match-every`` steps (the same optimisation: nothing in it depends on
+   the epoch length) and its image is scored after each, which gives the
+   number of Gatys steps the network's result is worth (Johnson et al. report
+   50-100 for theirs). ``--sheet`` writes a contact sheet: photo, style,
    network, Gatys.
 2. Inference seconds per image at ``--speed-sizes`` (512 and 1024 px long
    side; the first call at each size is not timed), against the Gatys default
@@ -71,6 +75,7 @@ def network_seconds(network, image, repeats=3):
 
 def quality(args, network, style_path, weights):
     import numpy as np
+    from _quality import EpochClock
 
     from nst_keras.fast import stylize_with_network
     from nst_keras.images import load_image
@@ -78,27 +83,35 @@ def quality(args, network, style_path, weights):
 
     print(f"quality at {args.size} px long side: loss under the Gatys run's own StyleTransferModel "
           f"(VGG16, default weights and layers); Gatys {default_steps(args.gatys_epochs)} Adam steps")
-    print(f"{'photo':<24} {'photo loss':>10} {'network':>9} {'Gatys':>9} {'ratio':>6} {'network s':>10} "
-          f"{'Gatys s':>8}")
-    rows, labels, ratios = [], [], []
+    print(f"{'photo':<24} {'photo loss':>10} {'network':>9} {'Gatys':>9} {'ratio':>6} {'Gatys steps':>12} "
+          f"{'network s':>10} {'Gatys s':>8}")
+    print(f"(Gatys steps: the first multiple of {args.match_every} steps at which the Gatys image's loss is at most "
+          "the network's)")
+    rows, labels, ratios, matched = [], [], [], []
     for path in args.photos:
         content, style = load_image(path, args.size), load_image(style_path, args.size)
         stylize_with_network(network, content)  # the first call at a size traces the network
         start = time.perf_counter()
         fast = stylize_with_network(network, content)
         fast_seconds = time.perf_counter() - start
+        clock = EpochClock(evaluate=True)
         start = time.perf_counter()
-        result = stylize(content, style, network="vgg16", weights=weights, epochs=args.gatys_epochs)
+        result = stylize(content, style, network="vgg16", weights=weights, steps_per_epoch=args.match_every,
+                         epochs=default_steps(args.gatys_epochs) // args.match_every, callbacks=[clock])
         gatys_seconds = time.perf_counter() - start
         scored = result.model.compute_losses(np.stack([content, fast, result.image]))["loss"].numpy()
         photo_loss, fast_loss, gatys_loss = (float(value) for value in scored)
         ratios.append(fast_loss / gatys_loss)
+        worth = next((args.match_every * (epoch + 1) for epoch, loss in enumerate(clock.losses) if loss <= fast_loss),
+                     None)
+        matched.append(worth)
         print(f"{os.path.basename(path):<24} {photo_loss:>10.4f} {fast_loss:>9.4f} {gatys_loss:>9.4f} "
-              f"{ratios[-1]:>6.2f} {fast_seconds:>10.2f} {gatys_seconds:>8.0f}", flush=True)
+              f"{ratios[-1]:>6.2f} {worth or 'never':>12} {fast_seconds:>10.2f} {gatys_seconds:>8.0f}", flush=True)
         rows.append([content, style, fast, result.image])
         labels.append([os.path.basename(path), "style", f"network, loss {fast_loss:.3f}",
                        f"Gatys {default_steps(args.gatys_epochs)} steps, loss {gatys_loss:.3f}"])
     print(f"mean ratio network / Gatys: {sum(ratios) / len(ratios):.2f}; worst {max(ratios):.2f}")
+    print(f"Gatys steps to the network's loss: {', '.join(str(m or 'never') for m in matched)}")
     return rows, labels
 
 
@@ -151,6 +164,9 @@ def main(argv=None):
                         help="unseen photos to compare on (default ../shared/images/content/*.jpg)")
     parser.add_argument("--size", type=int, default=256, help="long side of the quality comparison (default 256)")
     parser.add_argument("--gatys-epochs", type=int, default=None, help="Gatys epochs of stylize's default length (default: stylize's default epochs)")
+    parser.add_argument("--match-every", type=int, default=10,
+                        help="score the Gatys image every this many steps, to find the step count the network "
+                             "matches (default %(default)s)")
     parser.add_argument("--speed-sizes", type=_perf.int_list, default=[512, 1024],
                         help="long sides of the timing, comma-separated (default 512,1024)")
     parser.add_argument("--timing-steps", type=int, default=5, help="Gatys steps timed per size (default 5; 0 skips the timing)")
@@ -172,6 +188,8 @@ def main(argv=None):
     weights = None if args.weights.lower() == "none" else args.weights
     if args.gatys_epochs is None:
         args.gatys_epochs = settings.EPOCHS
+    if args.match_every < 1 or default_steps(args.gatys_epochs) % args.match_every:
+        parser.error(f"--match-every {args.match_every}: must divide the {default_steps(args.gatys_epochs)} Gatys steps")
     print("\n".join(_perf.machine_lines()))
     if args.network == "random":
         network = nst_keras.fast.StyleNetwork(filters=8, residual_blocks=1)
