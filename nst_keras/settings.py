@@ -65,6 +65,8 @@ STYLE_WEIGHT = 1.0
 TOTAL_VARIATION_WEIGHT = 1.0
 
 LEARNING_RATE = 0.02
+# A style network's Adam rate (nst_keras.fast): Johnson et al. train at 1e-3.
+NETWORK_LEARNING_RATE = 1e-3
 # Adam's second-moment decay. Keras' default 0.999 remembers the large
 # gradients of the first steps for hundreds of steps, so later steps come out
 # too small; 0.95 adapts within ~20 steps. At 512 px after 450 steps it ended

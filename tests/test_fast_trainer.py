@@ -12,8 +12,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from nst_keras.fast import StyleNetwork, StyleNetworkTrainer, StylePreview
-from nst_keras.fast.trainer import training_optimizer
+from nst_keras.fast import StyleNetwork, StyleNetworkTrainer, StylePreview, training_optimizer
 
 # Shallow layers keep the random VGG16 cheap at 32 px.
 TINY = dict(network="vgg16", weights=None, style_layer_names=["block1_conv1", "block2_conv1"],

@@ -30,12 +30,12 @@ from nst_keras.cli import options
 from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, UsageError, info, one_line, plural, reported_warnings,
                                   resolve_weights, warn)
 from nst_keras.files import atomic_write, fsync_folder, temp_sibling, unwritable_reason
-from nst_keras.settings import ImageSettings, LossSettings, RunSettings
+from nst_keras.settings import NETWORK_LEARNING_RATE, ImageSettings, LossSettings, RunSettings
 
 # The record of what trained a network, inside its .keras file (a zip).
 INFO_NAME = "nst_keras.json"
-# Johnson et al.: Adam at 1e-3, batches of 4 crops of 256 px.
-LEARNING_RATE, SIZE, BATCH_SIZE, EPOCHS, STEPS_PER_EPOCH = 1e-3, 256, 4, 10, 1000
+# Johnson et al.: batches of 4 crops of 256 px.
+SIZE, BATCH_SIZE, EPOCHS, STEPS_PER_EPOCH = 256, 4, 10, 1000
 # What a resumed run must share with the interrupted one (all but the length and the output rules).
 _SAME_RUN = ("style", "photos", "tfds", "image_key", "size", "batch_size", "content_weight", "style_weight",
              "total_variation_weight", "light_weight", "style_loss", "style_layer_weights", "model", "weights", "precision",
@@ -98,7 +98,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     for name in ("content_weight", "style_weight", "total_variation_weight", "light_weight", "style_loss",
                  "style_layer_weights"):
         options.add_setting(parser, LossSettings, name)
-    options.add_setting(parser, RunSettings, "learning_rate", default=LEARNING_RATE,
+    options.add_setting(parser, RunSettings, "learning_rate", default=NETWORK_LEARNING_RATE,
                         help="Adam's learning rate (default %(default)s)")
     parser.add_argument("--cosine-decay", action="store_true",
                         help="decay the learning rate along a cosine to 0 at the last step of --epochs x "
@@ -355,8 +355,7 @@ def run(args: argparse.Namespace) -> int:
 
     from nst_keras.cli.batch import interrupt_on_sigterm
     from nst_keras.cli.stylize import loss_text
-    from nst_keras.fast import StyleNetwork, StyleNetworkTrainer
-    from nst_keras.fast.trainer import training_optimizer
+    from nst_keras.fast import StyleNetwork, StyleNetworkTrainer, training_optimizer
     from nst_keras.precision import resolve_precision
     from nst_keras.provenance import provenance
 

@@ -9,7 +9,8 @@ optimisation steps.
   or several with conditional instance normalisation (Dumoulin et al. 2017)
   and blends of them at inference.
 - :class:`StyleNetworkTrainer`: the Keras model whose ``fit`` trains it
-  against a frozen VGG; :class:`StylePreview` saves previews while it trains.
+  against a frozen VGG; :class:`StylePreview` saves previews while it trains;
+  :func:`training_optimizer` is its Adam, constant or cosine-decayed.
 - :func:`photo_dataset` / :func:`tfds_photo_dataset`: the training photos as
   ``tf.data`` pipelines of random crops.
 - :func:`stylize_with_network` and :func:`export_network` (a SavedModel that
@@ -31,7 +32,7 @@ Example:
 from nst_keras.fast.data import PhotoReport, photo_dataset, tfds_photo_dataset
 from nst_keras.fast.export import export_network
 from nst_keras.fast.network import StyleNetwork, in_precision, style_weights, stylize_with_network
-from nst_keras.fast.trainer import StylePreview, StyleNetworkTrainer
+from nst_keras.fast.trainer import StylePreview, StyleNetworkTrainer, training_optimizer
 
 __all__ = [
     "PhotoReport",
@@ -44,4 +45,5 @@ __all__ = [
     "style_weights",
     "stylize_with_network",
     "tfds_photo_dataset",
+    "training_optimizer",
 ]

@@ -30,12 +30,10 @@ from nst_keras import images
 from nst_keras.fast.network import StyleNetwork, _as_images, stylize_with_network
 from nst_keras.features import FeatureExtractor
 from nst_keras.losses import coarse_luminance, style_target_shape, weighted_losses
-from nst_keras.settings import LossSettings
+from nst_keras.settings import NETWORK_LEARNING_RATE, LossSettings
 from nst_keras.targets import style_targets
 from nst_keras.tracking import LossTracking
 
-# Johnson et al. train with Adam at 1e-3.
-LEARNING_RATE = 1e-3
 # The loss settings that apply to a style network (init and seed do not:
 # there is no image being optimised).
 _LOSS_NAMES = tuple(name for name in LossSettings.names() if name not in ("init", "seed"))
@@ -44,7 +42,7 @@ _LOSS_NAMES = tuple(name for name in LossSettings.names() if name not in ("init"
 _FROM_WEIGHTS = "from_weights"
 
 
-def training_optimizer(learning_rate: float = LEARNING_RATE, cosine_steps: int | None = None) -> keras.optimizers.Adam:
+def training_optimizer(learning_rate: float = NETWORK_LEARNING_RATE, cosine_steps: int | None = None) -> keras.optimizers.Adam:
     """Adam for a style network: at a constant ``learning_rate``, or decaying to 0 along a cosine over ``cosine_steps``.
 
     Johnson et al. keep the rate constant over 40,000 steps. A short
@@ -171,7 +169,7 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         return self.style_network(inputs, training=training)
 
     def compile(self, optimizer: keras.optimizers.Optimizer | None = None, **kwargs) -> None:
-        """Configure training; the default optimizer is Adam at 1e-3, as Johnson et al.
+        """Configure training; the default optimizer is :func:`training_optimizer`: Adam at 1e-3, as Johnson et al.
 
         The optimizer's variables are created here, so ``BackupAndRestore``
         and ``load_model`` restore its state before the first step.
