@@ -10,7 +10,7 @@ iterate and each average with a float32 model at full size. Scoring is
 outside the steps, and loss per step does not depend on the machine's load,
 so the variants run one after the other.
 
-This is the evidence for ``settings.ADAM_BETA_2`` and ``settings.EMA_DECAY``;
+This is the evidence for ``nst_keras.optimizers.ADAM_BETA_2`` and ``defaults.EMA_DECAY``;
 ``time_to_quality.py`` then times the chosen defaults against the reference.
 
 Usage::

@@ -169,6 +169,7 @@ def main(argv=None):
     import tensorflow as tf
 
     from nst_keras import settings
+    from nst_keras.optimizers import ADAM_BETA_2
     from nst_keras.stylize import stylize
 
     print("\n".join(_perf.machine_lines()))
@@ -185,7 +186,7 @@ def main(argv=None):
     print(f"stylize() options present: {', '.join(k for k in ('precision', 'scales', 'optimizer') if k in parameters)}"
           f"; defaults: precision={settings.PRECISION!r}, epochs={settings.EPOCHS}, "
           f"steps_per_epoch={settings.STEPS_PER_EPOCH}, Adam lr={settings.LEARNING_RATE} "
-          f"beta_2={settings.ADAM_BETA_2}, ema_decay={settings.EMA_DECAY}")
+          f"beta_2={ADAM_BETA_2}, ema_decay={settings.EMA_DECAY}")
     print()
 
     if args.reuse_reference:

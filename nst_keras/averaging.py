@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from nst_keras import settings
+from nst_keras import defaults
 
 
 class IterateAveraging(keras.callbacks.Callback):
@@ -60,7 +60,7 @@ class IterateAveraging(keras.callbacks.Callback):
     (3, (1, 32, 32, 3))
     """
 
-    def __init__(self, decay=settings.EMA_DECAY, restore=True):
+    def __init__(self, decay=defaults.EMA_DECAY, restore=True):
         super().__init__()
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"Expected `decay` to be in [0, 1). Received: decay={decay!r}")

@@ -16,6 +16,9 @@ ValueError: Expected `epochs` to be an integer >= 1. Received: epochs=0
 
 import math
 
+from nst_keras import scales as schedules
+
+
 def error(name, expected, value):
     """The ValueError every check raises: "Expected `name` to be ... Received: name=value".
 
@@ -224,8 +227,6 @@ def scales(name, value):
     >>> scales("scales", [128, 256])
     (128, 256)
     """
-    from nst_keras import scales as schedules
-
     if value is None or value in schedules.SCHEDULES:
         return value
     return tuple(schedules.check_scales(value))

@@ -17,7 +17,7 @@ Example:
 import keras
 from keras import ops
 
-from nst_keras import settings
+from nst_keras import defaults
 from nst_keras.weights import RANDOM_SOURCE, ResolvedWeights, resolve_weights
 
 _APPLICATIONS = {
@@ -112,13 +112,13 @@ class FeatureExtractor(keras.layers.Layer):
         self,
         network=None,
         weights="auto",
-        style_layer_names=settings.STYLE_LAYER_NAMES,
-        content_layer_names=settings.CONTENT_LAYER_NAMES,
-        pooling=settings.POOLING,
+        style_layer_names=defaults.STYLE_LAYER_NAMES,
+        content_layer_names=defaults.CONTENT_LAYER_NAMES,
+        pooling=defaults.POOLING,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if pooling not in settings.POOLINGS:
+        if pooling not in defaults.POOLINGS:
             raise ValueError(f"Expected `pooling` to be 'max' or 'avg'. Received: pooling={pooling!r}")
         if network is not None:
             _check_network(network)

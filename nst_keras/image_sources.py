@@ -22,12 +22,9 @@ import warnings
 
 from PIL import Image, UnidentifiedImageError
 
+from nst_keras.defaults import MIN_SIDE  # noqa: F401 (a public name of this module)
 from nst_keras.files import os_reason
 
-# VGG halves the image four times before block5_conv1, the deepest style
-# layer: a 32 px side leaves it a 2x2 feature map, the least that still gives
-# a Gram matrix over more than one position (below 16 px the map is empty).
-MIN_SIDE = 32
 
 # 2**27 = 134,217,728 pixels (16384 x 8192). Covers 100-megapixel
 # medium-format cameras and long panoramas; an 8-bit RGBA buffer of this size

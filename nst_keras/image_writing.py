@@ -21,7 +21,7 @@ from PIL import Image, ImageCms
 
 from nst_keras.files import atomic_write, os_reason, unwritable_reason
 from nst_keras.image_sources import ImageError, label, opened, shown
-from nst_keras.settings import OUTPUT_DEPTHS
+from nst_keras.defaults import OUTPUT_DEPTHS
 
 SUPPORTED_SAVE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
 

@@ -27,7 +27,7 @@ Example:
 import math
 import os
 
-from nst_keras import settings
+from nst_keras import defaults
 from nst_keras.tiling import receptive_margin
 
 GIB = 2**30
@@ -115,7 +115,7 @@ def gpu_memory():
 
 
 def default_memory_limit():
-    """The automatic limit: ``settings.MEMORY_FRACTION`` of the memory a step can use, ``None`` if unknown.
+    """The automatic limit: ``defaults.MEMORY_FRACTION`` of the memory a step can use, ``None`` if unknown.
 
     On a GPU that is the GPU's memory (:func:`gpu_memory`), elsewhere the
     host's (:func:`available_memory`).
@@ -129,7 +129,35 @@ def default_memory_limit():
     available = gpu_memory()
     if available is None:
         available = available_memory()
-    return None if available is None else int(available * settings.MEMORY_FRACTION)
+    return None if available is None else int(available * defaults.MEMORY_FRACTION)
+
+
+def tiling_choice(height, width, precision="float32", tile_size=None, memory_limit_gib=None, network="vgg16"):
+    """The tile size a step at ``height`` x ``width`` runs with, and why: ``(tile_size, reason)``.
+
+    ``tile_size`` (the setting) wins; else :func:`choose_tile_size` under
+    ``memory_limit_gib`` (GiB, the setting; ``None``: the automatic limit).
+    ``reason`` is one line for a person, ``None`` when the step is untiled.
+
+    Example:
+
+    >>> tiling_choice(384, 512, memory_limit_gib=8)
+    (None, None)
+    >>> tiling_choice(384, 512, tile_size=256)
+    (256, 'tiles: 256 px (`tile_size`)')
+    >>> tiling_choice(3072, 4096, "float32", memory_limit_gib=8)[1]
+    'tiles: 1024 px, because an untiled step would take about 39.5 GiB, over the 8.0 GiB limit (`memory_limit`); tiles give the same result'
+    """
+    if tile_size is not None:
+        return tile_size, f"tiles: {tile_size} px (`tile_size`)"
+    limit = None if memory_limit_gib is None else int(memory_limit_gib * GIB)
+    tile = choose_tile_size(height, width, precision, limit, network)
+    if tile is None:
+        return None, None
+    need = step_bytes(height, width, precision, network=network) / GIB
+    limit = (limit or default_memory_limit()) / GIB
+    return tile, (f"tiles: {tile} px, because an untiled step would take about {need:.1f} GiB, over the "
+                  f"{limit:.1f} GiB limit (`memory_limit`); tiles give the same result")
 
 
 def choose_tile_size(height, width, precision="float32", memory_limit=None, network="vgg16"):

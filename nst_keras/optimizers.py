@@ -16,7 +16,17 @@ Example:
 import keras
 from keras import ops
 
-from nst_keras import settings
+from nst_keras import defaults
+
+# Adam's second-moment decay. Keras' default 0.999 remembers the large
+# gradients of the first steps for hundreds of steps, so later steps come out
+# too small; 0.95 adapts within ~20 steps. At 512 px after 450 steps it ended
+# lower than 0.999 and 0.99 and level with 0.9 (benchmarks/adam_settings.py).
+ADAM_BETA_1 = 0.9
+ADAM_BETA_2 = 0.95
+ADAM_EPSILON = 1e-7
+# Largest change of any pixel in one L-BFGS step (see LBFGS).
+LBFGS_MAX_STEP = 0.1
 
 # Curvature pairs with s.y below this are skipped: the update would not be
 # positive definite (the loss is not convex) or s is too small to measure.
@@ -72,9 +82,9 @@ class LBFGS(keras.optimizers.Optimizer):
 
     def __init__(
         self,
-        learning_rate=settings.LBFGS_LEARNING_RATE,
-        history_size=settings.LBFGS_HISTORY_SIZE,
-        max_step=settings.LBFGS_MAX_STEP,
+        learning_rate=defaults.LBFGS_LEARNING_RATE,
+        history_size=defaults.LBFGS_HISTORY_SIZE,
+        max_step=LBFGS_MAX_STEP,
         name="lbfgs",
         **kwargs,
     ):
@@ -188,9 +198,9 @@ def get_optimizer(optimizer=None, learning_rate=None, history_size=None):
         optimizer: ``"adam"`` (default, ``None``), ``"lbfgs"``, or a
             ``keras.optimizers.Optimizer`` instance (returned as is).
         learning_rate: ``None`` for the optimizer's own default
-            (``settings.LEARNING_RATE`` for Adam, ``settings.LBFGS_LEARNING_RATE``
+            (``defaults.LEARNING_RATE`` for Adam, ``defaults.LBFGS_LEARNING_RATE``
             for L-BFGS).
-        history_size: L-BFGS pairs kept (``None``: ``settings.LBFGS_HISTORY_SIZE``).
+        history_size: L-BFGS pairs kept (``None``: ``defaults.LBFGS_HISTORY_SIZE``).
 
     Example:
 
@@ -203,13 +213,13 @@ def get_optimizer(optimizer=None, learning_rate=None, history_size=None):
         return optimizer
     name = "adam" if optimizer is None else str(optimizer).lower()
     if name == "adam":
-        rate = settings.LEARNING_RATE if learning_rate is None else learning_rate
-        return keras.optimizers.Adam(learning_rate=rate, beta_2=settings.ADAM_BETA_2)
+        rate = defaults.LEARNING_RATE if learning_rate is None else learning_rate
+        return keras.optimizers.Adam(learning_rate=rate, beta_2=ADAM_BETA_2)
     if name == "lbfgs":
-        rate = settings.LBFGS_LEARNING_RATE if learning_rate is None else learning_rate
-        size = settings.LBFGS_HISTORY_SIZE if history_size is None else history_size
+        rate = defaults.LBFGS_LEARNING_RATE if learning_rate is None else learning_rate
+        size = defaults.LBFGS_HISTORY_SIZE if history_size is None else history_size
         return LBFGS(learning_rate=rate, history_size=size)
     raise ValueError(
-        f"Expected `optimizer` to be one of {settings.OPTIMIZERS} or a keras.optimizers.Optimizer. "
+        f"Expected `optimizer` to be one of {defaults.OPTIMIZERS} or a keras.optimizers.Optimizer. "
         f"Received: optimizer={optimizer!r}"
     )

@@ -1,7 +1,7 @@
 """Which floating-point precision the VGG convolutions run in.
 
 ``precision`` (the ``stylize`` argument and the ``--precision`` option) is one
-of :data:`nst_keras.settings.PRECISIONS`:
+of :data:`nst_keras.defaults.PRECISIONS`:
 
 - ``"float32"``: everything in float32.
 - ``"mixed_bfloat16"`` / ``"mixed_float16"``: Keras mixed precision for the
@@ -36,7 +36,7 @@ Example:
 
 import sys
 
-from nst_keras import settings
+from nst_keras import defaults
 
 # CPU flags (as Linux names them in /proc/cpuinfo) with native bfloat16 math.
 BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -47,10 +47,10 @@ _CPUINFO = "/proc/cpuinfo"
 
 
 def check_precision(precision):
-    """Return ``precision`` if it is one of :data:`settings.PRECISIONS`, else raise ValueError."""
-    if precision not in settings.PRECISIONS:
+    """Return ``precision`` if it is one of :data:`defaults.PRECISIONS`, else raise ValueError."""
+    if precision not in defaults.PRECISIONS:
         raise ValueError(
-            f"Expected `precision` to be one of {settings.PRECISIONS}. Received: precision={precision!r}"
+            f"Expected `precision` to be one of {defaults.PRECISIONS}. Received: precision={precision!r}"
         )
     return precision
 

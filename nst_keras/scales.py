@@ -13,14 +13,14 @@ Example:
 
 import math
 
-from nst_keras import settings
+from nst_keras.defaults import MIN_SCALE
 
 # The named schedules `scales` may take: "auto" halves the size down to
 # MIN_SCALE; "sqrt2" steps by sqrt(2) instead, as crowsonkb/style-transfer-pytorch.
 SCHEDULES = ("auto", "sqrt2")
 
 
-def auto_scales(size, min_scale=settings.MIN_SCALE):
+def auto_scales(size, min_scale=MIN_SCALE):
     """Halve ``size`` while the half stays at least ``min_scale``; return the sizes, smallest first.
 
     crowsonkb/style-transfer-pytorch grows its scales by sqrt(2) from 128 px;
@@ -39,7 +39,7 @@ def auto_scales(size, min_scale=settings.MIN_SCALE):
     return scales
 
 
-def sqrt2_scales(size, min_scale=settings.MIN_SCALE):
+def sqrt2_scales(size, min_scale=MIN_SCALE):
     """Divide ``size`` by sqrt(2) while the result stays at least ``min_scale``; the sizes, smallest first.
 
     Example:
@@ -116,3 +116,41 @@ def epochs_per_scale(epochs, count, ratio=2.0):
     """
     epochs = check_size(epochs, "epochs")
     return [max(1, math.ceil(epochs / ratio**index - 1e-9)) for index in range(count)]
+
+
+def resolve_schedule(scales, epochs, per_scale, long_side):
+    """``(scales, epochs, epochs_per_scale)`` with a named schedule and the epochs per scale decided.
+
+    Args:
+        scales: ``None`` (one scale), a schedule's name (``"auto"``,
+            ``"sqrt2"``) or increasing long sides ending at ``long_side``.
+        epochs: the epochs at the coarsest scale (or of the one scale).
+        per_scale: the epochs at each scale: ``None`` (``epochs`` at the coarsest scale, halving
+            each time the size doubles) or one entry per scale.
+        long_side: the output's long side.
+
+    Raises:
+        ValueError: ``per_scale`` has another length than the scales.
+
+    Example:
+
+    >>> resolve_schedule("auto", 8, None, 512)
+    ((128, 256, 512), 8, (8, 4, 2))
+    >>> resolve_schedule(None, 10, (3,), 512)
+    (None, 3, None)
+    """
+    ratio = 2.0
+    if scales in SCHEDULES:
+        ratio = math.sqrt(2) if scales == "sqrt2" else 2.0
+        scales = tuple(schedule_scales(scales, long_side))
+    count = 1 if scales is None else len(scales)
+    if per_scale is not None and len(per_scale) != count:
+        raise ValueError(
+            f"Expected one entry of `epochs_per_scale` per scale ({count}). "
+            f"Received: epochs_per_scale={list(per_scale)}"
+        )
+    if scales is None and per_scale is not None:
+        return None, per_scale[0], None
+    if scales is not None and per_scale is None:
+        per_scale = tuple(epochs_per_scale(epochs, count, ratio))
+    return scales, epochs, per_scale

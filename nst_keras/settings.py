@@ -33,102 +33,14 @@ ValueError: Expected `init` to be one of ('content', 'noise', 'style'). Received
 """
 
 import dataclasses
-import math
 
-from nst_keras import checks
-
-NETWORK = "vgg19"
-NETWORKS = ("vgg19", "vgg16")
-
-# Gatys et al. 2015, section 2: conv1_1 ... conv5_1 for style.
-STYLE_LAYER_NAMES = (
-    "block1_conv1",
-    "block2_conv1",
-    "block3_conv1",
-    "block4_conv1",
-    "block5_conv1",
+from nst_keras import checks, scales as schedules
+from nst_keras.defaults import (
+    MIN_SIDE,     CONTENT_LAYER_NAMES, CONTENT_WEIGHT, EMA_DECAY, INIT, INITS, LAYER_WEIGHT_PRESETS, LBFGS_HISTORY_SIZE,
+    LBFGS_LEARNING_RATE, LEARNING_RATE, LIGHT_CELLS, LIGHT_WEIGHT, MEMORY_FRACTION, MIN_SCALE, OPTIMIZERS,
+    OUTPUT_DEPTHS, POOLING, POOLINGS, PRECISION, PRECISIONS, PRESERVE_COLORS, SIZE, STYLE_LAYER_NAMES,
+    STYLE_LOSS, STYLE_LOSSES, STYLE_WEIGHT, TOTAL_VARIATION_WEIGHT, EPOCHS, STEPS_PER_EPOCH,
 )
-# Gatys et al. use conv4_2: it keeps the layout of the photo while leaving
-# textures free. block5_conv2 (the TF tutorial's choice) keeps less structure
-# and lets the style wash over buildings and faces.
-CONTENT_LAYER_NAMES = ("block4_conv2",)
-
-POOLING = "max"
-POOLINGS = ("max", "avg")
-INIT = "content"
-INITS = ("content", "noise", "style")
-
-# Loss weights for the relative losses of nst_keras.losses, chosen by eye on
-# the Gatys reference pairs at 256-1024 px.
-CONTENT_WEIGHT = 0.15
-STYLE_WEIGHT = 1.0
-TOTAL_VARIATION_WEIGHT = 1.0
-
-LEARNING_RATE = 0.02
-# A style network's Adam rate (nst_keras.fast): Johnson et al. train at 1e-3.
-NETWORK_LEARNING_RATE = 1e-3
-# Adam's second-moment decay. Keras' default 0.999 remembers the large
-# gradients of the first steps for hundreds of steps, so later steps come out
-# too small; 0.95 adapts within ~20 steps. At 512 px after 450 steps it ended
-# lower than 0.999 and 0.99 and level with 0.9 (benchmarks/adam_settings.py).
-ADAM_BETA_1 = 0.9
-ADAM_BETA_2 = 0.95
-ADAM_EPSILON = 1e-7
-STEPS_PER_EPOCH = 50
-EPOCHS = 10
-SIZE = 512
-
-# Precision of the VGG convolutions (nst_keras.precision): "auto" runs them in
-# bfloat16 where the CPU (AVX512_BF16, AMX) or GPU (compute capability >= 8.0)
-# has native bfloat16, float32 elsewhere; benchmarks/RESULTS.md has the figures.
-PRECISION = "auto"
-PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
-
-PRESERVE_COLORS = ("none", "luminance", "histogram")
-OPTIMIZERS = ("adam", "lbfgs")
-# L-BFGS as jcjohnson/neural-style runs it: the quasi-Newton step (1), no line
-# search. Torch keeps 100 pairs; 10 costs 20 image copies of memory and ended
-# within 0.3 % of 20 pairs' loss after 150 steps (benchmarks/RESULTS.md).
-LBFGS_LEARNING_RATE = 1.0
-LBFGS_HISTORY_SIZE = 10
-# Decay of the iterate average that stylize() outputs by default. crowsonkb
-# uses 0.99; over our default 500 steps 0.95 ended lower in loss than 0.98
-# and 0.99 (0.9 the same) while still removing Adam's step-to-step jitter.
-EMA_DECAY = 0.95
-# The automatic coarse-to-fine schedule halves the output size down to this.
-MIN_SCALE = 128
-# Largest change of any pixel in one L-BFGS step (see nst_keras.optimizers).
-LBFGS_MAX_STEP = 0.1
-# The SavedModel export (nst_keras.export): its default number of steps, and
-# the largest image side it accepts by default. Memory grows with the pixels:
-# VGG19 at 1024 x 1024 needs about 6 GB for the activations and their gradients.
-EXPORT_STEPS = EPOCHS * STEPS_PER_EPOCH
-EXPORT_MAX_SIDE = 1024
-# Style statistics the style loss compares (nst_keras.losses): Gram matrices
-# (Gatys et al.) or Gaussians under the 2-Wasserstein distance (as
-# crowsonkb/style-transfer-pytorch).
-STYLE_LOSS = "gram"
-STYLE_LOSSES = ("gram", "wasserstein")
-# Smallest eigenvalue, relative to the largest, that the Wasserstein loss's
-# gradient divides by (nst_keras.losses._root_trace).
-WASSERSTEIN_FLOOR = 1e-6
-# Cells on the long side of the grid over which the light loss averages the
-# luminance (nst_keras.losses.coarse_luminance): 16 keeps a night sky dark and
-# a lit facade bright while leaving the painting's strokes free inside a cell.
-LIGHT_CELLS = 16
-LIGHT_WEIGHT = 0.0
-# The loss weights: each a number, or for StyleTransferModel and sweeps one
-# number per image of a batch.
-LOSS_WEIGHTS = ("content_weight", "style_weight", "total_variation_weight", "light_weight")
-# Style layer weights by name: "fine" is crowsonkb's 256:64:16:4:1 (block1 to
-# block5), a factor of 4 per layer, normalised to sum 1.
-LAYER_WEIGHT_PRESETS = ("equal", "fine")
-# Bits per channel of the images written (16: PNG only).
-OUTPUT_DEPTHS = (8, 16)
-# The share of the available memory (the GPU's on a GPU) that the automatic
-# --memory-limit allows a step: the estimate is a fit, and the rest of the
-# machine needs room too.
-MEMORY_FRACTION = 0.7
 
 
 def setting(default, check, help, *, flag="", choices=None, parse=None, metavar=None):
@@ -249,6 +161,19 @@ class LossSettings(_Settings):
                 f"style_layer_weights={list(self.style_layer_weights)} for {len(self.style_layer_names)} style layers"
             )
 
+    @classmethod
+    def weight_names(cls):
+        """The loss weights: the fields checked as loss weights (a number, or one per image of a batch).
+
+        Each term of the objective (:mod:`nst_keras.objective`) names one of them.
+
+        Example:
+
+        >>> LossSettings.weight_names()
+        ('content_weight', 'style_weight', 'total_variation_weight', 'light_weight')
+        """
+        return tuple(f.name for f in dataclasses.fields(cls) if f.metadata["check"] is checks.loss_weight)
+
     def require_single_weights(self, reason):
         """Raise ValueError if a loss weight is a list (one per image); ``reason`` says why that cannot run.
 
@@ -259,7 +184,7 @@ class LossSettings(_Settings):
         ...
         ValueError: Expected `style_weight` to be one number: one image at a time. Received: style_weight=[1.0, 2.0]
         """
-        for name in LOSS_WEIGHTS:
+        for name in self.weight_names():
             value = getattr(self, name)
             if isinstance(value, tuple):
                 raise ValueError(f"Expected `{name}` to be one number: {reason}. Received: {name}={list(value)}")
@@ -376,26 +301,11 @@ class RunSettings(_Settings):
         >>> r.scales, r.epochs_per_scale, r.learning_rate
         ((128, 256, 512), (8, 4, 2), 0.02)
         """
-        from nst_keras import scales as schedules
-
         learning_rate = self.learning_rate
         if learning_rate is None and isinstance(self.optimizer, str):
             learning_rate = LBFGS_LEARNING_RATE if self.optimizer == "lbfgs" else LEARNING_RATE
-        scales, ratio = self.scales, 2.0
-        if scales in schedules.SCHEDULES:
-            ratio = math.sqrt(2) if scales == "sqrt2" else 2.0
-            scales = schedules.schedule_scales(scales, long_side)
-        epochs, epochs_per_scale = self.epochs, self.epochs_per_scale
-        count = 1 if scales is None else len(scales)
-        if epochs_per_scale is not None and len(epochs_per_scale) != count:
-            raise ValueError(
-                f"Expected one entry of `epochs_per_scale` per scale ({count}). "
-                f"Received: epochs_per_scale={list(epochs_per_scale)}"
-            )
-        if scales is None and epochs_per_scale is not None:
-            epochs, epochs_per_scale = epochs_per_scale[0], None
-        elif scales is not None and epochs_per_scale is None:
-            epochs_per_scale = schedules.epochs_per_scale(epochs, count, ratio)
+        scales, epochs, epochs_per_scale = schedules.resolve_schedule(
+            self.scales, self.epochs, self.epochs_per_scale, long_side)
         return self.replace(
             learning_rate=learning_rate,
             scales=scales,
@@ -426,6 +336,17 @@ class ImageSettings(_Settings):
     output_depth: int = setting(
         8, checks.choice(OUTPUT_DEPTHS), "bits per channel of the output: 16 writes a 48-bit PNG or TIFF (default %(default)s)",
         parse=int, choices=OUTPUT_DEPTHS)
+
+
+    def style_size(self, long_side):
+        """The long side a style image is loaded at for an output of long side ``long_side``.
+
+        Example:
+
+        >>> ImageSettings(style_scale=0.5).style_size(512), ImageSettings(style_scale=0.01).style_size(512)
+        (256, 32)
+        """
+        return max(MIN_SIDE, round(long_side * self.style_scale))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nst_keras import memory, settings
+from nst_keras import defaults, memory
 from nst_keras.memory import GIB, choose_tile_size, step_bytes
 
 # The module, not the function that `nst_keras.stylize` names.
@@ -45,7 +45,7 @@ def test_stylize_tiles_each_scale_as_chosen(monkeypatch, rng, tiny_style):
         chosen.append((height, width, memory_limit))
         return 32 if width > 50 else None
 
-    monkeypatch.setattr(stylize_module, "choose_tile_size", choose)
+    monkeypatch.setattr(memory, "choose_tile_size", choose)
     result = stylize_module.stylize(content, tiny_style, network="vgg16", weights=None, scales=[48, 96],
                                     epochs=1, steps_per_epoch=1, memory_limit=0.5)
     assert result.tile_sizes == [None, 32]
@@ -54,7 +54,7 @@ def test_stylize_tiles_each_scale_as_chosen(monkeypatch, rng, tiny_style):
 
 
 def test_an_explicit_tile_size_is_never_overridden(monkeypatch, tiny_content, tiny_style):
-    monkeypatch.setattr(stylize_module, "choose_tile_size", lambda *a: pytest.fail("asked for a tile size"))
+    monkeypatch.setattr(memory, "choose_tile_size", lambda *a: pytest.fail("asked for a tile size"))
     result = stylize_module.stylize(tiny_content, tiny_style, network="vgg16", weights=None, tile_size=32,
                                     epochs=1, steps_per_epoch=1)
     assert result.tile_sizes == [32]
@@ -84,6 +84,6 @@ def test_gpu_memory_is_the_allocator_budget_less_what_is_held(monkeypatch):
 def test_the_automatic_limit_follows_the_gpu_when_there_is_one(monkeypatch):
     monkeypatch.setattr(memory, "available_memory", lambda: 20 * GIB)
     monkeypatch.setattr(memory, "gpu_memory", lambda: 10 * GIB)
-    assert memory.default_memory_limit() == int(10 * GIB * settings.MEMORY_FRACTION)
+    assert memory.default_memory_limit() == int(10 * GIB * defaults.MEMORY_FRACTION)
     monkeypatch.setattr(memory, "gpu_memory", lambda: None)
-    assert memory.default_memory_limit() == int(20 * GIB * settings.MEMORY_FRACTION)
+    assert memory.default_memory_limit() == int(20 * GIB * defaults.MEMORY_FRACTION)

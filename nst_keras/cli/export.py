@@ -19,13 +19,10 @@ import argparse
 import os
 import time
 
-from nst_keras import images, settings
-from nst_keras.cli import options, train
+from nst_keras import defaults, images
+from nst_keras.cli import network as network_cli, options
 from nst_keras.cli.common import EXIT_OK, UsageError, info, plural, resolve_weights
 from nst_keras.settings import RunSettings
-
-# nst_keras.fast.export.MAX_SIDE: a network's export takes larger images than an optimising one.
-NETWORK_MAX_SIDE = 4096
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -42,7 +39,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "export", help="write a SavedModel that stylises with TensorFlow alone",
         parents=[options.model_options(), options.loss_options(exclude=("style_blend_weights",), seed=0),
-                 train.network_options(choose_style=False)],
+                 network_cli.network_options(choose_style=False)],
         usage="%(prog)s OUTPUT_DIR [options]\n       %(prog)s OUTPUT_DIR --network NETWORK.keras [--max-side PX]",
         epilog=("With --network: the SavedModel's serving_default takes image (uint8 [H, W, 3]) and, for a network "
                 "of several styles, style (an int32 index); it returns stylized_image, the same size. serve_batch "
@@ -56,13 +53,13 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "which takes every setting as an input."))
     parser.add_argument("output_dir", metavar="OUTPUT_DIR",
                         help="SavedModel folder to create, e.g. models/stylizer/1 for TF Serving")
-    parser.add_argument("--steps", type=options.positive_int, default=settings.EXPORT_STEPS,
+    parser.add_argument("--steps", type=options.positive_int, default=defaults.EXPORT_STEPS,
                         help="default number of optimisation steps (default %(default)s)")
-    options.add_setting(parser, RunSettings, "learning_rate", default=settings.LEARNING_RATE,
+    options.add_setting(parser, RunSettings, "learning_rate", default=defaults.LEARNING_RATE,
                         help="default Adam learning rate in pixel units of [0, 1] (default %(default)s)")
     parser.add_argument("--max-side", type=options.positive_int, default=None,
-                        help=f"largest image side the export accepts (default {settings.EXPORT_MAX_SIDE}, "
-                             f"{NETWORK_MAX_SIDE} with --network; the smallest is {images.MIN_SIDE})")
+                        help=f"largest image side the export accepts (default {defaults.EXPORT_MAX_SIDE}, "
+                             f"{defaults.NETWORK_EXPORT_MAX_SIDE} with --network; the smallest is {images.MIN_SIDE})")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT_DIR if it exists")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -123,15 +120,15 @@ def run_network(args: argparse.Namespace) -> int:
     0
     """
     options.refuse_options(args, ("output_dir", "overwrite", "quiet", "network", "max_side"), "with --network")
-    train.check_network_file(args.network)
-    network, found = train.load_network(args)
+    network_cli.check_network_file(args.network)
+    network, found = network_cli.load_network(args)
 
     from nst_keras.fast import export_network
 
     info(args, f"exporting the network {args.network} ({plural(network.styles, 'style')}) to {args.output_dir}")
     start = time.perf_counter()
     try:
-        export_network(network, args.output_dir, max_side=args.max_side or NETWORK_MAX_SIDE, overwrite=args.overwrite,
+        export_network(network, args.output_dir, max_side=args.max_side or defaults.NETWORK_EXPORT_MAX_SIDE, overwrite=args.overwrite,
                        metadata=found)
     except (FileExistsError, ValueError) as err:
         raise UsageError(options.with_flags(err)) from None

@@ -12,7 +12,7 @@ import inspect
 import sys
 from collections.abc import Callable
 
-from nst_keras import settings as defaults
+from nst_keras import defaults
 from nst_keras.cli.common import EXIT_OK, import_tensorflow_quietly, info
 
 

