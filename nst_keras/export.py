@@ -20,8 +20,10 @@ Two signatures:
 ``serve``
     the same two images plus every setting as a scalar input (all required
     in the SignatureDef; the restored ``serve`` method fills left-out ones
-    from the export's defaults): ``steps`` (int32 >= 0), ``content_weight``,
-    ``style_weight``, ``total_variation_weight``, ``learning_rate`` (float32
+    from the export's defaults): ``steps`` (int32 >= 0), the weight of each
+    term of the objective (:mod:`nst_keras.objective`: ``content_weight``,
+    ``style_weight``, ``total_variation_weight``, and ``light_weight`` in an
+    export made with a light weight above 0), ``learning_rate`` (float32
     >= 0) and ``seed`` (int64; only used by an export made with ``init="noise"``).
 
 Both return ``generated_image``: uint8 ``[H, W, 3]`` of the content's size,
@@ -50,6 +52,7 @@ Example:
 tf.uint8
 """
 
+import inspect
 import json
 import os
 import shutil
@@ -57,29 +60,30 @@ import shutil
 import keras
 import tensorflow as tf
 
-from nst_keras import files
+from nst_keras import files, objective
+from nst_keras.defaults import EXPORT_MAX_SIDE, EXPORT_METADATA_FILE, EXPORT_STEPS, LEARNING_RATE, MIN_SIDE
 from nst_keras.features import FeatureExtractor
-from nst_keras.losses import coarse_luminance, weighted_losses
-from nst_keras.targets import initial_image, style_targets
+from nst_keras.initialization import initial_image
+from nst_keras.optimizers import ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON
 from nst_keras.provenance import provenance
-from nst_keras.image_sources import MIN_SIDE  # noqa: F401 (the smallest side the export accepts)
-from nst_keras.settings import (
-    ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON, EXPORT_MAX_SIDE, EXPORT_STEPS, LEARNING_RATE, LossSettings, RunSettings,
-)
+from nst_keras.settings import LossSettings, RunSettings
 
 MAX_SIDE = EXPORT_MAX_SIDE
 STEPS = EXPORT_STEPS
 SIGNATURE_KEYS = ("serving_default", "serve")
-METADATA_FILE = os.path.join("assets.extra", "nst_keras.json")
-# The scalar inputs of the `serve` signature, in order, with their dtypes.
-_SCALARS = {
-    "steps": tf.int32,
-    "content_weight": tf.float32,
-    "style_weight": tf.float32,
-    "total_variation_weight": tf.float32,
-    "learning_rate": tf.float32,
-    "seed": tf.int64,
-}
+METADATA_FILE = EXPORT_METADATA_FILE
+
+
+def scalar_inputs(terms):
+    """The scalar inputs of the ``serve`` signature, in order, with their dtypes: one weight per term.
+
+    Example:
+
+    >>> list(scalar_inputs(objective.active_terms(LossSettings())))
+    ['steps', 'content_weight', 'style_weight', 'total_variation_weight', 'learning_rate', 'seed']
+    """
+    weights = {term.weight: tf.float32 for term in terms}
+    return {"steps": tf.int32, **weights, "learning_rate": tf.float32, "seed": tf.int64}
 
 
 class _Stylizer:
@@ -88,6 +92,8 @@ class _Stylizer:
     def __init__(self, extractor, loss_settings, max_side, defaults):
         self.extractor = extractor
         self.loss_settings = loss_settings
+        self.terms = objective.active_terms(loss_settings)
+        self.scalars = scalar_inputs(self.terms)
         self.max_side = max_side
         self.defaults = defaults
 
@@ -103,40 +109,26 @@ class _Stylizer:
             ),
         ]
 
-    def stylize(self, content_image, style_image, steps, content_weight, style_weight,
-                total_variation_weight, learning_rate, seed):
+    def stylize(self, content_image, style_image, steps, learning_rate, seed, **weights):
         checks = self._check_image(content_image, "content_image") + self._check_image(style_image, "style_image")
         checks.append(tf.debugging.assert_non_negative(steps, message="steps must be >= 0"))
-        for name, value in (
-            ("content_weight", content_weight),
-            ("style_weight", style_weight),
-            ("total_variation_weight", total_variation_weight),
-            ("learning_rate", learning_rate),
-        ):
+        for name, value in dict(weights, learning_rate=learning_rate).items():
             checks.append(tf.debugging.assert_non_negative(value, message=f"{name} must be >= 0"))
             checks.append(tf.debugging.assert_all_finite(value, message=f"{name} must be finite"))
         with tf.control_dependencies(checks):
             content = tf.cast(content_image, tf.float32)[None] / 255.0
             style = tf.cast(style_image, tf.float32)[None] / 255.0
-        content_targets = [tf.cast(f, tf.float32) for f in self.extractor(content)["content"].values()]
-        settings = self.loss_settings
-        targets = style_targets(self.extractor, [style], kind=settings.style_loss)
-        weights = dict(
-            content_weight=content_weight,
-            style_weight=style_weight,
-            total_variation_weight=total_variation_weight,
-            style_layer_weights=settings.layer_weights,
-            style_kind=settings.style_loss,
-            light_weight=settings.light_weight,
-            light_target=coarse_luminance(content) if settings.light_weight > 0 else None,
-        )
+        # The request's weights in place of the export's.
+        settings = _WeightOverride(self.loss_settings, weights)
+        context = objective.TargetContext.untiled(self.extractor, settings, content, [style])
+        targets = objective.build_targets(self.terms, context)
         learning_rate = tf.cast(learning_rate, tf.float32)
         beta_1, beta_2 = ADAM_BETA_1, ADAM_BETA_2
 
         def step(iteration, image, m, v, history):
             with tf.GradientTape() as tape:
                 tape.watch(image)
-                loss = weighted_losses(image, self.extractor(image), content_targets, targets, **weights)["loss"]
+                loss = objective.weighted_losses(image, self.extractor(image), targets, settings, self.terms)["loss"]
                 total = tf.reduce_sum(loss)
             gradient = tape.gradient(total, image)
             # keras.optimizers.Adam.update_step, operation for operation: a
@@ -162,32 +154,47 @@ class _Stylizer:
         generated = tf.cast(tf.round(image[0] * 255.0), tf.uint8)
         return {"generated_image": generated, "loss": history.stack()}
 
-    def _constant(self, name):
-        return tf.constant(self.defaults[name], _SCALARS[name])
-
     def functions(self):
         """The two tf.functions: images only (settings baked in), and images plus every setting."""
         images = [
             tf.TensorSpec([None, None, 3], tf.uint8, name="content_image"),
             tf.TensorSpec([None, None, 3], tf.uint8, name="style_image"),
         ]
-        scalars = [tf.TensorSpec([], dtype, name=name) for name, dtype in _SCALARS.items()]
-        baked = {name: self._constant(name) for name in _SCALARS}
+        scalars = [tf.TensorSpec([], dtype, name=name) for name, dtype in self.scalars.items()]
+        baked = {name: tf.constant(self.defaults[name], dtype) for name, dtype in self.scalars.items()}
         stylize = self.stylize
 
         def serving_default(content_image, style_image):
             return stylize(content_image, style_image, **baked)
 
-        def serve(content_image, style_image, steps=baked["steps"], content_weight=baked["content_weight"],
-                  style_weight=baked["style_weight"], total_variation_weight=baked["total_variation_weight"],
-                  learning_rate=baked["learning_rate"], seed=baked["seed"]):
-            return stylize(content_image, style_image, steps, content_weight, style_weight,
-                           total_variation_weight, learning_rate, seed)
+        # serve(content_image, style_image, steps=..., <one weight per term>=..., learning_rate=..., seed=...):
+        # its parameters follow the table of terms, each defaulting to the export's value.
+        def serve(*args, **kwargs):
+            bound = serve.__signature__.bind(*args, **kwargs)
+            bound.apply_defaults()
+            return stylize(**bound.arguments)
 
+        parameter = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        serve.__signature__ = inspect.Signature(
+            [inspect.Parameter(name, parameter) for name in ("content_image", "style_image")]
+            + [inspect.Parameter(name, parameter, default=value) for name, value in baked.items()])
         return (
             tf.function(serving_default, input_signature=images, autograph=False),
             tf.function(serve, input_signature=images + scalars, autograph=False),
         )
+
+
+class _WeightOverride:
+    """Loss settings whose weights are the request's tensors (the rest as exported)."""
+
+    def __init__(self, settings, weights):
+        self._settings = settings
+        self._weights = weights
+
+    def __getattr__(self, name):
+        if name in self._weights:
+            return self._weights[name]
+        return getattr(self._settings, name)
 
 
 def export_saved_model(
@@ -270,9 +277,7 @@ def export_saved_model(
     loss_settings = loss_settings.replace(style_layer_weights=loss_settings.layer_weights)
     defaults = {
         "steps": int(steps),
-        "content_weight": loss_settings.content_weight,
-        "style_weight": loss_settings.style_weight,
-        "total_variation_weight": loss_settings.total_variation_weight,
+        **{term.weight: term.weight_of(loss_settings) for term in objective.active_terms(loss_settings)},
         "learning_rate": learning_rate,
         "seed": 0 if loss_settings.seed is None else loss_settings.seed,
     }

@@ -1,20 +1,15 @@
-"""Style, content and total variation losses as stateless ``keras.ops`` functions.
+"""The losses' maths as stateless ``keras.ops`` functions, one value per image.
 
-Every loss returns one value per image, shape ``[B]``, computed in float32
-whatever the model's compute dtype.
+Every loss returns shape ``[B]``, computed in float32 whatever the model's
+compute dtype. :mod:`nst_keras.objective` weighs and sums them, one entry of
+its table per term; the style statistics (Gram, Wasserstein) are the objects
+of :mod:`nst_keras.statistics`.
 
 Normalisation, against Gatys, Ecker & Bethge (2015):
 
-- Gram matrix: the paper's ``G = F F^T`` summed over the ``M = h * w``
-  positions; here it is divided by ``M`` (a mean over positions), so the same
-  texture gives the same Gram matrix at 256 px and at 1024 px.
-- Style loss of a layer: the paper's ``E = sum((G - A)^2) / (4 N^2 M^2)``; here
-  ``mean((G/M - A/M)^2) / mean((A/M)^2)``, the paper's ``4 E`` divided by the
-  mean square of the target Gram matrix. The paper's own equal layer weights
-  do not weigh layers equally: with caffe-scale VGG activations block3_conv1's
-  term is about 10^4 times block1_conv1's and block5_conv1's, so the fine and
-  coarse textures barely count. Relative to the target, every layer starts
-  near 1 and ``layer_weights`` mean what they say.
+- Style loss of a layer: see :class:`nst_keras.statistics.Gram`, relative to
+  the target, so every layer starts near 1 and the layer weights mean what
+  they say.
 - Content loss: the paper's ``sum((F - P)^2) / 2``; here
   ``mean((F - P)^2) / mean(P^2)``, a relative error that does not grow with
   the image size or the layer's activation scale.
@@ -24,237 +19,31 @@ Normalisation, against Gatys, Ecker & Bethge (2015):
 
 With every term a mean, ``content_weight``, ``style_weight`` and
 ``total_variation_weight`` give comparable results at any resolution.
-
-The style statistic is selectable (``style_loss``): the Gram matrix, or
-Gaussians compared by the 2-Wasserstein distance
-(:func:`wasserstein_distance`). Both keep only averages over positions, so
-style blends and tiled optimisation stay exact. Heitz et al.'s sliced
-Wasserstein distance (CVPR 2021) sorts projected features instead: that is
-not a sum over positions, so it would neither blend styles linearly nor tile
-exactly, and it is not offered.
 """
 
-import keras
 import tensorflow as tf
 from keras import ops
 
 from nst_keras.color import LUMA
-from nst_keras.settings import LIGHT_CELLS, STYLE_LOSSES, WASSERSTEIN_FLOOR
+from nst_keras.defaults import LIGHT_CELLS
+from nst_keras.statistics import EPSILON, float32 as _float32, get_statistic, gram_matrix, relative_mean_square
+
+__all__ = ["coarse_luminance", "content_loss", "content_normalizer", "gram_matrix", "layer_sum", "light_loss",
+           "loss_weight", "style_loss", "total_variation_loss"]
 
 
-# Guards the relative losses against an all-zero target (a black image).
-_EPSILON = 1e-8
-
-
-def _float32(x):
-    return ops.cast(x, "float32")
-
-
-def _relative_mean_square(difference, target, axis):
-    return ops.mean(ops.square(difference), axis=axis) / (
-        ops.mean(ops.square(target), axis=axis) + _EPSILON
-    )
-
-
-def gram_matrix(features):
-    """Gram matrices of feature maps, averaged over positions.
-
-    The forward pass is a float32 matrix product whatever the features'
-    dtype. The backward pass is written by hand (see
-    :func:`_gram_with_gradient`) and costs one matrix product in the
-    features' own dtype instead of two in float32.
-
-    Args:
-        features: ``[B, h, w, c]`` activations.
-
-    Returns:
-        ``[B, c, c]`` float32 tensor ``F^T F / (h * w)``.
-
-    Example:
-
-    >>> import numpy as np
-    >>> g = gram_matrix(np.ones((1, 4, 4, 2), "float32"))
-    >>> tuple(g.shape), float(g[0, 0, 1])
-    ((1, 2, 2), 1.0)
-    """
-    features = ops.convert_to_tensor(features)
-    shape = ops.shape(features)
-    return _gram_with_gradient(ops.reshape(features, (shape[0], -1, shape[-1])))
-
-
-@ops.custom_gradient
-def _gram_with_gradient(flat):
-    # Not in the paper; speed only, same values. For G = F^T F / M the
-    # gradient is dF = F (dG + dG^T) / M: one product where automatic
-    # differentiation of the einsum makes two (one per operand), both in
-    # float32 on features that are cast back to the compute dtype right
-    # after. Here the product runs in the features' dtype (bfloat16 under
-    # mixed precision, the dtype the gradient flows on in anyway); with
-    # float32 features it is exact. Measured on a 2-core AVX512_BF16 CPU
-    # at 512 px, the Gram matrices' backward pass was over a third of a
-    # mixed_bfloat16 step before this. float16 is the exception: (dG + dG^T)/M
-    # is far below its smallest normal number, so there the product stays
-    # float32, as automatic differentiation had it.
-    positions = ops.cast(ops.shape(flat)[1], "float32")
-    flat32 = _float32(flat)
-    gram = ops.matmul(ops.transpose(flat32, (0, 2, 1)), flat32) / positions
-    narrow = keras.backend.standardize_dtype(flat.dtype) == "float16"
-
-    def gradient(*args, upstream=None):
-        if upstream is None:
-            (upstream,) = args
-        symmetric = (upstream + ops.transpose(upstream, (0, 2, 1))) / positions
-        if narrow:
-            return ops.cast(ops.matmul(flat32, symmetric), flat.dtype)
-        return ops.matmul(flat, ops.cast(symmetric, flat.dtype))
-
-    return gram, gradient
-
-
-def style_statistics(features, kind="gram"):
-    """The statistics of feature maps that a style loss compares: means over positions, so they add up.
-
-    ``"gram"``: the Gram matrix ``F^T F / M`` (the second moment about zero).
-    ``"wasserstein"``: the Gram matrix with the mean feature appended as one
-    more row, ``[B, c + 1, c]``. Both are averages over positions, so the
-    statistics of several style images blend linearly (a mixture of their
-    feature distributions) and tiles add up (:mod:`nst_keras.tiling`).
-
-    Example:
-
-    >>> import numpy as np
-    >>> tuple(style_statistics(np.ones((1, 4, 4, 2), "float32"), "wasserstein").shape)
-    (1, 3, 2)
-    """
-    gram = gram_matrix(features)
-    if kind == "gram":
-        return gram
-    if kind != "wasserstein":
-        raise ValueError(f"Expected `style_loss` to be one of {STYLE_LOSSES}. Received: style_loss={kind!r}")
-    mean = ops.mean(_float32(features), axis=(1, 2))
-    return ops.concatenate([gram, mean[:, None, :]], axis=1)
-
-
-def style_target(statistics, kind="gram"):
-    """The target a style loss compares with, from (blended) style statistics; computed once.
-
-    ``"gram"``: the statistics themselves. ``"wasserstein"``: the statistics
-    with the symmetric square root of the covariance ``S^1/2`` appended,
-    ``[B, 2c + 1, c]``, taken by an eigendecomposition with negative
-    eigenvalues (rounding) clipped to zero.
-
-    Example:
-
-    >>> import numpy as np
-    >>> stats = style_statistics(np.random.rand(1, 4, 4, 2).astype("float32"), "wasserstein")
-    >>> tuple(style_target(stats, "wasserstein").shape)
-    (1, 5, 2)
-    """
-    statistics = _float32(statistics)
-    if kind == "gram":
-        return statistics
-    channels = ops.shape(statistics)[-1]
-    second, mean = statistics[:, :channels], statistics[:, channels]
-    covariance = _covariance(second, mean)
-    values, vectors = ops.eigh(covariance)
-    root = ops.matmul(vectors * ops.sqrt(ops.maximum(values, 0.0))[:, None, :], ops.transpose(vectors, (0, 2, 1)))
-    return ops.concatenate([statistics, root], axis=1)
-
-
-def style_target_shape(channels, kind="gram"):
-    """The shape of one style target of a layer with ``channels`` channels.
-
-    Example:
-
-    >>> style_target_shape(64), style_target_shape(64, "wasserstein")
-    ((1, 64, 64), (1, 129, 64))
-    """
-    return (1, channels if kind == "gram" else 2 * channels + 1, channels)
-
-
-def _covariance(second, mean):
-    return second - mean[:, :, None] * mean[:, None, :]
-
-
-def _trace(matrices):
-    return ops.trace(matrices, axis1=1, axis2=2)
-
-
-@ops.custom_gradient
-def _root_trace(matrices):
-    """``tr(A^1/2)`` of symmetric positive semi-definite ``[B, c, c]`` matrices, by eigendecomposition.
-
-    The gradient is ``A^-1/2 / 2``, which is unbounded where ``A`` is
-    singular (a flat image has zero covariance). Not in the paper's
-    formula: in the gradient, eigenvalues below ``WASSERSTEIN_FLOOR`` times
-    the largest count as that floor, so it stays finite; the value is exact.
-    (crowsonkb uses Newton-Schulz iterations, which are differentiable
-    everywhere too, but 20 of them cost 8x this eigendecomposition at 512
-    channels and diverge in float32 on the near-zero eigenvalues of VGG's
-    deep layers.)
-    """
-    matrices = _float32(matrices)
-    values, vectors = ops.eigh(matrices)
-    values = ops.maximum(values, 0.0)
-    floor = WASSERSTEIN_FLOOR * ops.max(values, axis=-1, keepdims=True) + _EPSILON
-
-    def gradient(*args, upstream=None):
-        if upstream is None:
-            (upstream,) = args
-        scale = 0.5 / ops.sqrt(ops.maximum(values, floor))
-        inverse_root = ops.matmul(vectors * scale[:, None, :], ops.transpose(vectors, (0, 2, 1)))
-        return upstream[:, None, None] * inverse_root
-
-    return ops.sum(ops.sqrt(values), axis=-1), gradient
-
-
-def wasserstein_distance(statistics, target):
-    """Relative squared 2-Wasserstein distance between Gaussians fitted to two feature distributions.
-
-    ``W^2 = |mu - mu_s|^2 + tr(S + S_s - 2 (S_s^1/2 S S_s^1/2)^1/2)`` (Dowson &
-    Landau 1982), divided by ``tr(G_s) = |mu_s|^2 + tr(S_s)``, the target's
-    mean squared feature norm: every layer starts near 1 from a black image,
-    as the Gram loss does, so ``layer_weights`` mean what they say.
-
-    Args:
-        statistics: ``[B, c + 1, c]`` from :func:`style_statistics`.
-        target: ``[B or 1, 2c + 1, c]`` from :func:`style_target`.
-
-    Returns:
-        ``[B]`` float32 distances.
-
-    Example:
-
-    >>> import numpy as np
-    >>> stats = style_statistics(np.random.rand(1, 8, 8, 3).astype("float32"), "wasserstein")
-    >>> abs(float(wasserstein_distance(stats, style_target(stats, "wasserstein"))[0])) < 1e-4
-    True
-    """
-    statistics, target = _float32(statistics), _float32(target)
-    channels = ops.shape(statistics)[-1]
-    mean, target_mean = statistics[:, channels], target[:, channels]
-    covariance = _covariance(statistics[:, :channels], mean)
-    target_covariance = _covariance(target[:, :channels], target_mean)
-    target_root = target[:, channels + 1:]
-    product = ops.matmul(ops.matmul(target_root, covariance), target_root)
-    distance = (
-        ops.sum(ops.square(mean - target_mean), axis=-1)
-        + _trace(covariance) + _trace(target_covariance) - 2.0 * _root_trace(product)
-    )
-    return ops.maximum(distance, 0.0) / (_trace(target[:, :channels]) + _EPSILON)
-
-
-def style_loss(style_features, targets, layer_weights=None, kind="gram"):
+def style_loss(style_features, targets, layer_weights=None, statistic="gram"):
     """Weighted sum over layers of the style loss between the image's features and the targets.
 
     Args:
         style_features: list of ``[B, h, w, c]`` activations of the generated
             image, one per style layer.
-        targets: list of style targets (:func:`style_target`; for ``"gram"``
-            the ``[B or 1, c, c]`` Gram matrices), in the same order.
+        targets: list of style targets (:meth:`~nst_keras.statistics.StyleStatistic.target`;
+            for ``"gram"`` the ``[B or 1, c, c]`` Gram matrices), in the same order.
         layer_weights: one weight per layer; default equal weights summing
             to 1 (the paper's ``w_l = 1/5`` for five layers).
-        kind: ``"gram"`` or ``"wasserstein"`` (see :func:`style_loss_of_statistics`).
+        statistic: a :class:`~nst_keras.statistics.StyleStatistic` or the
+            ``style_loss`` setting that names one.
 
     Returns:
         ``[B]`` float32 losses.
@@ -266,15 +55,13 @@ def style_loss(style_features, targets, layer_weights=None, kind="gram"):
     >>> float(style_loss([f], [gram_matrix(f)])[0])
     0.0
     """
-    statistics = [style_statistics(f, kind) for f in style_features]
-    return style_loss_of_statistics(statistics, targets, layer_weights, kind)
+    statistic = get_statistic(statistic)
+    return layer_sum([statistic.statistics(f) for f in style_features], targets, layer_weights, statistic)
 
 
-def style_loss_of_statistics(statistics, targets, layer_weights=None, kind="gram"):
-    """:func:`style_loss` from the generated image's :func:`style_statistics` instead of its features.
+def layer_sum(statistics, targets, layer_weights, statistic):
+    """``sum_l w_l * distance(S_l, T_l)``: the style loss from the generated image's statistics per layer.
 
-    ``"gram"``: per layer, ``mean((G - A)^2) / mean(A^2)`` (see the module's
-    notes). ``"wasserstein"``: per layer, :func:`wasserstein_distance`.
     Tiled optimisation (:mod:`nst_keras.tiling`) adds the statistics up over
     tiles first, then calls this.
 
@@ -282,7 +69,7 @@ def style_loss_of_statistics(statistics, targets, layer_weights=None, kind="gram
 
     >>> import numpy as np
     >>> g = np.eye(2, dtype="float32")[None]
-    >>> float(style_loss_of_statistics([2 * g], [g])[0])
+    >>> float(layer_sum([2 * g], [g], None, get_statistic("gram"))[0])
     1.0
     """
     if layer_weights is None:
@@ -294,13 +81,8 @@ def style_loss_of_statistics(statistics, targets, layer_weights=None, kind="gram
             f"layer_weights={list(layer_weights)}"
         )
     total = 0.0
-    for statistic, target, weight in zip(statistics, targets, layer_weights):
-        target = _float32(target)
-        if kind == "wasserstein":
-            layer = wasserstein_distance(statistic, target)
-        else:
-            layer = _relative_mean_square(_float32(statistic) - target, target, (1, 2))
-        total = total + float(weight) * layer
+    for layer_statistics, target, weight in zip(statistics, targets, layer_weights):
+        total = total + float(weight) * statistic.distance(layer_statistics, target)
     return total
 
 
@@ -314,7 +96,7 @@ def content_normalizer(target_features):
     4.0
     """
     target = _float32(target_features)
-    return ops.mean(ops.square(target), axis=(1, 2, 3)) + _EPSILON
+    return ops.mean(ops.square(target), axis=(1, 2, 3)) + EPSILON
 
 
 def content_loss(content_features, target_features):
@@ -339,7 +121,7 @@ def content_loss(content_features, target_features):
     for features, target in zip(content_features, target_features):
         target = _float32(target)
         difference = _float32(features) - target
-        total = total + _relative_mean_square(difference, target, (1, 2, 3))
+        total = total + relative_mean_square(difference, target, (1, 2, 3))
     return total
 
 
@@ -410,56 +192,6 @@ def light_loss(images, target):
     0.25
     """
     return ops.mean(ops.square(coarse_luminance(images) - _float32(target)), axis=(1, 2, 3))
-
-
-def weighted_losses(images, features, content_targets, style_targets, *, content_weight, style_weight,
-                    total_variation_weight, style_layer_weights=None, style_kind="gram", light_weight=0.0,
-                    light_target=None):
-    """The weighted objective: the total ``loss`` and its parts, one value per image.
-
-    ``StyleTransferModel.compute_losses``, the SavedModel export and the
-    style-network trainer all call this, so they optimise the same sum.
-
-    Args:
-        images: ``[B, H, W, 3]`` generated images in [0, 1].
-        features: what :class:`~nst_keras.FeatureExtractor` returns for
-            ``images``: ``{"style": {...}, "content": {...}}``.
-        content_targets: the content image's activations, one per content layer.
-        style_targets: the style targets (:func:`style_target`), one per style layer.
-        content_weight, style_weight, total_variation_weight: the loss
-            weights: numbers, or ``[B]`` arrays with one weight per image.
-        style_layer_weights: one weight per style layer (default equal, sum 1).
-        style_kind: the style loss, ``"gram"`` or ``"wasserstein"``.
-        light_weight, light_target: weight of :func:`light_loss` against
-            ``light_target`` (the content's :func:`coarse_luminance`); added
-            to ``content_loss``. Without a target the term is left out.
-
-    Returns:
-        A dict of ``[B]`` float32 tensors: ``loss``, ``style_loss``,
-        ``content_loss`` and ``total_variation_loss`` (each part already weighted).
-
-    Example:
-
-    >>> import numpy as np
-    >>> f = np.ones((1, 4, 4, 2), "float32")
-    >>> images = np.full((1, 8, 8, 3), 0.5, "float32")
-    >>> parts = weighted_losses(images, {"style": {"a": f}, "content": {"b": f}}, [f], [gram_matrix(f)],
-    ...                         content_weight=1.0, style_weight=1.0, total_variation_weight=1.0)
-    >>> sorted(parts), float(parts["loss"][0])
-    (['content_loss', 'loss', 'style_loss', 'total_variation_loss'], 0.0)
-    """
-    style = loss_weight(style_weight) * style_loss(
-        list(features["style"].values()), style_targets, style_layer_weights, style_kind)
-    content = loss_weight(content_weight) * content_loss(list(features["content"].values()), content_targets)
-    if light_target is not None:
-        content = content + loss_weight(light_weight) * light_loss(images, light_target)
-    variation = loss_weight(total_variation_weight) * total_variation_loss(images)
-    return {
-        "loss": style + content + variation,
-        "style_loss": style,
-        "content_loss": content,
-        "total_variation_loss": variation,
-    }
 
 
 def loss_weight(weight):

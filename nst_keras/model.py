@@ -5,17 +5,16 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from nst_keras import settings
+from nst_keras import defaults, objective
 from nst_keras.features import FeatureExtractor
-from nst_keras.losses import coarse_luminance, style_target_shape, weighted_losses
+from nst_keras.initialization import initial_image
 from nst_keras.optimizers import get_optimizer
 from nst_keras.settings import LossSettings
-from nst_keras.tracking import LossTracking
-from nst_keras.targets import initial_image, style_targets
 from nst_keras.tiling import TiledObjective
+from nst_keras.tracking import LossTracking
 from nst_keras.weights import ResolvedWeights
 
-_LOSS = LossSettings()
+_LOSS = LossSettings()  # the defaults of the keyword arguments below
 
 
 @keras.saving.register_keras_serializable(package="nst_keras")
@@ -39,6 +38,11 @@ def _array(value):
     copies of the array, and at print size a content target is 0.4 GB.
     """
     return lambda shape, dtype=None: value
+
+
+def _listed(value):
+    """A checked setting as its config holds it: tuples as lists."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _as_batch(image, argument):
@@ -144,9 +148,32 @@ class StyleTransferModel(LossTracking, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        # Every loss setting is checked by its field in nst_keras.settings.
-        arguments = locals()
-        loss_settings = LossSettings(**{name: arguments[name] for name in LossSettings.names()})
+        # === Config ===
+        # Every loss setting is checked, and normalised, by its field in nst_keras.settings.
+        self.loss_settings = LossSettings(
+            style_layer_names=style_layer_names, content_layer_names=content_layer_names,
+            style_layer_weights=style_layer_weights, style_loss=style_loss, style_blend_weights=style_blend_weights,
+            content_weight=content_weight, style_weight=style_weight, total_variation_weight=total_variation_weight,
+            light_weight=light_weight, init=init, seed=seed, pooling=pooling,
+        )
+        checked = self.loss_settings
+        self.style_layer_names = list(checked.style_layer_names)
+        self.content_layer_names = list(checked.content_layer_names)
+        self.style_layer_weights = list(checked.layer_weights)
+        self.style_loss = checked.style_loss
+        self.style_blend_weights = _listed(checked.style_blend_weights)
+        self.content_weight = _listed(checked.content_weight)
+        self.style_weight = _listed(checked.style_weight)
+        self.total_variation_weight = _listed(checked.total_variation_weight)
+        self.light_weight = _listed(checked.light_weight)
+        self.init = checked.init
+        self.seed = checked.seed
+        self.pooling = checked.pooling
+        if tile_size is not None and (isinstance(tile_size, bool) or int(tile_size) != tile_size or tile_size < 1):
+            raise ValueError(f"Expected `tile_size` to be an integer >= 1 or None. Received: tile_size={tile_size!r}")
+        self.tile_size = None if tile_size is None else int(tile_size)
+
+        # === Images ===
         has_images = content_image is not None and style_image is not None
         if not has_images and image_shape is None:
             raise ValueError(
@@ -159,32 +186,29 @@ class StyleTransferModel(LossTracking, keras.Model):
             styles = [_as_batch(image, "style_image")[:1] for image in styles]
             image_shape = content.shape[:3]
         self.image_shape = tuple(int(d) for d in image_shape)
-        for name in LossSettings.names():
-            value = getattr(loss_settings, name)
-            setattr(self, name, list(value) if isinstance(value, tuple) else value)
-        self.style_layer_weights = list(loss_settings.layer_weights)
-        for name in settings.LOSS_WEIGHTS:
-            value = getattr(loss_settings, name)
+        for name in checked.weight_names():
+            value = getattr(checked, name)
             if isinstance(value, tuple) and len(value) != self.image_shape[0]:
                 raise ValueError(
                     f"Expected `{name}` to be a number or one weight per image ({self.image_shape[0]}). "
                     f"Received: {name}={list(value)}"
                 )
-        if tile_size is not None and (isinstance(tile_size, bool) or int(tile_size) != tile_size or tile_size < 1):
-            raise ValueError(f"Expected `tile_size` to be an integer >= 1 or None. Received: tile_size={tile_size!r}")
-        self.tile_size = None if tile_size is None else int(tile_size)
 
+        # === Layers and the objective ===
         self.feature_extractor = FeatureExtractor.for_settings(
-            loss_settings, network=network, weights=weights, dtype=self.dtype_policy
+            checked, network=network, weights=weights, dtype=self.dtype_policy
         )
         # The network and the weights' source as resolved ("auto" picks one).
         self.network = self.feature_extractor.network
         self.weights_source = self.feature_extractor.weights_source
-        self.tiled_objective = None if self.tile_size is None else TiledObjective(self, self.tile_size)
+        self.terms = objective.active_terms(checked)
+        self.tiled_objective = None
+        if self.tile_size is not None:
+            self.tiled_objective = TiledObjective(self.feature_extractor, checked, self.tile_size, self.terms)
         if has_images:
-            initial, content_targets, style_targets, light_target = self._targets(content, styles)
+            initial, targets = self._targets(content, styles)
         else:
-            initial, content_targets, style_targets, light_target = self._empty_targets()
+            initial, targets = self._empty_targets()
         self.generated_image = self.add_weight(
             shape=self.image_shape + (3,),
             initializer=_array(initial),
@@ -192,16 +216,12 @@ class StyleTransferModel(LossTracking, keras.Model):
             dtype="float32",
             name="generated_image",
         )
-        self.content_targets = [
-            self._frozen(target, f"content_target_{name}")
-            for name, target in zip(self.content_layer_names, content_targets)
-        ]
-        self.style_targets = [
-            self._frozen(target, f"style_gram_{name}")
-            for name, target in zip(self.style_layer_names, style_targets)
-        ]
-        self.light_target = None if light_target is None else self._frozen(light_target, "light_target")
-        self.create_loss_trackers()
+        # Frozen, in table order: that is their order in a saved .keras file.
+        self.targets = {
+            term.name: [self._frozen(value, f"{term.name}_target_{index}") for index, value in enumerate(targets[term.name])]
+            for term in self.terms
+        }
+        self.create_loss_trackers(objective.loss_names(self.terms))
         self.built = True
 
     def _frozen(self, value, name):
@@ -215,46 +235,38 @@ class StyleTransferModel(LossTracking, keras.Model):
 
     def _targets(self, content, styles):
         if self.tiled_objective is None:
-            features = self.feature_extractor(content)["content"].values()
-            statistics_of = None
+            context = objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, content, styles)
         else:
-            features = self.tiled_objective.content_features(content)
-            statistics_of = self.tiled_objective.statistics
-        content_targets = [ops.convert_to_numpy(ops.cast(f, "float32")) for f in features]
-        targets = style_targets(self.feature_extractor, styles, self.style_blend_weights, statistics_of,
-                                self.style_loss)
+            context = self.tiled_objective.target_context(content, styles)
+        targets = objective.build_targets(self.terms, context)
         initial = initial_image(self.init, content, styles[0], self.seed)
-        light = ops.convert_to_numpy(coarse_luminance(content)) if self.uses_light else None
-        return ops.convert_to_numpy(initial), content_targets, [ops.convert_to_numpy(t) for t in targets], light
+        arrays = {name: [ops.convert_to_numpy(ops.cast(t, "float32")) for t in values] for name, values in targets.items()}
+        return ops.convert_to_numpy(initial), arrays
 
     def _empty_targets(self):
-        features = self.feature_extractor.compute_output_spec(
-            keras.KerasTensor(self.image_shape + (3,), dtype="float32")
-        )
-        content_targets = [np.zeros(f.shape, "float32") for f in features["content"].values()]
-        targets = [np.zeros(style_target_shape(f.shape[-1], self.style_loss), "float32")
-                   for f in features["style"].values()]
-        light = None
-        if self.uses_light:
-            light = np.zeros(coarse_luminance(np.zeros(self.image_shape + (3,), "float32")).shape, "float32")
-        return np.zeros(self.image_shape + (3,), "float32"), content_targets, targets, light
+        spec = self.feature_extractor.compute_output_spec(keras.KerasTensor(self.image_shape + (3,), dtype="float32"))
+        shapes = {group: {name: tuple(f.shape) for name, f in maps.items()} for group, maps in spec.items()}
+        targets = {term.name: [np.zeros(shape, "float32")
+                               for shape in term.target_shapes(self.image_shape, shapes, self.loss_settings)]
+                   for term in self.terms}
+        return np.zeros(self.image_shape + (3,), "float32"), targets
 
     @property
-    def uses_light(self):
-        """Whether the objective has the light term (``light_weight`` above 0 for some image).
+    def content_targets(self):
+        """The content term's targets, one per content layer (``model.targets["content"]``)."""
+        return self.targets.get("content", [])
 
-        Example:
-
-        >>> model.uses_light                                   # doctest: +SKIP
-        False
-        """
-        return max(np.atleast_1d(self.light_weight)) > 0
+    @property
+    def style_targets(self):
+        """The style term's targets, one per style layer (``model.targets["style"]``)."""
+        return self.targets.get("style", [])
 
     def compute_losses(self, images=None):
         """Weighted losses of ``images`` (default: the generated image).
 
         Returns a dict of ``[B]`` float32 tensors: ``loss`` and its parts
-        ``style_loss``, ``content_loss``, ``total_variation_loss``.
+        ``style_loss``, ``content_loss``, ``total_variation_loss`` (one per
+        part of :mod:`nst_keras.objective`'s terms).
 
         Example:
 
@@ -264,15 +276,9 @@ class StyleTransferModel(LossTracking, keras.Model):
         """
         images = self.generated_image if images is None else images
         if self.tiled_objective is not None:
-            return self.tiled_objective.losses(images)
-        return weighted_losses(
-            images,
-            self.feature_extractor(images),
-            self.content_targets,
-            self.style_targets,
-            light_target=self.light_target,
-            **self.loss_weights(),
-        )
+            return self.tiled_objective.losses(images, self.targets)
+        return objective.weighted_losses(
+            images, self.feature_extractor(images), self.targets, self.loss_settings, self.terms)
 
     def call(self, inputs=None):
         """Return the generated image batch ``[B, H, W, 3]`` (inputs are ignored)."""
@@ -282,7 +288,7 @@ class StyleTransferModel(LossTracking, keras.Model):
         """Configure training; the default optimizer is tuned for style transfer.
 
         The default is ``keras.optimizers.Adam(learning_rate=0.02,
-        beta_2=0.95)`` (``settings.LEARNING_RATE``, ``settings.ADAM_BETA_2``):
+        beta_2=0.95)`` (``defaults.LEARNING_RATE``, ``optimizers.ADAM_BETA_2``):
         pixels live in [0, 1], so a step of about 2 % of the range moves the
         image quickly without the speckle that larger steps leave, and the
         short second-moment memory keeps the steps from shrinking once the
@@ -320,7 +326,7 @@ class StyleTransferModel(LossTracking, keras.Model):
 
     def train_step(self, data):
         if self.tiled_objective is not None:
-            losses, gradient = self.tiled_objective.loss_and_gradient(self.generated_image)
+            losses, gradient = self.tiled_objective.loss_and_gradient(self.generated_image, self.targets)
             # scale_loss is linear: the scaled loss's gradient is the scaled gradient.
             self.optimizer.apply([self.optimizer.scale_loss(gradient)], [self.generated_image])
             return self.track(losses)
@@ -341,7 +347,7 @@ class StyleTransferModel(LossTracking, keras.Model):
         """Optimise the generated image; ``x`` is not needed.
 
         With no ``x``, each epoch is ``steps_per_epoch`` optimisation steps
-        (default ``settings.STEPS_PER_EPOCH``). Every other argument is
+        (default ``defaults.STEPS_PER_EPOCH``). Every other argument is
         ``keras.Model.fit``'s: ``epochs``, ``callbacks``, ``verbose``,
         ``initial_epoch``.
 
@@ -354,7 +360,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             x = tf.data.Dataset.from_tensors(np.zeros((1,), "float32")).repeat()
             kwargs.setdefault("shuffle", False)
             if kwargs.get("steps_per_epoch") is None:
-                kwargs["steps_per_epoch"] = settings.STEPS_PER_EPOCH
+                kwargs["steps_per_epoch"] = defaults.STEPS_PER_EPOCH
             elif kwargs["steps_per_epoch"] < 1:
                 # Keras reads 0 as "until the data ends", and this data never ends.
                 raise ValueError(f"steps_per_epoch must be at least 1, not {kwargs['steps_per_epoch']}")
@@ -380,7 +386,20 @@ class StyleTransferModel(LossTracking, keras.Model):
             weights_source=self.weights_source,
             tile_size=self.tile_size,
         )
-        config.update({name: getattr(self, name) for name in LossSettings.names()})
+        config.update(
+            style_layer_names=self.style_layer_names,
+            content_layer_names=self.content_layer_names,
+            style_layer_weights=self.style_layer_weights,
+            style_loss=self.style_loss,
+            style_blend_weights=self.style_blend_weights,
+            content_weight=self.content_weight,
+            style_weight=self.style_weight,
+            total_variation_weight=self.total_variation_weight,
+            light_weight=self.light_weight,
+            init=self.init,
+            seed=self.seed,
+            pooling=self.pooling,
+        )
         return config
 
     @classmethod

@@ -25,7 +25,7 @@ import itertools
 
 import numpy as np
 
-from nst_keras.settings import LOSS_WEIGHTS, StylizeSettings
+from nst_keras.settings import LossSettings, StylizeSettings
 
 
 def sweep_variants(base, choices):
@@ -56,14 +56,14 @@ def sweep_variants(base, choices):
 
 def _shared(settings):
     """The settings with the per-image loss weights taken out: variants alike here share a batch."""
-    loss = {name: getattr(settings.loss, name) for name in settings.loss.names() if name not in LOSS_WEIGHTS}
+    loss = {name: getattr(settings.loss, name) for name in settings.loss.names() if name not in LossSettings.weight_names()}
     return repr((sorted(loss.items()), sorted(settings.run.to_dict().items())))
 
 
 def batches(variants, max_batch=None):
     """Indices of ``variants`` grouped into batches that one model can optimise together.
 
-    Variants whose settings differ only in loss weights (``settings.LOSS_WEIGHTS``)
+    Variants whose settings differ only in loss weights (``LossSettings.weight_names()``)
     share a batch (at most ``max_batch`` images), in order of first appearance.
 
     Example:
@@ -90,7 +90,7 @@ def batch_settings(variants):
     """
     first = variants[0]
     weights = {}
-    for name in LOSS_WEIGHTS:
+    for name in LossSettings.weight_names():
         values = tuple(getattr(v.loss, name) for v in variants)
         weights[name] = values if len(set(values)) > 1 else values[0]
     return dataclasses.replace(first, loss=first.loss.replace(**weights))

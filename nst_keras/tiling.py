@@ -21,8 +21,12 @@ are then exactly the whole image's, and the sum over tiles is exactly the
 whole image's gradient, with no seams to hide. (crowsonkb's tiled tool compares
 each tile's Gram matrix with the global one instead: an approximation.)
 
-Total variation and the light term are computed on the whole image: they
-cost a few image-sized arrays, not VGG activations.
+Which of these a term is, it says itself: each term of the table in
+:mod:`nst_keras.objective` has a ``tiling`` (``"statistics"`` like the style
+loss, ``"positions"`` like the content loss, ``"whole"`` like total variation
+and the light term, which are computed on the whole image: they cost a few
+image-sized arrays, not VGG activations). This module iterates over the terms
+and knows none of them by name.
 
 Example:
 
@@ -30,10 +34,10 @@ Example:
 >>> from nst_keras.model import StyleTransferModel
 >>> image = np.random.default_rng(0).random((40, 56, 3), dtype=np.float32)
 >>> model = StyleTransferModel(image, image, network="vgg16", weights=None, init="noise", seed=0)
->>> objective = TiledObjective(model, tile_size=16)
->>> len(objective.tiles(40, 56))
+>>> tiled = TiledObjective(model.feature_extractor, model.loss_settings, 16, model.terms)
+>>> len(tiled.tiles(40, 56))
 6
->>> losses, gradient = objective.loss_and_gradient(model.generated_image)
+>>> losses, gradient = tiled.loss_and_gradient(model.generated_image, model.targets)
 >>> tuple(gradient.shape), sorted(losses)
 ((1, 40, 56, 3), ['content_loss', 'loss', 'style_loss', 'total_variation_loss'])
 """
@@ -44,11 +48,9 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from nst_keras import objective
 from nst_keras.features import vgg_layer_names
-from nst_keras.losses import (
-    content_loss, content_normalizer, light_loss, loss_weight, style_loss_of_statistics, style_statistics,
-    total_variation_loss,
-)
+from nst_keras.losses import loss_weight
 
 # VGG's convolutions are 3x3 with stride 1; a 2x2 pooling of stride 2 ends each block.
 _KERNEL_RADIUS = 1
@@ -124,51 +126,62 @@ def tile_spans(length, tile_size, grid, margin):
 
 
 class TiledObjective:
-    """A :class:`~nst_keras.StyleTransferModel`'s objective and its gradient, computed tile by tile.
+    """The objective of the terms of :mod:`nst_keras.objective` and its gradient, computed tile by tile.
 
     Args:
-        model: the model whose feature extractor, targets and loss weights
-            are used.
+        extractor: the :class:`~nst_keras.FeatureExtractor`.
+        settings: the :class:`~nst_keras.settings.LossSettings` (weights,
+            statistic, layer weights).
         tile_size: the longest core side in pixels; each tile adds
             :func:`receptive_margin` pixels of context on every inner side.
+        terms: the terms (default :func:`nst_keras.objective.active_terms`).
 
     Example:
 
-    >>> objective = TiledObjective(model, tile_size=512)                       # doctest: +SKIP
-    >>> losses, gradient = objective.loss_and_gradient(model.generated_image)  # doctest: +SKIP
+    >>> tiled = TiledObjective(model.feature_extractor, model.loss_settings, 512, model.terms)   # doctest: +SKIP
+    >>> losses, gradient = tiled.loss_and_gradient(model.generated_image, model.targets)          # doctest: +SKIP
     """
 
-    def __init__(self, model, tile_size):
+    def __init__(self, extractor, settings, tile_size, terms=None):
         if isinstance(tile_size, bool) or int(tile_size) != tile_size or tile_size < 1:
             raise ValueError(f"Expected `tile_size` to be an integer >= 1. Received: tile_size={tile_size!r}")
-        self.model = model
+        self.extractor = extractor
+        self.settings = settings
         self.tile_size = int(tile_size)
-        extractor = model.feature_extractor
-        self.style_layer_names = list(extractor.style_layer_names)
-        self.content_layer_names = list(extractor.content_layer_names)
-        names = self.style_layer_names + self.content_layer_names
+        self.terms = objective.active_terms(settings) if terms is None else list(terms)
+        for term in self.terms:
+            if term.tiling not in objective.TILINGS:
+                raise ValueError(f"Expected the tiling of term {term.name!r} to be one of {objective.TILINGS}. "
+                                 f"Received: tiling={term.tiling!r}")
+        self.layers = {"style": list(extractor.style_layer_names), "content": list(extractor.content_layer_names)}
+        names = self.layers["style"] + self.layers["content"]
         self.grid = max(layer_stride(name) for name in names)
         self.margin = receptive_margin(extractor.network, names)
+        # (term, layer) of every statistic and every position sum, in a fixed order.
+        self._statistic_slots = [(t, name) for t in self._of("statistics") for name in self.layers[t.group]]
+        self._position_slots = [(t, name) for t in self._of("positions") for name in self.layers[t.group]]
         # One trace each, whatever the tiles' sizes.
         image = tf.TensorSpec([None, None, None, 3], tf.float32)
         self._features = tf.function(extractor, input_signature=[image])
-        styles, contents = len(self.style_layer_names), len(self.content_layer_names)
         box = tf.TensorSpec([4], tf.int32)
         self._tile_gradient = tf.function(self._tile_gradient_eager, input_signature=[
             image,
-            [tf.TensorSpec([None, None, None], tf.float32)] * styles,
-            [box] * styles,
-            [tf.TensorSpec([None, None, None, None], tf.float32)] * contents,
-            [tf.TensorSpec([None], tf.float32)] * contents,
-            [box] * contents,
+            [tf.TensorSpec(None, tf.float32)] * len(self._statistic_slots),
+            [box] * len(self._statistic_slots),
+            [tf.TensorSpec([None, None, None, None], tf.float32)] * len(self._position_slots),
+            [tf.TensorSpec([None], tf.float32)] * len(self._position_slots),
+            [box] * len(self._position_slots),
         ])
+
+    def _of(self, tiling):
+        return [term for term in self.terms if term.tiling == tiling]
 
     def tiles(self, height, width):
         """Every ``(core, tile)`` pair of boxes ``(top, bottom, left, right)`` in image pixels.
 
         Example:
 
-        >>> len(TiledObjective(model, 512).tiles(1000, 700))                  # doctest: +SKIP
+        >>> len(TiledObjective(extractor, settings, 512).tiles(1000, 700))    # doctest: +SKIP
         4
         """
         rows = tile_spans(height, self.tile_size, self.grid, self.margin)
@@ -190,161 +203,164 @@ class TiledObjective:
         shift_y, shift_x = tile[0] // stride, tile[2] // stride
         return whole, (whole[0] - shift_y, whole[1] - shift_y, whole[2] - shift_x, whole[3] - shift_x)
 
-    def statistics(self, images):
-        """Whole-image style statistics of the style layers, accumulated tile by tile (no gradients).
-
-        Example:
-
-        >>> grams = TiledObjective(model, 256).statistics(model.generated_image)  # doctest: +SKIP
-        """
-        return self._forward(images, content=False)[0]
-
-    def content_features(self, images):
-        """Whole-image feature maps of the content layers, assembled from tile cores (no gradients).
-
-        Example:
-
-        >>> maps = TiledObjective(model, 256).content_features(content)          # doctest: +SKIP
-        """
-        return self._forward(images, style=False)[1]
-
-    def _forward(self, images, style=True, content=True):
-        """One pass of VGG over the tiles: the style layers' statistics and the content layers' maps."""
-        images = tf.convert_to_tensor(images, tf.float32)
-        height, width = int(images.shape[1]), int(images.shape[2])
-        sums = [0.0] * len(self.style_layer_names)
-        # Each map is filled in place, core by core: assembling it from pieces
-        # would hold it two or three times over (at 4096 px, 0.4 GB a copy).
-        maps = {}
-        for core, tile in self.tiles(height, width):
-            features = self._features(images[:, tile[0]:tile[1], tile[2]:tile[3], :])
-            for index, name in enumerate(self.style_layer_names if style else ()):
-                _, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
-                part = features["style"][name][:, top:bottom, left:right, :]
-                statistic = style_statistics(part, self.model.style_loss)
-                sums[index] = sums[index] + statistic * float((bottom - top) * (right - left))
-            for name in self.content_layer_names if content else ():
-                whole, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
-                part = features["content"][name][:, top:bottom, left:right, :]
-                if name not in maps:
-                    stride = layer_stride(name)
-                    shape = (part.shape[0], feature_length(height, stride), feature_length(width, stride),
-                             part.shape[-1])
-                    maps[name] = np.empty(shape, "float32")
-                maps[name][:, whole[0]:whole[1], whole[2]:whole[3], :] = ops.convert_to_numpy(ops.cast(part, "float32"))
-        statistics = [total / self._positions(name, height, width) for total, name in zip(sums, self.style_layer_names)]
-        return statistics, [maps[name] for name in self.content_layer_names] if content else []
-
-    def _style_loss(self, statistics):
-        model = self.model
-        return loss_weight(model.style_weight) * style_loss_of_statistics(
-            statistics, model.style_targets, model.style_layer_weights, model.style_loss)
-
-    def _whole_image_losses(self, images):
-        """Total variation and the light term: a few image-sized arrays, computed untiled."""
-        model = self.model
-        variation = loss_weight(model.total_variation_weight) * total_variation_loss(images)
-        light = 0.0
-        if model.light_target is not None:
-            light = loss_weight(model.light_weight) * light_loss(images, model.light_target)
-        return variation, light
-
-    def losses(self, images):
-        """The weighted losses of ``images`` (``[B]`` each), tile by tile, without gradients.
-
-        Example:
-
-        >>> float(TiledObjective(model, 256).losses(model.generated_image)["loss"][0])  # doctest: +SKIP
-        0.53
-        """
-        model = self.model
-        images = tf.convert_to_tensor(images, tf.float32)
-        statistics, maps = self._forward(images)  # one VGG pass for both
-        style = self._style_loss(statistics)
-        variation, light = self._whole_image_losses(images)
-        content = loss_weight(model.content_weight) * content_loss(maps, model.content_targets) + light
-        return {"loss": style + content + variation, "style_loss": style, "content_loss": content,
-                "total_variation_loss": variation}
-
     @staticmethod
     def _positions(name, height, width):
         stride = layer_stride(name)
         return float(feature_length(height, stride) * feature_length(width, stride))
 
-    def _tile_gradient_eager(self, pixels, statistic_gradients, style_boxes, content_targets, content_scales,
-                             content_boxes):
-        with tf.GradientTape() as tape:
-            tape.watch(pixels)
-            features = self.model.feature_extractor(pixels)
-            surrogate = 0.0
-            for name, statistic_gradient, box in zip(self.style_layer_names, statistic_gradients, style_boxes):
-                part = features["style"][name][:, box[0]:box[1], box[2]:box[3], :]
-                positions = ops.cast((box[1] - box[0]) * (box[3] - box[2]), "float32")
-                # <dL/dS, S_core> with S_core the core's sum of f f^T (and of f).
-                statistic = style_statistics(part, self.model.style_loss)
-                surrogate = surrogate + ops.sum(statistic_gradient * statistic) * positions
-            content = 0.0
-            for name, target, scale, box in zip(self.content_layer_names, content_targets, content_scales,
-                                                content_boxes):
-                part = ops.cast(features["content"][name][:, box[0]:box[1], box[2]:box[3], :], "float32")
-                content = content + ops.sum(ops.square(part - target), axis=(1, 2, 3)) * scale
-            surrogate = surrogate + ops.sum(content)
-        return tape.gradient(surrogate, pixels), content
-
-    def loss_and_gradient(self, images):
-        """The weighted losses (``[B]`` each) and the gradient of their sum with respect to ``images``.
-
-        Equal to differentiating ``model.compute_losses(images)`` untiled,
-        up to float rounding.
+    def target_context(self, content=None, styles=()):
+        """A :class:`~nst_keras.objective.TargetContext` whose features and statistics come tile by tile.
 
         Example:
 
-        >>> losses, gradient = objective.loss_and_gradient(model.generated_image)  # doctest: +SKIP
+        >>> context = TiledObjective(extractor, settings, 256).target_context(content, styles)  # doctest: +SKIP
         """
-        model = self.model
+        def features(images, group):
+            return dict(zip(self.layers[group], self._forward(images, maps=self.layers[group])["maps"]))
+
+        def statistics(images, term):
+            return self._forward(images, statistics_of=[term])["statistics"][term.name]
+
+        return objective.TargetContext(self.settings, content, tuple(styles), features, statistics)
+
+    def _forward(self, images, statistics_of=(), maps=(), targets=None):
+        """One pass of VGG over the tiles, without gradients.
+
+        Returns ``{"statistics": {term: [per layer]}, "maps": [whole feature
+        maps of the layers named in maps], "positions": {term: [B] value}}``:
+        the statistics of ``statistics_of``'s terms, whole-image maps of
+        ``maps``, and with ``targets`` the values of the "positions" terms.
+        """
         images = tf.convert_to_tensor(images, tf.float32)
         height, width = int(images.shape[1]), int(images.shape[2])
-        statistics = self.statistics(images)
+        sums = {term.name: [0.0] * len(self.layers[term.group]) for term in statistics_of}
+        positions = {term.name: 0.0 for term in self._of("positions")} if targets is not None else {}
+        # Each map is filled in place, core by core: assembling it from pieces
+        # would hold it two or three times over (at 4096 px, 0.4 GB a copy).
+        assembled = {}
+        for core, tile in self.tiles(height, width):
+            features = self._features(images[:, tile[0]:tile[1], tile[2]:tile[3], :])
+            for term in statistics_of:
+                for index, name in enumerate(self.layers[term.group]):
+                    _, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
+                    part = features[term.group][name][:, top:bottom, left:right, :]
+                    sums[term.name][index] += term.statistic(part, self.settings) * float((bottom - top) * (right - left))
+            for name in maps:
+                group = "style" if name in features["style"] else "content"
+                whole, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
+                part = features[group][name][:, top:bottom, left:right, :]
+                if name not in assembled:
+                    stride = layer_stride(name)
+                    shape = (part.shape[0], feature_length(height, stride), feature_length(width, stride), part.shape[-1])
+                    assembled[name] = np.empty(shape, "float32")
+                assembled[name][:, whole[0]:whole[1], whole[2]:whole[3], :] = ops.convert_to_numpy(ops.cast(part, "float32"))
+            for term in self._of("positions") if targets is not None else ():
+                for name, target in zip(self.layers[term.group], targets[term.name]):
+                    (top, bottom, left, right), box = self._core_box(name, core, tile, height, width)
+                    part = features[term.group][name][:, box[0]:box[1], box[2]:box[3], :]
+                    target_part = ops.convert_to_tensor(target)[:, top:bottom, left:right, :]
+                    positions[term.name] += term.position_sum(part, target_part) * term.position_scale(target)
+        statistics = {
+            name: [total / self._positions(layer, height, width)
+                   for total, layer in zip(layer_sums, self.layers[self._term(name).group])]
+            for name, layer_sums in sums.items()
+        }
+        return {"statistics": statistics, "maps": [assembled[name] for name in maps], "positions": positions}
+
+    def _term(self, name):
+        return next(term for term in self.terms if term.name == name)
+
+    def losses(self, images, targets):
+        """The weighted losses of ``images`` (``[B]`` each) against ``targets``, tile by tile, without gradients.
+
+        Example:
+
+        >>> float(tiled.losses(model.generated_image, model.targets)["loss"][0])  # doctest: +SKIP
+        0.53
+        """
+        images = tf.convert_to_tensor(images, tf.float32)
+        found = self._forward(images, statistics_of=self._of("statistics"), targets=targets)  # one VGG pass
+        values = dict(found["positions"])
+        for term in self._of("statistics"):
+            values[term.name] = term.loss_of_statistics(found["statistics"][term.name], targets[term.name],
+                                                        self.settings)
+        for term in self._of("whole"):
+            values[term.name] = term.value(images, None, targets.get(term.name, []), self.settings)
+        return objective.combine(values, self.settings, self.terms)
+
+    def _tile_gradient_eager(self, pixels, statistic_gradients, statistic_boxes, position_targets, position_scales,
+                             position_boxes):
         with tf.GradientTape() as tape:
-            tape.watch(statistics)
-            style = self._style_loss(statistics)
-            style_total = ops.sum(style)
+            tape.watch(pixels)
+            features = self.extractor(pixels)
+            surrogate = 0.0
+            for (term, name), gradient, box in zip(self._statistic_slots, statistic_gradients, statistic_boxes):
+                part = features[term.group][name][:, box[0]:box[1], box[2]:box[3], :]
+                positions = ops.cast((box[1] - box[0]) * (box[3] - box[2]), "float32")
+                # <dL/dS, S_core> with S_core the core's sum of the statistic over its positions.
+                surrogate = surrogate + ops.sum(gradient * term.statistic(part, self.settings)) * positions
+            values = {term.name: 0.0 for term in self._of("positions")}
+            for (term, name), target, scale, box in zip(self._position_slots, position_targets, position_scales,
+                                                        position_boxes):
+                part = features[term.group][name][:, box[0]:box[1], box[2]:box[3], :]
+                values[term.name] = values[term.name] + term.position_sum(part, target) * scale
+            for term in self._of("positions"):
+                weighted = loss_weight(term.weight_of(self.settings)) * values[term.name]
+                surrogate = surrogate + ops.sum(weighted)
+        return tape.gradient(surrogate, pixels), values
+
+    def loss_and_gradient(self, images, targets):
+        """The weighted losses (``[B]`` each) and the gradient of their sum with respect to ``images``.
+
+        Equal to differentiating the untiled objective, up to float rounding.
+
+        Example:
+
+        >>> losses, gradient = tiled.loss_and_gradient(model.generated_image, model.targets)  # doctest: +SKIP
+        """
+        images = tf.convert_to_tensor(images, tf.float32)
+        height, width = int(images.shape[1]), int(images.shape[2])
+        values = {}
+        statistics = self._forward(images, statistics_of=self._of("statistics"))["statistics"]
+        flat = [statistic for term in self._of("statistics") for statistic in statistics[term.name]]
+        with tf.GradientTape() as tape:
+            tape.watch(flat)
+            total = 0.0
+            for term in self._of("statistics"):
+                values[term.name] = term.loss_of_statistics(statistics[term.name], targets[term.name], self.settings)
+                total = total + ops.sum(loss_weight(term.weight_of(self.settings)) * values[term.name])
         statistic_gradients = [
             gradient / self._positions(name, height, width)
-            for gradient, name in zip(tape.gradient(style_total, statistics), self.style_layer_names)
-        ]
-        # The content loss is a sum over positions divided by a constant of the target.
-        content_scales = [
-            loss_weight(model.content_weight) / (content_normalizer(target) * float(ops.size(target[0])))
-            for target in model.content_targets
+            for gradient, (_, name) in zip(tape.gradient(total, flat), self._statistic_slots)
         ]
         with tf.GradientTape() as tape:
             tape.watch(images)
-            variation, light = self._whole_image_losses(images)
-            whole_image_total = ops.sum(variation + light)
+            whole_total = 0.0
+            for term in self._of("whole"):
+                values[term.name] = term.value(images, None, targets.get(term.name, []), self.settings)
+                whole_total = whole_total + ops.sum(loss_weight(term.weight_of(self.settings)) * values[term.name])
         # Tiles add into one array in place: a sum of padded tensors would make
         # two image-sized temporaries per tile.
-        gradient = np.array(tape.gradient(whole_image_total, images))
-        content = light
+        gradient = np.zeros(images.shape, "float32")
+        if self._of("whole"):
+            gradient += np.asarray(tape.gradient(whole_total, images))
+        scales = [term.position_scale(target) for term in self._of("positions") for target in targets[term.name]]
+        for term in self._of("positions"):
+            values[term.name] = 0.0
         for core, tile in self.tiles(height, width):
-            style_boxes = [tf.constant(self._core_box(n, core, tile, height, width)[1], tf.int32)
-                           for n in self.style_layer_names]
-            content_boxes, targets = [], []
-            for name, target in zip(self.content_layer_names, model.content_targets):
+            statistic_boxes = [tf.constant(self._core_box(name, core, tile, height, width)[1], tf.int32)
+                               for _, name in self._statistic_slots]
+            position_boxes, position_targets = [], []
+            for term, name in self._position_slots:
                 (top, bottom, left, right), box = self._core_box(name, core, tile, height, width)
-                content_boxes.append(tf.constant(box, tf.int32))
-                targets.append(ops.convert_to_tensor(target)[:, top:bottom, left:right, :])
-            tile_gradient, tile_content = self._tile_gradient(
-                images[:, tile[0]:tile[1], tile[2]:tile[3], :], statistic_gradients, style_boxes, targets,
-                content_scales, content_boxes,
+                position_boxes.append(tf.constant(box, tf.int32))
+                index = self.layers[term.group].index(name)
+                position_targets.append(ops.convert_to_tensor(targets[term.name][index])[:, top:bottom, left:right, :])
+            tile_gradient, tile_values = self._tile_gradient(
+                images[:, tile[0]:tile[1], tile[2]:tile[3], :], statistic_gradients, statistic_boxes,
+                position_targets, scales, position_boxes,
             )
-            content = content + tile_content
+            for name, value in tile_values.items():
+                values[name] = values[name] + value
             gradient[:, tile[0]:tile[1], tile[2]:tile[3], :] += ops.convert_to_numpy(tile_gradient)
-        gradient = tf.convert_to_tensor(gradient)
-        losses = {
-            "loss": style + content + variation,
-            "style_loss": style,
-            "content_loss": content,
-            "total_variation_loss": variation,
-        }
-        return losses, gradient
+        return objective.combine(values, self.settings, self.terms), tf.convert_to_tensor(gradient)

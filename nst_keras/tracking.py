@@ -1,8 +1,10 @@
 """The losses every nst_keras model logs: ``loss`` (the total) and its weighted parts.
 
 :class:`~nst_keras.StyleTransferModel` and the feed-forward
-:class:`~nst_keras.fast.StyleNetworkTrainer` log the same names, so callbacks
-(``EarlyStopping(monitor="loss")``, ``BestImage``, TensorBoard) treat them alike.
+:class:`~nst_keras.fast.StyleNetworkTrainer` log the same names (one per part
+of the table of loss terms, :func:`nst_keras.objective.loss_names`), so
+callbacks (``EarlyStopping(monitor="loss")``, ``BestImage``, TensorBoard)
+treat them alike.
 
 Example:
 
@@ -13,8 +15,7 @@ Example:
 import keras
 from keras import ops
 
-from nst_keras.settings import LOSS_WEIGHTS
-
+# The names of the default objective, in the order they are tracked.
 LOSS_NAMES = ("loss", "style_loss", "content_loss", "total_variation_loss")
 
 
@@ -35,23 +36,13 @@ class LossTracking:
     ['loss', 'style_loss', 'content_loss', 'total_variation_loss']
     """
 
-    def create_loss_trackers(self):
-        self.loss_trackers = [keras.metrics.Mean(name=name) for name in LOSS_NAMES]
+    def create_loss_trackers(self, names=LOSS_NAMES):
+        """One ``keras.metrics.Mean`` per name in ``names`` (``"loss"`` first)."""
+        self.loss_trackers = [keras.metrics.Mean(name=name) for name in names]
 
     @property
     def metrics(self):
         return list(self.loss_trackers)
-
-    def loss_weights(self):
-        """The keyword arguments of :func:`nst_keras.losses.weighted_losses` held by this model's loss settings.
-
-        Example:
-
-        >>> sorted(model.loss_weights())                       # doctest: +SKIP
-        ['content_weight', 'light_weight', 'style_kind', 'style_layer_weights', 'style_weight', ...]
-        """
-        names = LOSS_WEIGHTS + ("style_layer_weights",)
-        return dict({name: getattr(self, name) for name in names}, style_kind=self.style_loss)
 
     def track(self, losses):
         """Add a step's losses (``[B]`` each, averaged over the batch); return the epoch means so far.

@@ -6,13 +6,15 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from nst_keras import losses
+from nst_keras import losses, objective
 from nst_keras.export import export_saved_model
 from nst_keras.features import FeatureExtractor
 from nst_keras.model import StyleTransferModel
 from nst_keras.settings import LossSettings
-from nst_keras.targets import style_targets
+from nst_keras.statistics import get_statistic
 from nst_keras.tiling import TiledObjective
+
+WASSERSTEIN = get_statistic("wasserstein")
 
 
 def _features(rng, shape=(1, 9, 11, 12), scale=3.0):
@@ -21,8 +23,8 @@ def _features(rng, shape=(1, 9, 11, 12), scale=3.0):
 
 
 def _prepared(features):
-    statistics = losses.style_statistics(features, "wasserstein")
-    return statistics, losses.style_target(statistics, "wasserstein")
+    statistics = WASSERSTEIN.statistics(features)
+    return statistics, WASSERSTEIN.target(statistics)
 
 
 def _numpy_wasserstein(features, target_features):
@@ -46,14 +48,14 @@ def _numpy_wasserstein(features, target_features):
 
 def test_wasserstein_is_zero_for_identical_statistics(rng):
     statistics, target = _prepared(_features(rng))
-    assert abs(float(losses.wasserstein_distance(statistics, target)[0])) < 1e-5
+    assert abs(float(WASSERSTEIN.distance(statistics, target)[0])) < 1e-5
 
 
 def test_wasserstein_matches_numpy(rng):
     for channels in (4, 12, 32):
         a = _features(rng, (1, 10, 12, channels))
         b = _features(rng, (1, 7, 9, channels), scale=5.0)
-        ours = float(losses.wasserstein_distance(losses.style_statistics(a, "wasserstein"), _prepared(b)[1])[0])
+        ours = float(WASSERSTEIN.distance(WASSERSTEIN.statistics(a), _prepared(b)[1])[0])
         np.testing.assert_allclose(ours, _numpy_wasserstein(a, b), rtol=1e-4)
 
 
@@ -61,10 +63,10 @@ def test_wasserstein_is_symmetric_before_its_normalisation(rng):
     a, b = _features(rng), _features(rng, scale=6.0)
 
     def unnormalised(x, y):
-        statistics = losses.style_statistics(x, "wasserstein")
+        statistics = WASSERSTEIN.statistics(x)
         target = _prepared(y)[1]
         second = ops.convert_to_numpy(target)[0, : x.shape[-1]]
-        return float(losses.wasserstein_distance(statistics, target)[0]) * np.trace(second)
+        return float(WASSERSTEIN.distance(statistics, target)[0]) * np.trace(second)
 
     np.testing.assert_allclose(unnormalised(a, b), unnormalised(b, a), rtol=1e-4)
 
@@ -75,7 +77,7 @@ def test_wasserstein_gradient_is_finite_for_a_flat_image(rng):
         features = tf.constant(flat)
         with tf.GradientTape() as tape:
             tape.watch(features)
-            loss = losses.style_loss([features], [target], kind="wasserstein")
+            loss = losses.style_loss([features], [target], statistic="wasserstein")
         gradient = tape.gradient(loss, features)
         assert np.isfinite(float(loss[0])) and np.all(np.isfinite(gradient.numpy()))
     # And through VGG, from a flat generated image with a flat style (both covariances zero).
@@ -88,12 +90,18 @@ def test_wasserstein_gradient_is_finite_for_a_flat_image(rng):
     assert np.all(np.isfinite(tape.gradient(total, image).numpy()))
 
 
+def _style_target(extractor, styles, blend=None, style_loss="gram"):
+    settings = LossSettings(style_loss=style_loss, style_blend_weights=blend,
+                            style_layer_names=tuple(extractor.style_layer_names))
+    return objective.StyleTerm().target(objective.TargetContext.untiled(extractor, settings, styles=styles))
+
+
 @pytest.mark.parametrize("kind", ["gram", "wasserstein"])
 def test_blend_weights_one_and_zero_equal_the_single_style(kind, rng):
     extractor = FeatureExtractor(network="vgg16", weights=None, style_layer_names=["block1_conv1", "block2_conv1"])
     first, second = (rng.random((1, 32, 40, 3), dtype=np.float32) for _ in range(2))
-    blended = style_targets(extractor, [first, second], [1.0, 0.0], kind=kind)
-    single = style_targets(extractor, [first], kind=kind)
+    blended = _style_target(extractor, [first, second], [1.0, 0.0], kind)
+    single = _style_target(extractor, [first], None, kind)
     for a, b in zip(blended, single):
         np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b), rtol=1e-5, atol=1e-6)
 
@@ -102,8 +110,8 @@ def test_wasserstein_blend_mixes_the_feature_distributions(rng):
     # Statistics are means over positions: blending two styles 1:1 gives the
     # statistics of the two feature maps side by side.
     a, b = _features(rng, (1, 8, 8, 6)), _features(rng, (1, 8, 8, 6), scale=5.0)
-    halves = 0.5 * losses.style_statistics(a, "wasserstein") + 0.5 * losses.style_statistics(b, "wasserstein")
-    together = losses.style_statistics(np.concatenate([a, b], axis=2), "wasserstein")
+    halves = 0.5 * WASSERSTEIN.statistics(a) + 0.5 * WASSERSTEIN.statistics(b)
+    together = WASSERSTEIN.statistics(np.concatenate([a, b], axis=2))
     np.testing.assert_allclose(ops.convert_to_numpy(halves), ops.convert_to_numpy(together), rtol=1e-5)
 
 
@@ -136,7 +144,8 @@ def test_tiled_gradient_equals_untiled_for_each_style_loss(kind, tolerance, rng)
         untiled = model.compute_losses(image)
         total = tf.reduce_sum(untiled["loss"])
     gradient = tape.gradient(total, image)
-    tiled, tiled_gradient = TiledObjective(model, tile_size=64).loss_and_gradient(model.generated_image)
+    tiled, tiled_gradient = TiledObjective(model.feature_extractor, model.loss_settings, 64).loss_and_gradient(
+        model.generated_image, model.targets)
     for name in untiled:
         np.testing.assert_allclose(tiled[name], untiled[name], rtol=tolerance)
     error = float(tf.norm(tiled_gradient - gradient) / tf.norm(gradient))

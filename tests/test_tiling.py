@@ -54,9 +54,9 @@ def test_margin_covers_the_receptive_field():
 def test_tiled_gradient_equals_untiled(pair):
     model = _model(pair)
     losses, gradient = _untiled(model)
-    objective = TiledObjective(model, tile_size=90)  # cores 80 px: 4 x 4 tiles, uneven
+    objective = TiledObjective(model.feature_extractor, model.loss_settings, 90)  # cores 80 px: 4 x 4 tiles, uneven
     assert len(objective.tiles(262, 294)) == 16
-    tiled_losses, tiled_gradient = objective.loss_and_gradient(model.generated_image)
+    tiled_losses, tiled_gradient = objective.loss_and_gradient(model.generated_image, model.targets)
     for name in losses:
         np.testing.assert_allclose(tiled_losses[name], losses[name], rtol=1e-5)
     error = tf.norm(tiled_gradient - gradient) / tf.norm(gradient)

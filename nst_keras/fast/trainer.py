@@ -2,10 +2,10 @@
 
 :class:`StyleNetworkTrainer` wraps a :class:`~nst_keras.fast.StyleNetwork`
 and a frozen VGG :class:`~nst_keras.FeatureExtractor`. Its ``train_step``
-stylises a batch of photos, scores the results with the same
-:func:`~nst_keras.losses.weighted_losses` as :class:`~nst_keras.StyleTransferModel`
-(content target: each photo's own features; style target: the style image's
-Gram matrices, computed once) and updates the style network only. ``fit``
+stylises a batch of photos, scores the results with the same table of loss
+terms as :class:`~nst_keras.StyleTransferModel` (:mod:`nst_keras.objective`:
+the targets built from the content, each photo's own, every step; those built
+from the style images once) and updates the style network only. ``fit``
 takes a ``tf.data`` pipeline of photos such as :func:`~nst_keras.fast.photo_dataset`.
 
 Example:
@@ -26,12 +26,11 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from nst_keras import images
+from nst_keras import images, objective
+from nst_keras.defaults import NETWORK_LEARNING_RATE
 from nst_keras.fast.network import StyleNetwork, _as_images, stylize_with_network
 from nst_keras.features import FeatureExtractor
-from nst_keras.losses import coarse_luminance, style_target_shape, weighted_losses
-from nst_keras.settings import NETWORK_LEARNING_RATE, LossSettings
-from nst_keras.targets import style_targets
+from nst_keras.settings import LossSettings
 from nst_keras.tracking import LossTracking
 
 # The loss settings that apply to a style network (init and seed do not:
@@ -132,36 +131,58 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         self.network = self.feature_extractor.network
         self.weights_source = self.feature_extractor.weights_source
         self.styles = getattr(self.style_network, "styles", 1)
+        self.loss_settings = checked
+        self.terms = objective.active_terms(checked)
         if isinstance(style_image, str) and style_image == _FROM_WEIGHTS:
-            channels = [f.shape[-1] for f in self._feature_spec()["style"].values()]
-            grams = [np.zeros((self.styles,) + style_target_shape(c, self.style_loss)[1:], "float32")
-                     for c in channels]
+            targets = self._empty_style_targets()
         else:
-            grams = self._style_targets(style_image)
-        self.style_targets = [
-            self.add_weight(shape=g.shape, initializer=keras.initializers.Constant(g), trainable=False,
-                            dtype="float32", name=f"style_gram_{name}")
-            for name, g in zip(self.style_layer_names, grams)
-        ]
-        self.create_loss_trackers()
+            targets = self._style_targets(style_image)
+        # The targets from the style images, in table order; a network of
+        # several styles holds one per style ([styles, ...]).
+        self.targets = {
+            name: [self.add_weight(shape=t.shape, initializer=keras.initializers.Constant(t), trainable=False,
+                                   dtype="float32", name=f"{name}_target_{index}") for index, t in enumerate(values)]
+            for name, values in targets.items()
+        }
+        self.create_loss_trackers(objective.loss_names(self.terms))
         self.built = True
 
+    @property
+    def style_targets(self):
+        """The style term's targets, one per style layer (``trainer.targets["style"]``)."""
+        return self.targets.get("style", [])
+
+    def _style_terms(self):
+        return [term for term in self.terms if term.from_style]
+
     def _style_targets(self, style_image):
-        """Style targets per style layer: ``[1, ...]`` (one style or a blend), or ``[styles, ...]``."""
+        """Targets from the style images per term: ``[1, ...]`` (one style or a blend), or ``[styles, ...]``."""
         images = style_image if isinstance(style_image, (list, tuple)) else [style_image]
         images = [_as_images(image, "style_image")[0][:1] for image in images]
+
+        def built(styles):
+            context = objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, styles=styles)
+            targets = objective.build_targets(self._style_terms(), context)
+            return {name: [ops.convert_to_numpy(t) for t in values] for name, values in targets.items()}
+
         if self.styles == 1:
-            grams = style_targets(self.feature_extractor, images, self.style_blend_weights, kind=self.style_loss)
-            return [ops.convert_to_numpy(g) for g in grams]
+            return built(images)
         if len(images) != self.styles or self.style_blend_weights is not None:
             raise ValueError(
                 f"Expected one style image per style of the network ({self.styles}) and no "
                 f"`style_blend_weights` (blends are chosen at inference). Received: {len(images)} style images, "
                 f"style_blend_weights={self.style_blend_weights}"
             )
-        per_style = [style_targets(self.feature_extractor, [image], kind=self.style_loss) for image in images]
-        layers = range(len(self.style_layer_names))
-        return [np.concatenate([ops.convert_to_numpy(grams[layer]) for grams in per_style]) for layer in layers]
+        per_style = [built([image]) for image in images]
+        return {name: [np.concatenate([one[name][index] for one in per_style]) for index in range(len(values))]
+                for name, values in per_style[0].items()}
+
+    def _empty_style_targets(self):
+        spec = self._feature_spec()
+        shapes = {group: {name: tuple(f.shape) for name, f in maps.items()} for group, maps in spec.items()}
+        return {term.name: [np.zeros((self.styles,) + tuple(shape)[1:], "float32")
+                            for shape in term.target_shapes((1, 64, 64), shapes, self.loss_settings)]
+                for term in self._style_terms()}
 
     def _feature_spec(self):
         return self.feature_extractor.compute_output_spec(keras.KerasTensor((1, 64, 64, 3), dtype="float32"))
@@ -221,26 +242,22 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         return tf.range(count[0]) % self.styles
 
     def _content_targets(self, photos):
-        # The photos' own features: a target, never differentiated.
-        return [ops.stop_gradient(ops.cast(f, "float32")) for f in self.feature_extractor(photos)["content"].values()]
+        # The targets built from the content: each photo is its own. Targets, never differentiated.
+        context = objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, photos)
+        targets = objective.build_targets(self.terms, context, from_style=False)
+        return {name: [ops.stop_gradient(ops.cast(t, "float32")) for t in values] for name, values in targets.items()}
 
     def _scored(self, photos, content_targets, training, indices):
+        targets = dict(content_targets)
         if indices is None:
             generated = self.style_network(photos, training=training)
-            style_targets = self.style_targets
+            targets.update(self.targets)
         else:
             style = tf.one_hot(indices, self.styles)
             generated = self.style_network({"images": photos, "style": style}, training=training)
-            style_targets = [tf.gather(target, indices) for target in self.style_targets]
-        return weighted_losses(
-            generated,
-            self.feature_extractor(generated),
-            content_targets,
-            style_targets,
-            # The photo's own large-scale light, as the photo is its own content target.
-            light_target=coarse_luminance(photos) if self.light_weight > 0 else None,
-            **self.loss_weights(),
-        )
+            targets.update({name: [tf.gather(t, indices) for t in values] for name, values in self.targets.items()})
+        return objective.weighted_losses(
+            generated, self.feature_extractor(generated), targets, self.loss_settings, self.terms)
 
     @staticmethod
     def _photos(data):
