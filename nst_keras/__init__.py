@@ -17,7 +17,7 @@ Public names are imported on first use, so ``import nst_keras`` (and the
 command line's input checks) do not pay for importing TensorFlow.
 """
 
-import importlib
+from nst_keras.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -52,14 +52,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'nst_keras' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, extra=["__version__"])

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst_keras import cli
-from nst_keras.cli import export as export_cli, train
+from nst_keras import cli, defaults
+from nst_keras.cli import export as export_cli
+from nst_keras.fast.files import network_info
 from nst_keras.image_writing import read_metadata
 from nst_keras.images import load_image
 from test_fast_export import _LOAD_WITHOUT_NST_KERAS
@@ -64,7 +65,7 @@ def test_train_writes_the_network_its_record_and_previews(trained, files):
     assert os.path.isfile(network) and not os.path.exists(network + ".partial")
     # --quiet: nothing but errors.
     assert lines == []
-    found = train.network_info(network)
+    found = network_info(network)
     assert found["styles"] == ["wave.png", "scream.png"]
     assert len(found["loss_per_epoch"]) == 2
     assert found["provenance"]["network"] == "vgg16"
@@ -123,7 +124,7 @@ def test_train_continues_after_an_interruption(files, tmp_path, monkeypatch):
     code, lines = _main(*relative)
     assert code == 0, lines
     assert epochs == [0, 1]  # the second run did the second epoch only
-    assert len(train.network_info(network)["loss_per_epoch"]) == 2
+    assert len(network_info(network)["loss_per_epoch"]) == 2
     assert not os.path.exists(f"{network}.partial")
 
 
@@ -199,7 +200,7 @@ def test_export_a_network_that_serves_without_nst_keras(trained, one_style, tmp_
 
     from nst_keras.fast import export as fast_export, stylize_with_network
 
-    assert export_cli.NETWORK_MAX_SIDE == fast_export.MAX_SIDE
+    assert fast_export.MAX_SIDE == defaults.NETWORK_EXPORT_MAX_SIDE  # the size export --help names
     image = np.random.default_rng(3).integers(0, 256, (21, 34, 3), dtype=np.uint8)
     saved = tmp_path / "one" / "1"
     code, lines = _main("export", saved, "--network", one_style[2], "--quiet")

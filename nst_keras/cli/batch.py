@@ -11,16 +11,14 @@ Example:
 """
 
 import argparse
-import contextlib
 import json
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-from nst_keras.cli import options, train
-from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, PROG, UsageError, info, plural, reported_warnings,
-                                  resolve_weights, warn)
+from nst_keras.cli import network as network_cli, options
+from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, PROG, UsageError, info, interrupt_on_sigterm, plural,
+                                  reported_warnings, resolve_weights, warn)
 from nst_keras.settings import ImageSettings
 
 NETWORK_BATCH_SIZE = 8
@@ -42,7 +40,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     parser = commands.add_parser(
         "batch", help="stylise every image of a folder (or a TFDS dataset) with every style",
-        parents=options.stylize_options() + [train.network_options()],
+        parents=options.stylize_options() + [network_cli.network_options()],
         usage=("%(prog)s CONTENT_DIR STYLE [STYLE ...] -o OUTPUT_DIR [options]\n"
                "       %(prog)s --tfds NAME[:SPLIT] STYLE [STYLE ...] -o OUTPUT_DIR [options]\n"
                "       %(prog)s CONTENT_DIR --network NETWORK.keras -o OUTPUT_DIR [options]"),
@@ -167,30 +165,6 @@ def on_progress(args: argparse.Namespace) -> Callable:
     return report
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """Inside the block SIGTERM (how Slurm and Kubernetes stop jobs) is Ctrl-C: a ``KeyboardInterrupt``.
-
-    Example:
-
-    >>> with interrupt_on_sigterm():
-    ...     pass
-    """
-    try:
-        previous = signal.signal(signal.SIGTERM, _interrupt)
-    except ValueError:  # not the main thread
-        previous = None
-    try:
-        yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``nst-keras batch``: 0 all written or skipped, 1 a failure or an interruption, 2 bad usage.
 
@@ -213,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         options.resolved_settings(settings, image.size)
     else:
         options.refuse_options(args, NETWORK_OPTIONS, "with --network")
-        train.check_network_file(args.network)
+        network_cli.check_network_file(args.network)
     work, shard = plan(args, image)
     if args.network is None:
         resolved = resolve_weights(args)
@@ -221,9 +195,9 @@ def run(args: argparse.Namespace) -> int:
         metadata = provenance(resolved.network, resolved.source, dict(settings.to_dict(), **image.to_dict()))
         how = dict(network=resolved.network, weights=resolved.weights, batch_size=args.batch_size or 1)
     else:
-        network, found = train.load_network(args)
+        network, found = network_cli.load_network(args)
         settings, metadata = None, dict(found["provenance"], settings=json.dumps(image.to_dict(), sort_keys=True))
-        how = dict(style_network=network, style=train.network_style(args),
+        how = dict(style_network=network, style=network_cli.network_style(args),
                    batch_size=args.batch_size or NETWORK_BATCH_SIZE)
     if work is None:
         work = _plan_tfds(args, shard)

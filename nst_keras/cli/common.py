@@ -12,13 +12,16 @@ Example:
 
 import argparse
 import contextlib
+import dataclasses
 import os
+import re
+import signal
 import sys
 import warnings
 from collections.abc import Iterator
 
 import nst_keras
-from nst_keras.cli.options import with_flags
+from nst_keras.settings import ImageSettings, LossSettings, RunSettings
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 PROG = "nst-keras"
@@ -225,3 +228,191 @@ def resolve_weights(args: argparse.Namespace):
         info(args, f"note: {with_flags(resolved.note)}")
     info(args, f"network: {resolved.network}; weights: {resolved.source}")
     return resolved
+
+
+def weights_argument(args: argparse.Namespace):
+    """The library's ``weights`` for ``--weights``: ``None`` for ``none``, else the text as given.
+
+    Example:
+
+    >>> weights_argument(argparse.Namespace(weights="None")) is None
+    True
+    """
+    return None if args.weights.lower() == "none" else args.weights
+
+
+def on_event(args: argparse.Namespace):
+    """The ``on_event`` of a library job: each event's message on one line (options named as flags).
+
+    Example:
+
+    >>> from nst_keras.events import Event
+    >>> on_event(argparse.Namespace(quiet=True))(Event("tiles", "tiles: 256 px (`tile_size`)"))
+    """
+    def report(event):
+        sys.stdout.flush()  # Keras' progress line first
+        info(args, with_flags(event.message))
+
+    return report
+
+
+@contextlib.contextmanager
+def usage_errors(args: argparse.Namespace) -> Iterator[None]:
+    """Inside the block, a library call's complaint about its input is a :class:`UsageError` (exit 2).
+
+    For the checks before anything runs: bad images and output paths
+    (``ImageError``), network files (``NetworkFileError``) and settings
+    (``ValueError``) are said in one line with their options named as flags;
+    our warnings are printed one line each.
+
+    Example:
+
+    >>> with usage_errors(argparse.Namespace(debug=False)):
+    ...     raise ValueError("Expected `style_weight` to be >= 0. Received: style_weight=-1")
+    Traceback (most recent call last):
+    ...
+    nst_keras.cli.common.UsageError: expected --style-weight to be >= 0. Received: --style-weight -1
+    """
+    from nst_keras.fast.files import NetworkFileError
+
+    try:
+        with reported_warnings(args):
+            yield
+    except NetworkFileError as err:
+        raise UsageError(f"--network {err}") from None
+    except ValueError as err:
+        raise UsageError(with_flags(str(err))) from None
+
+
+@contextlib.contextmanager
+def weights_errors(args: argparse.Namespace) -> Iterator[None]:
+    """For a block that resolves weights and runs: TensorFlow imported quietly first, weights errors sorted.
+
+    A weights file that cannot be used is bad usage (exit 2); missing
+    ``auto`` or ``imagenet`` weights are a failure (exit 1) whose message
+    says how to fetch them; anything else is left to :func:`nst_keras.cli.main`.
+
+    Example:
+
+    >>> with weights_errors(argparse.Namespace(debug=True, weights="auto")):
+    ...     pass
+    """
+    if not getattr(args, "debug", False):
+        import_tensorflow_quietly()
+    from nst_keras.weights import WeightsError
+
+    try:
+        yield
+    except WeightsError as err:
+        if args.weights in ("auto", "imagenet"):
+            raise
+        raise UsageError(with_flags(str(err))) from None
+
+
+SETTINGS_CLASSES = (LossSettings, RunSettings, ImageSettings)
+# Keyword arguments of the library that are options but no settings field.
+LIBRARY_FLAGS = {"overwrite": "--overwrite", "max_side": "--max-side", "steps": "--steps",
+                 "batch_size": "--batch-size", "network": "--model", "weights": "--weights", "plot": "--plot",
+                 "save_every": "--save-every", "style_network": "--network", "output_depth": "--output-depth"}
+
+
+def flag_of(field: dataclasses.Field) -> str | None:
+    """The option of a settings field: its ``flag``, ``--field-name`` when that is ``""``, or ``None``.
+
+    Example:
+
+    >>> fields = {f.name: f for f in dataclasses.fields(LossSettings)}
+    >>> flag_of(fields["total_variation_weight"]), flag_of(fields["content_weight"])
+    ('--tv-weight', '--content-weight')
+    >>> flag_of(fields["style_layer_names"]) is None
+    True
+    """
+    flag = field.metadata.get("flag", "")
+    if flag is None:
+        return None
+    return flag or "--" + field.name.replace("_", "-")
+
+
+def settings_flags() -> dict:
+    """Every settings field that has an option, by name: ``{"total_variation_weight": "--tv-weight", ...}``.
+
+    Example:
+
+    >>> settings_flags()["epochs_per_scale"]
+    '--epochs-per-scale'
+    """
+    flags = {}
+    for cls in SETTINGS_CLASSES:
+        for field in dataclasses.fields(cls):
+            if flag_of(field) is not None:
+                flags[field.name] = flag_of(field)
+    return flags
+
+
+def with_flags(message: str) -> str:
+    """A library message with its parameter names written as the options that set them.
+
+    ``overwrite=True`` becomes ``--overwrite``; `` `content_weight` `` and
+    ``content_weight=`` become ``--content-weight``. The first letter is
+    lower-cased to follow ``nst-keras: error:``.
+
+    Example:
+
+    >>> with_flags("out: exists; pass overwrite=True to replace it")
+    'out: exists; pass --overwrite to replace it'
+    >>> with_flags("Expected `total_variation_weight` to be >= 0. Received: total_variation_weight=-1")
+    'expected --tv-weight to be >= 0. Received: --tv-weight -1'
+    """
+    flags = dict(settings_flags(), **LIBRARY_FLAGS)
+    pattern = "|".join(sorted(map(re.escape, flags), key=len, reverse=True))
+
+    def replace(match):
+        name = match.group("quoted") or match.group("true") or match.group("assigned")
+        return flags[name] + (" " if match.group("assigned") else "")
+
+    text = re.sub(rf"`(?P<quoted>{pattern})`|\b(?P<true>{pattern})=True\b|\b(?P<assigned>{pattern})=",
+                  replace, str(message))
+    first = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if first.isalpha() and first.istitle() else text
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """Inside the block SIGTERM (how Slurm and Kubernetes stop jobs) is Ctrl-C: a ``KeyboardInterrupt``.
+
+    Example:
+
+    >>> with interrupt_on_sigterm():
+    ...     pass
+    """
+    try:
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def loss_text(history) -> str:
+    """How the loss fell: the first and last epoch's mean, e.g. ``loss 0.912 → 0.0821 (epoch means)``.
+
+    Example:
+
+    >>> loss_text({"loss": [0.91234, 0.5, 0.082101]})
+    'loss 0.912 → 0.0821 (epoch means)'
+    >>> loss_text({"loss": [0.5]})
+    "loss 0.5 (the epoch's mean)"
+    """
+    losses = getattr(history, "history", history).get("loss") or []
+    if not losses:
+        return "no loss logged"
+    if len(losses) == 1:
+        return f"loss {losses[0]:.3g} (the epoch's mean)"
+    return f"loss {losses[0]:.3g} → {losses[-1]:.3g} (epoch means)"

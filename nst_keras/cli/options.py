@@ -22,74 +22,9 @@ import dataclasses
 import re
 from collections.abc import Callable
 
-from nst_keras import settings as defaults
+from nst_keras import defaults
+from nst_keras.cli.common import UsageError, flag_of, with_flags
 from nst_keras.settings import ImageSettings, LossSettings, RunSettings, StylizeSettings, parse_text
-
-SETTINGS_CLASSES = (LossSettings, RunSettings, ImageSettings)
-# Keyword arguments of the library that are options but no settings field.
-LIBRARY_FLAGS = {"overwrite": "--overwrite", "max_side": "--max-side", "steps": "--steps",
-                 "batch_size": "--batch-size", "network": "--model", "weights": "--weights"}
-
-
-def flag_of(field: dataclasses.Field) -> str | None:
-    """The option of a settings field: its ``flag``, ``--field-name`` when that is ``""``, or ``None``.
-
-    Example:
-
-    >>> fields = {f.name: f for f in dataclasses.fields(LossSettings)}
-    >>> flag_of(fields["total_variation_weight"]), flag_of(fields["content_weight"])
-    ('--tv-weight', '--content-weight')
-    >>> flag_of(fields["style_layer_names"]) is None
-    True
-    """
-    flag = field.metadata.get("flag", "")
-    if flag is None:
-        return None
-    return flag or "--" + field.name.replace("_", "-")
-
-
-def settings_flags() -> dict:
-    """Every settings field that has an option, by name: ``{"total_variation_weight": "--tv-weight", ...}``.
-
-    Example:
-
-    >>> settings_flags()["epochs_per_scale"]
-    '--epochs-per-scale'
-    """
-    flags = {}
-    for cls in SETTINGS_CLASSES:
-        for field in dataclasses.fields(cls):
-            if flag_of(field) is not None:
-                flags[field.name] = flag_of(field)
-    return flags
-
-
-def with_flags(message: str) -> str:
-    """A library message with its parameter names written as the options that set them.
-
-    ``overwrite=True`` becomes ``--overwrite``; `` `content_weight` `` and
-    ``content_weight=`` become ``--content-weight``. The first letter is
-    lower-cased to follow ``nst-keras: error:``.
-
-    Example:
-
-    >>> with_flags("out: exists; pass overwrite=True to replace it")
-    'out: exists; pass --overwrite to replace it'
-    >>> with_flags("Expected `total_variation_weight` to be >= 0. Received: total_variation_weight=-1")
-    'expected --tv-weight to be >= 0. Received: --tv-weight -1'
-    """
-    flags = dict(settings_flags(), **LIBRARY_FLAGS)
-    pattern = "|".join(sorted(map(re.escape, flags), key=len, reverse=True))
-
-    def replace(match):
-        name = match.group("quoted") or match.group("true") or match.group("assigned")
-        return flags[name] + (" " if match.group("assigned") else "")
-
-    text = re.sub(rf"`(?P<quoted>{pattern})`|\b(?P<true>{pattern})=True\b|\b(?P<assigned>{pattern})=",
-                  replace, str(message))
-    first = text.split(" ", 1)[0]
-    return text[:1].lower() + text[1:] if first.isalpha() and first.istitle() else text
-
 
 def _parser(cls, name, flag):
     """The argparse ``type`` of one field: ``parse_text`` with its error said as the option's."""
@@ -268,6 +203,21 @@ def stylize_options() -> list:
     return [image_options(), loss_options(), run_options(), model_options()]
 
 
+def add_image_files(parser: argparse.ArgumentParser, *, styles: str, style_help: str, output_help: str) -> None:
+    """Add the positional CONTENT and STYLE files and ``-o OUTPUT`` of a command that stylises one photo.
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_image_files(parser, styles="+", style_help="style image(s)", output_help="output image")
+    >>> parser.parse_args(["a.jpg", "b.jpg", "-o", "o.png"]).style
+    ['b.jpg']
+    """
+    parser.add_argument("content", help="content image (photo) file")
+    parser.add_argument("style", nargs=styles, help=style_help)
+    parser.add_argument("-o", "--output", required=True, help=output_help)
+
+
 def positive_int(text: str) -> int:
     """The argparse ``type`` of options that take an integer >= 1 and are no setting (``--save-every``).
 
@@ -290,8 +240,6 @@ def positive_int(text: str) -> int:
 
 
 def _build(cls, args, **changes):
-    from nst_keras.cli.common import UsageError
-
     values = {name: getattr(args, name) for name in cls.names() if hasattr(args, name)}
     try:
         return cls(**dict(values, **changes))
@@ -363,8 +311,6 @@ def resolved_settings(settings: StylizeSettings, size: int, precision: Callable 
     ...
     nst_keras.cli.common.UsageError: --scales must end at the output size --size 64; got 32,48
     """
-    from nst_keras.cli.common import UsageError
-
     scales = settings.run.scales
     if scales not in (None, "auto") and scales[-1] != size:
         raise UsageError(f"--scales must end at the output size --size {size}; got {','.join(map(str, scales))}")
@@ -421,8 +367,6 @@ def refuse_options(args: argparse.Namespace, keep, reason: str) -> None:
     ...
     nst_keras.cli.common.UsageError: --epochs: not used with --network; leave it out
     """
-    from nst_keras.cli.common import UsageError
-
     given = options_set(args, keep)
     if given:
         them = "it" if len(given) == 1 else "them"

@@ -23,17 +23,15 @@ import os
 import shutil
 import sys
 import time
-import zipfile
 
 from nst_keras import images
 from nst_keras.cli import options
-from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, UsageError, info, one_line, plural, reported_warnings,
-                                  resolve_weights, warn)
-from nst_keras.files import atomic_write, fsync_folder, temp_sibling, unwritable_reason
-from nst_keras.settings import NETWORK_LEARNING_RATE, ImageSettings, LossSettings, RunSettings
+from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, UsageError, info, interrupt_on_sigterm, loss_text, plural,
+                                  reported_warnings, resolve_weights, warn)
+from nst_keras.files import atomic_write, unwritable_reason
+from nst_keras.defaults import NETWORK_LEARNING_RATE
+from nst_keras.settings import ImageSettings, LossSettings, RunSettings
 
-# The record of what trained a network, inside its .keras file (a zip).
-INFO_NAME = "nst_keras.json"
 # Johnson et al.: batches of 4 crops of 256 px.
 SIZE, BATCH_SIZE, EPOCHS, STEPS_PER_EPOCH = 256, 4, 10, 1000
 # What a resumed run must share with the interrupted one (all but the length and the output rules).
@@ -117,125 +115,6 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors (no progress bar)")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
-
-
-def network_options(*, choose_style: bool = True) -> argparse.ArgumentParser:
-    """The parent parser of ``--network`` (a network from ``nst-keras train``) and the style to take from it.
-
-    ``--style INDEX`` lands in ``style_index`` (``style`` is the STYLE
-    positional); ``--style-weights`` blends the styles of the network.
-
-    Example:
-
-    >>> parser = argparse.ArgumentParser(parents=[network_options()])
-    >>> args = parser.parse_args(["--network", "wave.keras", "--style-weights", "1,3"])
-    >>> args.network, args.style_index, args.style_weights
-    ('wave.keras', None, [1.0, 3.0])
-    """
-    parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--network", metavar="NETWORK.keras",
-                        help="stylise in one forward pass with a network from nst-keras train, instead of "
-                             "optimising each image; the styles come from the network")
-    if choose_style:
-        which = parent.add_mutually_exclusive_group()
-        which.add_argument("--style", dest="style_index", type=int, metavar="INDEX",
-                           help="with --network of several styles: the style to apply, 0-based (default 0)")
-        which.add_argument("--style-weights", type=_floats, metavar="W1,W2",
-                           help="with --network of several styles: blend them, one weight per style")
-    return parent
-
-
-def _floats(text):
-    try:
-        return [float(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text}") from None
-
-
-def network_style(args: argparse.Namespace) -> int | list | None:
-    """The ``style`` of ``stylize_with_network`` that ``--style``/``--style-weights`` give (``None``: the first).
-
-    Example:
-
-    >>> network_style(argparse.Namespace(style_index=None, style_weights=[1.0, 1.0]))
-    [1.0, 1.0]
-    """
-    index = getattr(args, "style_index", None)
-    return index if index is not None else getattr(args, "style_weights", None)
-
-
-def check_network_file(path: str) -> None:
-    """Refuse a ``--network`` that is no ``.keras`` file, before TensorFlow loads.
-
-    Example:
-
-    >>> check_network_file("missing.keras")
-    Traceback (most recent call last):
-    ...
-    nst_keras.cli.common.UsageError: --network missing.keras: no such file
-    """
-    if not os.path.exists(path):
-        raise UsageError(f"--network {path}: no such file")
-    if os.path.isdir(path) or not zipfile.is_zipfile(path):
-        raise UsageError(f"--network {path}: not a .keras network file (nst-keras train writes them)")
-
-
-def network_info(path: str) -> dict:
-    """What trained the network file ``path`` (its ``nst_keras.json``); ``{}`` when it does not say.
-
-    Example:
-
-    >>> network_info("wave.keras")["styles"]                 # doctest: +SKIP
-    ['wave.jpg']
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read(INFO_NAME))
-    except (KeyError, OSError, ValueError, zipfile.BadZipFile):
-        return {}
-
-
-def load_network(args: argparse.Namespace) -> tuple:
-    """Load ``--network`` and check ``--style``/``--style-weights`` against it; return ``(network, info)``.
-
-    Where the command has ``--precision`` (``stylize``, ``batch``), the network
-    runs in it (``auto``: bfloat16 where the hardware has it natively); the
-    export keeps the precision the network was saved in. ``info`` is
-    :func:`network_info` with ``provenance``: the text fields to record in
-    outputs (the VGG, its weights, the styles, the network file, the precision).
-
-    Example:
-
-    >>> network, info = load_network(args)                   # doctest: +SKIP
-    """
-    if not getattr(args, "debug", False):
-        from nst_keras.cli.common import import_tensorflow_quietly
-
-        import_tensorflow_quietly()
-    import keras
-
-    from nst_keras.fast import in_precision, style_weights
-
-    try:
-        network = keras.saving.load_model(args.network)
-    except Exception as err:
-        raise UsageError(f"--network {args.network}: cannot be loaded ({one_line(err)})") from None
-    if getattr(args, "precision", None) is not None:
-        network = in_precision(network, args.precision)
-    styles = getattr(network, "styles", 1)
-    try:
-        style_weights(network_style(args), styles)
-    except ValueError:
-        given = f"--style {args.style_index}" if args.style_index is not None else "--style-weights"
-        raise UsageError(f"{given}: the network has {plural(styles, 'style')}; give an index from 0 to "
-                         f"{styles - 1} or {plural(styles, 'weight')} >= 0 with a positive sum") from None
-    found = network_info(args.network)
-    record = {key: value for key, value in found.get("provenance", {}).items() if key != "settings"}
-    record["style_network"] = os.path.basename(args.network)
-    record["precision"] = network.dtype_policy.name
-    if network_style(args) is not None:
-        record["style_choice"] = json.dumps(network_style(args))
-    return network, dict(found, provenance=record)
 
 
 def _check_inputs(args):
@@ -326,21 +205,6 @@ def _callbacks(args, photos, previews, styles, partial, losses):
     return callbacks
 
 
-def _save(network, path, record):
-    """Write ``network`` and its ``record`` to ``path`` atomically (a temporary sibling, then a rename)."""
-    temp = temp_sibling(path) + ".keras"  # Keras saves only to names ending in .keras
-    try:
-        network.save(temp)
-        with zipfile.ZipFile(temp, "a") as archive:
-            archive.writestr(INFO_NAME, json.dumps(record, indent=1, sort_keys=True))
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temp)
-        raise
-    fsync_folder(os.path.dirname(os.path.abspath(path)))
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``nst-keras train``: 0 trained, 1 interrupted (run it again to continue) or failed, 2 bad usage.
 
@@ -353,9 +217,8 @@ def run(args: argparse.Namespace) -> int:
     resolved = resolve_weights(args)
     import keras
 
-    from nst_keras.cli.batch import interrupt_on_sigterm
-    from nst_keras.cli.stylize import loss_text
     from nst_keras.fast import StyleNetwork, StyleNetworkTrainer, training_optimizer
+    from nst_keras.fast.files import save_network
     from nst_keras.precision import resolve_precision
     from nst_keras.provenance import provenance
 
@@ -403,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
         "styles": [os.path.basename(path) for path in args.style], "loss_per_epoch": history,
         "skipped_photos": [list(item) for item in getattr(getattr(photos, "report", None), "skipped", [])],
     }
-    _save(trainer.style_network, args.output, record)
+    save_network(trainer.style_network, args.output, record)
     shutil.rmtree(partial, ignore_errors=True)
     info(args, f"wrote {args.output} ({plural(len(styles), 'style')}) in {time.perf_counter() - start:.0f} s "
                f"with {resolved.network}, weights {resolved.source}: {loss_text({'loss': history})}")

@@ -16,6 +16,8 @@ optimisation steps.
 - :func:`stylize_with_network` and :func:`export_network` (a SavedModel that
   needs neither Keras nor nst_keras) to use the result; :func:`in_precision`
   runs a trained network in bfloat16 where the hardware has it.
+- :func:`save_network`, :func:`load_network`, :func:`network_info`: the
+  network file (:mod:`nst_keras.fast.files`).
 
 Example:
 
@@ -29,21 +31,26 @@ Example:
 'models/wave/1'
 """
 
-from nst_keras.fast.data import PhotoReport, photo_dataset, tfds_photo_dataset
-from nst_keras.fast.export import export_network
-from nst_keras.fast.network import StyleNetwork, in_precision, style_weights, stylize_with_network
-from nst_keras.fast.trainer import StylePreview, StyleNetworkTrainer, training_optimizer
+from nst_keras.lazy import lazy_exports
 
-__all__ = [
-    "PhotoReport",
-    "StyleNetwork",
-    "StyleNetworkTrainer",
-    "StylePreview",
-    "export_network",
-    "in_precision",
-    "photo_dataset",
-    "style_weights",
-    "stylize_with_network",
-    "tfds_photo_dataset",
-    "training_optimizer",
-]
+_EXPORTS = {
+    "NetworkFileError": "nst_keras.fast.files",
+    "PhotoReport": "nst_keras.fast.data",
+    "StyleNetwork": "nst_keras.fast.network",
+    "StyleNetworkTrainer": "nst_keras.fast.trainer",
+    "StylePreview": "nst_keras.fast.trainer",
+    "export_network": "nst_keras.fast.export",
+    "in_precision": "nst_keras.fast.network",
+    "load_network": "nst_keras.fast.files",
+    "network_info": "nst_keras.fast.files",
+    "photo_dataset": "nst_keras.fast.data",
+    "save_network": "nst_keras.fast.files",
+    "style_weights": "nst_keras.fast.network",
+    "stylize_with_network": "nst_keras.fast.network",
+    "tfds_photo_dataset": "nst_keras.fast.data",
+    "training_optimizer": "nst_keras.fast.trainer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -32,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from nst_keras import images
-from nst_keras.batch import discover_images
+from nst_keras.batch.names import discover_images
 
 DEFAULT_SIZE = 256
 DEFAULT_BATCH_SIZE = 4

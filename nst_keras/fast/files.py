@@ -1,0 +1,138 @@
+"""Style-network files: a ``.keras`` archive with a record of what trained the network.
+
+``nst-keras train`` writes them with :func:`save_network`; ``stylize``,
+``batch``, ``export`` (``--network``) and the Python API read them with
+:func:`load_network`. The record, ``nst_keras.json`` inside the archive (a
+zip), holds the style files, the VGG and its weights, the settings and the
+loss per epoch; :func:`network_info` reads it without TensorFlow.
+
+:func:`check_network_file` needs no TensorFlow either, so a command can refuse
+a bad file before the slow import.
+
+Example:
+
+>>> check_network_file("missing.keras")
+Traceback (most recent call last):
+...
+nst_keras.fast.files.NetworkFileError: missing.keras: no such file
+"""
+
+import contextlib
+import json
+import os
+import zipfile
+
+from nst_keras.files import fsync_folder, temp_sibling
+
+# The record of what trained a network, inside its .keras file (a zip).
+INFO_NAME = "nst_keras.json"
+
+
+class NetworkFileError(ValueError):
+    """A file that is no usable style network; the message names the file and the reason.
+
+    Example:
+
+    >>> str(NetworkFileError("wave.keras: no such file"))
+    'wave.keras: no such file'
+    """
+
+
+def check_network_file(path) -> None:
+    """Raise :class:`NetworkFileError` unless ``path`` is a ``.keras`` archive (a zip file).
+
+    Example:
+
+    >>> check_network_file(".")
+    Traceback (most recent call last):
+    ...
+    nst_keras.fast.files.NetworkFileError: .: not a .keras network file (nst-keras train writes them)
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise NetworkFileError(f"{path}: no such file")
+    if os.path.isdir(path) or not zipfile.is_zipfile(path):
+        raise NetworkFileError(f"{path}: not a .keras network file (nst-keras train writes them)")
+
+
+def network_info(path) -> dict:
+    """What trained the network file ``path`` (its ``nst_keras.json``); ``{}`` when it does not say.
+
+    Example:
+
+    >>> network_info("wave.keras")["styles"]                 # doctest: +SKIP
+    ['wave.jpg']
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read(INFO_NAME))
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile):
+        return {}
+
+
+def load_network(path, precision=None):
+    """Load the style network file ``path``; return ``(network, info)``.
+
+    Args:
+        path: a ``.keras`` file from ``nst-keras train`` (or
+            :func:`save_network`).
+        precision: run the network in this dtype policy (``"auto"``:
+            bfloat16 where the hardware has it natively); ``None`` keeps the
+            precision it was saved in.
+
+    Returns:
+        The network and :func:`network_info` with ``provenance``: the text
+        fields to record in outputs (the VGG, its weights, the styles, the
+        network file, the precision).
+
+    Raises:
+        NetworkFileError: the file cannot be loaded.
+
+    Example:
+
+    >>> network, info = load_network("wave.keras")             # doctest: +SKIP
+    >>> info["provenance"]["style_network"]                    # doctest: +SKIP
+    'wave.keras'
+    """
+    import keras
+
+    from nst_keras.fast.network import in_precision
+
+    path = os.fspath(path)
+    check_network_file(path)
+    try:
+        network = keras.saving.load_model(path)
+    except Exception as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise NetworkFileError(f"{path}: cannot be loaded ({reason})") from None
+    if precision is not None:
+        network = in_precision(network, precision)
+    found = network_info(path)
+    record = {key: value for key, value in found.get("provenance", {}).items() if key != "settings"}
+    record["style_network"] = os.path.basename(path)
+    record["precision"] = network.dtype_policy.name
+    return network, dict(found, provenance=record)
+
+
+def save_network(network, path, record) -> None:
+    """Write ``network`` and its ``record`` (a JSON-ready dict) to ``path`` atomically.
+
+    The file is written beside ``path`` and renamed over it, so ``path`` is
+    either the old file or the whole new one.
+
+    Example:
+
+    >>> save_network(network, "wave.keras", {"styles": ["wave.jpg"]})   # doctest: +SKIP
+    """
+    path = os.fspath(path)
+    temp = temp_sibling(path) + ".keras"  # Keras saves only to names ending in .keras
+    try:
+        network.save(temp)
+        with zipfile.ZipFile(temp, "a") as archive:
+            archive.writestr(INFO_NAME, json.dumps(record, indent=1, sort_keys=True))
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temp)
+        raise
+    fsync_folder(os.path.dirname(os.path.abspath(path)))
