@@ -15,7 +15,8 @@ from keras import ops
 from nst_keras.averaging import IterateAveraging
 from nst_keras.color import match_color_histogram, preserve_luminance
 from nst_keras.images import MIN_SIDE, working_size
-from nst_keras.memory import GIB, choose_tile_size
+from nst_keras.events import emit
+from nst_keras.memory import tiling_choice
 from nst_keras.model import StyleTransferModel
 from nst_keras.optimizers import get_optimizer
 from nst_keras.precision import resolve_precision
@@ -138,6 +139,7 @@ def stylize(
     callbacks: tuple | list = (),
     verbose: int = 0,
     dtype: str | None = None,
+    on_event=None,
     **overrides,
 ) -> StylizeResult:
     """Stylise ``content_image`` with ``style_image``; return a :class:`StylizeResult`.
@@ -165,6 +167,8 @@ def stylize(
             numbered on across scales (``initial_epoch``).
         verbose: ``fit``'s verbosity (0 silent).
         dtype: a Keras dtype policy that overrides ``precision``.
+        on_event: called with an :class:`~nst_keras.events.Event` when a
+            scale runs in tiles (``kind="tiles"``, the reason in its message).
         **overrides: fields of ``LossSettings`` or ``RunSettings`` by name.
             ``init`` applies to the first scale; the optimizer may also be a
             Keras optimizer instance (each scale gets a fresh copy of it).
@@ -209,10 +213,11 @@ def stylize(
         ]
         if previous is not None:
             model_kwargs["init"] = "content"
-        tile_size = run.tile_size or choose_tile_size(
-            *scale_content.shape[-3:-1], dtype or run.precision,
-            None if run.memory_limit is None else int(run.memory_limit * GIB), network,
-        )
+        tile_size, reason = tiling_choice(*scale_content.shape[-3:-1], dtype or run.precision, run.tile_size,
+                                          run.memory_limit, network)
+        if reason is not None:
+            emit(on_event, "tiles", reason if len(scales) == 1 else f"{reason} (at {scale} px)", tile_size=tile_size,
+                 scale=scale)
         tile_sizes.append(tile_size)
         previous_model = model
         model = StyleTransferModel(scale_content, scale_styles, network=network, weights=weights,

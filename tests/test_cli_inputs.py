@@ -11,7 +11,8 @@ from PIL import Image
 
 import _image_corpus as corpus
 from nst_keras import cli
-from nst_keras.cli import options, stylize as stylize_cli
+from nst_keras.cli import options
+from nst_keras.jobs import read_inputs
 
 TINY = ["--size", "32", "--epochs", "1", "--steps-per-epoch", "1", "--model", "vgg16", "--weights", "none"]
 
@@ -139,7 +140,7 @@ def test_transparent_input_uses_background(tmp_path):
     args = cli.build_parser().parse_args(
         ["stylize", str(path), str(path), "-o", str(tmp_path / "o.png"), "--size", "40", "--background", "black"]
     )
-    content, styles = stylize_cli.load_inputs(args, options.image_settings(args), cli.stylize_settings(args).run)
+    content, styles = read_inputs(args.content, args.style, [args.output], options.image_settings(args))
     assert content.max() == 0.0 and styles[0].max() == 0.0
 
 

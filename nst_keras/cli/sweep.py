@@ -21,8 +21,7 @@ import os
 import time
 
 from nst_keras.cli import options
-from nst_keras.cli.common import EXIT_OK, UsageError, info, plural, resolve_weights
-from nst_keras.cli.stylize import read_images
+from nst_keras.cli.common import EXIT_OK, UsageError, info, plural, resolve_weights, settings_flags, usage_errors
 from nst_keras.settings import LossSettings, RunSettings, StylizeSettings
 
 PREVIEW_SIZE = 256
@@ -52,9 +51,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "whose value is a list, such as --scales, separate their values with '/'; --size, --style-scale and "
             "--background take one value. Variants that differ only in loss weights are optimised together as "
             "one batch."))
-    parser.add_argument("content", help="content image (photo) file")
-    parser.add_argument("style", nargs="+", help="style image (painting) file(s)")
-    parser.add_argument("-o", "--output", required=True, help="grid image: .png, .jpg, .webp or .tif")
+    options.add_image_files(parser, styles="+", style_help="style image (painting) file(s)",
+                            output_help="grid image: .png, .jpg, .webp or .tif")
     parser.add_argument("--save-cells", default=None, metavar="DIR",
                         help="also write each cell at the preview size as DIR/cell_NN.png")
     parser.add_argument("--max-batch", type=options.positive_int, default=None, metavar="N",
@@ -115,14 +113,17 @@ def run(args: argparse.Namespace) -> int:
     image = options.image_settings(args)
     variants = _variants(args, image.size)
     cells = cell_paths(args.save_cells, len(variants))
-    content, styles = read_images(args, image, [args.output] + cells)
+    from nst_keras.jobs import read_inputs
+
+    with usage_errors(args):
+        content, styles = read_inputs(args.content, args.style, [args.output] + cells, image, overwrite=args.overwrite)
     resolved = resolve_weights(args)
 
     from nst_keras import images
     from nst_keras.provenance import provenance
     from nst_keras.sweep import batches, grid, label_text, sweep
 
-    flags = options.settings_flags()
+    flags = settings_flags()
     varied = [name for name, values in swept(args).items() if len(values) > 1]
     # Options given one value apply to every cell; the labels show what differs.
     labels = [label_text({flags[name]: label[name] for name in varied}) for label, _ in variants]
