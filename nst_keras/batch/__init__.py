@@ -50,6 +50,7 @@ from nst_keras.batch.plan import (
 )
 from nst_keras.batch.report import BatchReport, ItemReport, Progress
 from nst_keras.batch.runner import run_batch, stylize_directory, stylize_tfds
+from nst_keras.batch.worker import BatchWorker
 from nst_keras.batch.sources import ContentRecord
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "BatchError",
     "BatchPlan",
     "BatchReport",
+    "BatchWorker",
     "ContentFile",
     "ContentRecord",
     "ItemReport",
