@@ -16,6 +16,8 @@ Example:
 import numpy as np
 import tensorflow as tf
 
+from nst_keras.checks import NETWORK_INIT
+
 
 
 def initial_image(init, content, style, seed=None):
@@ -25,10 +27,12 @@ def initial_image(init, content, style, seed=None):
 
     Args:
         init: ``"content"`` (the content image), ``"style"`` (the first
-            style image, bicubic-resized to the content's size and clipped)
-            or ``"noise"`` (uniform in [0, 1) from TensorFlow's stateless
+            style image, bicubic-resized to the content's size and clipped),
+            ``"noise"`` (uniform in [0, 1) from TensorFlow's stateless
             generator, so the same ``seed`` gives the same noise in and out
-            of a graph).
+            of a graph) or ``"network:PATH"``: the content as the style
+            network file ``PATH`` (from ``nst-keras train``) paints it, a
+            warm start that is already stylised.
         content: ``[B, H, W, 3]`` content images.
         style: ``[1, h, w, 3]`` style image.
         seed: integer (or int64 scalar tensor) for ``"noise"``; ``None``
@@ -44,6 +48,12 @@ def initial_image(init, content, style, seed=None):
     content = tf.convert_to_tensor(content, tf.float32)
     if init == "content":
         return content
+    if init.startswith(NETWORK_INIT):
+        from nst_keras.fast import stylize_with_network
+        from nst_keras.fast.files import load_network
+
+        network, _ = load_network(init[len(NETWORK_INIT):])
+        return tf.convert_to_tensor(stylize_with_network(network, content.numpy()), tf.float32)
     if init == "style":
         resized = tf.image.resize(tf.convert_to_tensor(style, tf.float32), tf.shape(content)[1:3], method="bicubic")
         return tf.broadcast_to(tf.clip_by_value(resized, 0.0, 1.0), tf.shape(content))
