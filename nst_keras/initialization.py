@@ -13,6 +13,8 @@ Example:
 (1, 8, 8, 3)
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
@@ -50,9 +52,8 @@ def initial_image(init, content, style, seed=None):
         return content
     if init.startswith(NETWORK_INIT):
         from nst_keras.fast import stylize_with_network
-        from nst_keras.fast.files import load_network
 
-        network, _ = load_network(init[len(NETWORK_INIT):])
+        network = _network(init[len(NETWORK_INIT):])
         return tf.convert_to_tensor(stylize_with_network(network, content.numpy()), tf.float32)
     if init == "style":
         resized = tf.image.resize(tf.convert_to_tensor(style, tf.float32), tf.shape(content)[1:3], method="bicubic")
@@ -61,3 +62,18 @@ def initial_image(init, content, style, seed=None):
         seed = int(np.random.default_rng().integers(2**31))
     seed = tf.cast(seed, tf.int64)
     return tf.random.stateless_uniform(tf.shape(content), seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+
+
+def _network(path):
+    """The style network file ``path``, loaded once per version of the file (batch mode starts many images)."""
+    import os
+
+    stat = os.stat(path)
+    return _loaded(os.path.realpath(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=2)
+def _loaded(path, mtime, size):
+    from nst_keras.fast.files import load_network
+
+    return load_network(path)[0]
