@@ -218,7 +218,8 @@ class StyleTransferModel(LossTracking, keras.Model):
         )
         # Frozen, in table order: that is their order in a saved .keras file.
         self.targets = {
-            term.name: [self._frozen(value, f"{term.name}_target_{index}") for index, value in enumerate(targets[term.name])]
+            term.name: [self._frozen(value, f"{term.name}_target_{index}")
+                        for index, value in enumerate(targets[term.name])]
             for term in self.terms
         }
         self.create_loss_trackers(objective.loss_names(self.terms))
@@ -240,7 +241,8 @@ class StyleTransferModel(LossTracking, keras.Model):
             context = self.tiled_objective.target_context(content, styles)
         targets = objective.build_targets(self.terms, context)
         initial = initial_image(self.init, content, styles[0], self.seed)
-        arrays = {name: [ops.convert_to_numpy(ops.cast(t, "float32")) for t in values] for name, values in targets.items()}
+        arrays = {name: [ops.convert_to_numpy(ops.cast(t, "float32")) for t in values]
+                  for name, values in targets.items()}
         return ops.convert_to_numpy(initial), arrays
 
     def _empty_targets(self):
