@@ -244,8 +244,8 @@ class TiledObjective:
                 for index, name in enumerate(self.layers[term.group]):
                     _, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
                     part = features[term.group][name][:, top:bottom, left:right, :]
-                    positions = float((bottom - top) * (right - left))
-                    sums[term.name][index] += term.statistic(part, self.settings) * positions
+                    count = float((bottom - top) * (right - left))
+                    sums[term.name][index] += term.statistic(part, self.settings) * count
             for name in maps:
                 group = "style" if name in features["style"] else "content"
                 whole, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
