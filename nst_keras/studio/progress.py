@@ -7,18 +7,18 @@ image being optimised, with no second copy of the pipeline.
 
 Example:
 
->>> import threading
 >>> seen = []
 >>> snapshots = IterateSnapshots(lambda snapshot: seen.append(snapshot.step), total_steps=6, steps_per_epoch=3)
 >>> # StylizeJob.prepare(...).run(callbacks=[snapshots])
 """
 
 import dataclasses
-import threading
 import time
 
 import keras
 from keras import ops
+
+from nst_keras.studio.queue import JobControl
 
 
 @dataclasses.dataclass
@@ -47,51 +47,6 @@ class Snapshot:
     seconds_left: float | None
 
 
-class JobControl:
-    """What the page asks of a running job: pause, continue, stop; the callback obeys at the next step.
-
-    Example:
-
-    >>> control = JobControl()
-    >>> control.pause(); control.paused
-    True
-    >>> control.stop(); control.stopped, control.paused
-    (True, False)
-    """
-
-    def __init__(self):
-        self._running = threading.Event()
-        self._running.set()
-        self._stopped = threading.Event()
-
-    @property
-    def paused(self) -> bool:
-        """Whether the job is asked to wait."""
-        return not self._running.is_set()
-
-    @property
-    def stopped(self) -> bool:
-        """Whether the job is asked to end now, keeping its image so far."""
-        return self._stopped.is_set()
-
-    def pause(self):
-        """Ask the job to wait after its current step."""
-        self._running.clear()
-
-    def resume(self):
-        """Let a paused job go on."""
-        self._running.set()
-
-    def stop(self):
-        """Ask the job to end after its current step (a paused one too)."""
-        self._stopped.set()
-        self._running.set()
-
-    def wait_while_paused(self):
-        """Block while the job is paused; return at once otherwise."""
-        self._running.wait()
-
-
 class IterateSnapshots(keras.callbacks.Callback):
     """Hand the iterate to ``on_snapshot`` as it is optimised; pause and stop on ``control``'s word.
 
@@ -107,7 +62,7 @@ class IterateSnapshots(keras.callbacks.Callback):
         steps_per_epoch: the run's ``steps_per_epoch`` (epochs are numbered
             on across scales, so steps are too).
         every_seconds: the least time between snapshots (0: every step).
-        control: a :class:`JobControl` (default: one nobody else holds).
+        control: a :class:`~nst_keras.studio.queue.JobControl` (default: one nobody else holds).
 
     Example:
 

@@ -25,13 +25,56 @@ import itertools
 import threading
 import time
 
-from nst_keras.studio.progress import JobControl
-
 # Events kept for pages that (re)connect; older ones are dropped (pages then reload the state).
 MAX_EVENTS = 5000
 # Finished jobs kept in the queue's list (the gallery keeps every result).
 MAX_FINISHED = 20
 FINISHED = ("done", "stopped", "failed", "cancelled")
+
+
+class JobControl:
+    """What the page asks of a running job: pause, continue, stop; the callback obeys at the next step.
+
+    Example:
+
+    >>> control = JobControl()
+    >>> control.pause(); control.paused
+    True
+    >>> control.stop(); control.stopped, control.paused
+    (True, False)
+    """
+
+    def __init__(self):
+        self._running = threading.Event()
+        self._running.set()
+        self._stopped = threading.Event()
+
+    @property
+    def paused(self) -> bool:
+        """Whether the job is asked to wait."""
+        return not self._running.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the job is asked to end now, keeping its image so far."""
+        return self._stopped.is_set()
+
+    def pause(self):
+        """Ask the job to wait after its current step."""
+        self._running.clear()
+
+    def resume(self):
+        """Let a paused job go on."""
+        self._running.set()
+
+    def stop(self):
+        """Ask the job to end after its current step (a paused one too)."""
+        self._stopped.set()
+        self._running.set()
+
+    def wait_while_paused(self):
+        """Block while the job is paused; return at once otherwise."""
+        self._running.wait()
 
 
 class EventLog:
@@ -98,7 +141,7 @@ class Job:
         request: what the runner needs (prepared inputs, settings, names).
         state: ``queued``, ``running``, ``paused``, ``done``, ``stopped``,
             ``failed`` or ``cancelled``.
-        control: the :class:`~nst_keras.studio.progress.JobControl` its run obeys.
+        control: the :class:`JobControl` its run obeys.
         iterates: the latest iterate of each cell, as JPEG bytes.
         result: the record of what it made (``None`` until it ends).
 
