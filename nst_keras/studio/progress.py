@@ -29,7 +29,7 @@ class Snapshot:
         step: steps done so far, over every scale (1-based).
         total: the steps the job runs in all.
         images: the iterate, float32 ``[B, H, W, 3]`` in [0, 1] (``B`` > 1 in a sweep's batch).
-        loss: the step's running mean of the loss in its epoch (``None`` before the first).
+        loss: the mean loss of the steps since the previous snapshot (``None`` when not logged).
         seconds: time since the job's first step began.
         seconds_left: the estimated time to the last step (``None`` until two steps have run).
 
@@ -83,7 +83,8 @@ class IterateSnapshots(keras.callbacks.Callback):
         self._start = None
         self._last = None
         self._recent = []
-        self._loss = None
+        self._mean = (None, 0, 0.0)  # Keras' running mean of the loss: (epoch, steps in it, value)
+        self._shown_mean = (None, 0, 0.0)
 
     def on_train_begin(self, logs=None):
         self._last = None
@@ -105,16 +106,29 @@ class IterateSnapshots(keras.callbacks.Callback):
         per_step = (self._recent[-1] - self._recent[1]) / (len(self._recent) - 2)
         return max(0.0, per_step * (self.total_steps - self.step))
 
+    def _loss_since_shown(self):
+        """The mean loss of the steps since the last snapshot, from Keras' running mean over the epoch."""
+        (epoch, count, mean), (shown_epoch, shown_count, shown_mean) = self._mean, self._shown_mean
+        if epoch is None:
+            return None
+        self._shown_mean = self._mean
+        if shown_epoch != epoch:
+            return mean
+        if shown_count >= count:  # no step since
+            return None
+        return (count * mean - shown_count * shown_mean) / (count - shown_count)
+
     def _snapshot(self):
         self._last = time.perf_counter()
         images = ops.convert_to_numpy(self.model.generated_image)
-        self.on_snapshot(Snapshot(self.step, self.total_steps, images, self._loss, self._last - self._start,
-                                  self._seconds_left()))
+        self.on_snapshot(Snapshot(self.step, self.total_steps, images, self._loss_since_shown(),
+                                  self._last - self._start, self._seconds_left()))
 
     def on_train_batch_end(self, batch, logs=None):
         self.step = self._epoch * self.steps_per_epoch + batch + 1
         loss = (logs or {}).get("loss")
-        self._loss = None if loss is None else float(ops.convert_to_numpy(ops.sum(loss)))
+        if loss is not None:
+            self._mean = (self._epoch, batch + 1, float(ops.convert_to_numpy(ops.sum(loss))))
         if self._last is None or time.perf_counter() - self._last >= self.every_seconds:
             self._snapshot()
         self.control.wait_while_paused()

@@ -210,7 +210,8 @@ class Runner:
                 break
             run = variants[group[0]].run.resolved(request["image"].size)
             snapshots = self._snapshots(job, report, group, run.total_epochs * run.steps_per_epoch,
-                                        run.steps_per_epoch, batch=number, batches=len(groups))
+                                        run.steps_per_epoch, batch=number, batches=len(groups),
+                                        columns=request["columns"])
             made = sweep(content, styles, [variants[index] for index in group], network=resolved.network,
                          weights=resolved.weights, callbacks=[snapshots])
             for index, image in zip(group, made):

@@ -36,6 +36,7 @@ const file = (path, download = false) => `/files/${path.split("/").map(encodeURI
 
 function duration(seconds) {
   if (seconds === null || seconds === undefined) return "…";
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
   if (seconds < 60) return `${Math.round(seconds)} s`;
   return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
 }
@@ -221,6 +222,7 @@ function showIterate(event) {
     $("iterate").hidden = false;
   } else {
     $("iterate").hidden = true;
+    $("grid").style.gridTemplateColumns = `repeat(${event.columns}, minmax(0, 1fr))`;
     for (const cell of event.cells) gridCell(cell).querySelector("img").src = source(cell);
   }
   fact("step", `${event.step} / ${event.total}` + (event.batches ? ` (batch ${event.batch} of ${event.batches})` : ""));
