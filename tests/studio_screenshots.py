@@ -47,7 +47,7 @@ def main(argv=None):
     os.symlink(os.path.abspath(args.weights), weights)
     with tempfile.TemporaryDirectory() as folder, running_studio(folder, weights=weights,
                                                                  snapshot_seconds=1.0) as studio:
-        browser = Chromium(find_browser(), width=1280, height=900)
+        browser = Chromium(find_browser(), width=1280, height=1000)
         try:
             page.open_page(browser, studio.url)
             page.choose_inputs(browser, IMAGES / "woman-with-hat-matisse.jpg", [IMAGES / "starry_night.jpg"])

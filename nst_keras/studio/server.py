@@ -257,9 +257,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self._headers({"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
         self.end_headers()
-        if since < log.first() - 1:  # events were dropped: the page reloads the state
-            self.wfile.write(f"data: {json.dumps({'kind': 'reset', 'seq': log.last})}\n\n".encode())
+        if since < log.first() - 1 or since > log.last:  # events dropped, or another run's: the page reloads
             since = log.last
+            self.wfile.write(f"id: {since}\ndata: {json.dumps({'kind': 'reset', 'seq': since})}\n\n".encode())
         self.wfile.flush()
         while not log.closed:
             events = log.wait(since, KEEP_ALIVE)
