@@ -1,8 +1,12 @@
 """nst-keras studio against a real server on an ephemeral 127.0.0.1 port: runs, events, queue, modes, gallery."""
 
+import configparser
 import dataclasses
+import glob
 import io
 import json
+import os
+import re
 
 import numpy as np
 import pytest
@@ -11,6 +15,7 @@ from PIL import Image
 from _studio_client import Client, png_bytes, running_studio
 from nst_keras import cli, images
 from nst_keras.settings import ImageSettings, LossSettings, RunSettings
+from nst_keras.studio import server
 
 TINY = {"size": "32", "epochs": "2", "steps_per_epoch": "3"}
 
@@ -192,3 +197,21 @@ def test_bad_settings_are_refused_naming_the_field(client, inputs, request_, fie
     assert response.status == 400
     assert response.json()["field"] == field and reason in response.json()["error"]
     assert client.get("/api/state").json()["jobs"] == []
+
+
+def test_a_page_of_an_earlier_server_is_told_to_reload(client):
+    events = client.events(since=999, until_job=None, until=("reset",))
+    assert events == [{"kind": "reset", "seq": 0}]
+
+
+def test_the_page_files_are_package_data_that_a_wheel_ships():
+    config = configparser.ConfigParser()
+    config.read(os.path.join(os.path.dirname(os.path.dirname(server.__file__)), "..", "setup.cfg"))
+    patterns = config["options.package_data"]["nst_keras.studio"].split()
+    package = os.path.dirname(server.__file__)
+    shipped = {os.path.relpath(path, server.STATIC) for pattern in patterns
+               for path in glob.glob(os.path.join(package, pattern))}
+    assert set(server.PAGES.values()) <= shipped
+    with open(os.path.join(server.STATIC, "index.html")) as fp:
+        linked = re.findall(r'(?:src|href)="/([^"]+)"', fp.read())
+    assert linked and all(f"/{name}" in server.PAGES for name in linked)
