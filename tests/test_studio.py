@@ -78,7 +78,8 @@ def test_a_run_streams_its_iterates_in_order_and_saves_the_cli_metadata(client, 
     assert steps == sorted(steps) and steps[0] == 1 and steps[-1] == 6
     assert all(event["total"] == 6 for event in events if event["kind"] == "iterate")
     iterate = client.get(f"/api/jobs/{job}/iterate/0.jpg")
-    assert iterate.status == 200 and Image.open(io.BytesIO(iterate.body)).size == (48, 32)  # the short side is raised to 32 px
+    # 48 x 32 at --size 32: the short side is raised to 32 px.
+    assert iterate.status == 200 and Image.open(io.BytesIO(iterate.body)).size == (48, 32)
 
     record = events[-1]["result"]
     assert record["network"] == "vgg16" and record["steps"] == 6 and record["stopped"] is False

@@ -90,7 +90,8 @@ def _start(args, resolved):
     except OSError as err:
         if err.errno == errno.EADDRINUSE:
             raise UsageError(f"--port {args.port}: already in use (another studio?); choose another port") from None
-        raise UsageError(f"--host {args.host} --port {args.port}: cannot listen there ({err.strerror or err})") from None
+        reason = err.strerror or err
+        raise UsageError(f"--host {args.host} --port {args.port}: cannot listen there ({reason})") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -134,10 +134,10 @@ def settings_from_text(texts: dict) -> tuple:
 
     Example:
 
-    >>> settings_from_text({"init": "paint"})
+    >>> settings_from_text({"pooling": "min"})
     Traceback (most recent call last):
     ...
-    nst_keras.studio.fields.SettingError: Expected `init` to be one of ('content', 'noise', 'style'). Received: init='paint'
+    nst_keras.studio.fields.SettingError: Expected `pooling` to be one of ('max', 'avg'). Received: pooling='min'
     """
     values = {"image": {}, "loss": {}, "run": {}}
     for name, text in texts.items():

@@ -80,7 +80,7 @@ class Runner:
         if mode not in MODES:
             raise ValueError(f"Expected `mode` to be one of {MODES}. Received: mode={mode!r}")
         if not isinstance(body.get("content"), str) or not body["content"]:
-            raise ValueError("Choose a photo first.")
+            raise ValueError(f"Expected a photo: choose one first. Received: content={body.get('content')!r}")
         content = self.folder.path(body["content"])
         styles = [self.folder.path(path) for path in body.get("styles") or []]
         texts = {str(name): str(text) for name, text in (body.get("settings") or {}).items()}
@@ -91,7 +91,7 @@ class Runner:
         if mode == "fast":
             return mode, self._prepare_fast(body, content, image, settings, request)
         if not styles:
-            raise ValueError("Choose at least one painting.")
+            raise ValueError("Expected at least one painting: choose one. Received: styles=[]")
         request["title"] = f"{os.path.basename(content)} + {_names(styles)}"
         if mode == "sweep":
             return mode, self._prepare_sweep(body, content, styles, image, settings, request)
@@ -104,7 +104,7 @@ class Runner:
 
         choices = sweep_choices(body.get("sweep") or {})
         if not choices:
-            raise ValueError("Choose a setting to sweep and its values.")
+            raise ValueError("Expected a setting to sweep and its values. Received: sweep={}")
         try:
             variants = sweep_variants(settings, choices)
             for _, variant in variants:
@@ -124,7 +124,8 @@ class Runner:
         from nst_keras.fast.files import check_network_file
 
         if not isinstance(body.get("network"), str) or not body["network"].endswith(".keras"):
-            raise ValueError("Choose a style network (a .keras file in the studio's folder).")
+            raise ValueError("Expected a style network: a .keras file of the studio's folder. "
+                             f"Received: network={body.get('network')!r}")
         path = self.folder.path(body["network"])
         check_network_file(path)
         weights = body.get("style_weights")

@@ -76,7 +76,8 @@ async function buildForm() {
 function settingsText() {
   const texts = {};
   for (const input of $("settings").elements) {
-    if (input.name && input.value.trim() !== "" && input.value !== input.dataset.default) texts[input.name] = input.value;
+    const changed = input.value.trim() !== "" && input.value !== input.dataset.default;
+    if (input.name && changed) texts[input.name] = input.value;
   }
   return texts;
 }
@@ -86,7 +87,8 @@ function settingsText() {
 async function upload(chosen) {
   if (chosen.size > state.maxUpload) {
     const mb = (bytes) => (bytes / 2 ** 20).toFixed(1);
-    throw new Error(`${chosen.name}: ${mb(chosen.size)} MB is over the studio's upload limit of ${mb(state.maxUpload)} MB`);
+    throw new Error(`${chosen.name}: ${mb(chosen.size)} MB is over the studio's upload limit of ` +
+                    `${mb(state.maxUpload)} MB`);
   }
   const done = await api(`/api/upload?name=${encodeURIComponent(chosen.name)}`,
                          {method: "POST", body: chosen, headers: {"Content-Type": "application/octet-stream"}});
@@ -105,7 +107,11 @@ function showStyles() {
   const box = $("style-previews");
   box.replaceChildren(...state.styles.map((path, index) => {
     const remove = element("button", {type: "button", title: "remove", text: "×"});
-    remove.addEventListener("click", (click) => { click.preventDefault(); state.styles.splice(index, 1); showStyles(); });
+    remove.addEventListener("click", (click) => {
+      click.preventDefault();
+      state.styles.splice(index, 1);
+      showStyles();
+    });
     return element("span", {class: "thumb"}, element("img", {src: preview(path), alt: path}), remove);
   }));
 }
@@ -236,7 +242,9 @@ function showIterate(event) {
 
 function gridCell(index) {
   const grid = $("grid");
-  while (grid.children.length <= index) grid.append(element("figure", {}, element("img", {alt: ""}), element("figcaption")));
+  while (grid.children.length <= index) {
+    grid.append(element("figure", {}, element("img", {alt: ""}), element("figcaption")));
+  }
   return grid.children[index];
 }
 
@@ -320,7 +328,8 @@ function showQueue() {
     const cancel = element("button", {type: "button", text: job.state === "queued" ? "Cancel" : "Stop"});
     cancel.addEventListener("click", () => post(`/api/jobs/${job.id}/${job.state === "queued" ? "cancel" : "stop"}`)
       .catch((err) => say(err.message)));
-    const where = job.state === "queued" ? `waiting (${job.position === 1 ? "next" : `${job.position - 1} ahead`})` : job.state;
+    const ahead = job.position === 1 ? "next" : `${job.position - 1} ahead`;
+    const where = job.state === "queued" ? `waiting (${ahead})` : job.state;
     return element("li", {}, `job ${job.id}: ${job.title || ""} — ${where} `, cancel);
   }));
   if (!waiting.length) $("queue").append(element("li", {class: "muted", text: "nothing running or waiting"}));
@@ -341,7 +350,8 @@ function showGallery(records) {
   $("gallery-items").replaceChildren(...records.map((record) => {
     const link = element("a", {href: file(record.image, true), text: "Download"});
     const picture = element("a", {href: file(record.image), target: "_blank"},
-                            element("img", {src: file(record.thumbnail || record.image), alt: record.id, loading: "lazy"}));
+                            element("img", {src: file(record.thumbnail || record.image), alt: record.id,
+                                            loading: "lazy"}));
     return element("figure", {}, picture,
                    element("figcaption", {}, ...describe(record).map((line) => element("div", {text: line})), link));
   }));
@@ -390,7 +400,8 @@ async function main() {
   }
   $("start").addEventListener("click", start);
   for (const action of ["pause", "resume", "stop"]) {
-    $(action).addEventListener("click", () => post(`/api/jobs/${state.watching}/${action}`).catch((err) => say(err.message)));
+    $(action).addEventListener("click", () => post(`/api/jobs/${state.watching}/${action}`)
+      .catch((err) => say(err.message)));
   }
 }
 
