@@ -42,12 +42,13 @@ def _upload(client, path):
 
 
 def _job(client, request):
-    """Post a job as the page does; return (seconds to its last event, its events)."""
+    """Post a job as the page does; return its events as (event, seconds from the POST to its arrival)."""
     since = client.get("/api/state").json()["seq"]
     start = time.perf_counter()
     job = client.start(**request)
-    events = client.events(since, until_job=job)
-    stamps = [(event, time.perf_counter() - start) for event in events if event.get("job") == job]
+    stamps = []
+    client.events(since, until_job=job, on_event=lambda event: event.get("job") == job and stamps.append(
+        (event, time.perf_counter() - start)))
     if stamps[-1][0]["kind"] != "done":
         raise RuntimeError(json.dumps(stamps[-1][0]))
     return stamps

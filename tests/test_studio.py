@@ -126,6 +126,14 @@ def test_pause_continue_and_stop_keep_the_image_so_far(client, inputs):
     assert client.post(f"/api/jobs/{job}/pause").status == 400  # it is over
 
 
+def test_closing_the_page_leaves_the_job_running(client, inputs):
+    photo, painting = inputs
+    job = client.start(mode="stylize", content=photo, styles=[painting], settings=TINY)
+    client.events(until_job=job, until=("iterate",))  # the page goes away after the first iterate
+    reopened = client.events(until_job=job)  # and a new one catches up from the start
+    assert kinds(reopened, job)[-1] == "done" and "iterate" in kinds(reopened, job)
+
+
 def test_two_jobs_queue_one_at_a_time(client, inputs):
     photo, painting = inputs
     first = client.start(mode="stylize", content=photo, styles=[painting],

@@ -22,10 +22,14 @@ def test_the_page_shows_the_image_change_as_it_forms(tmp_path):
     photo, painting = tmp_path / "photo.png", tmp_path / "painting.png"
     photo.write_bytes(png_bytes(0, 64, 48))
     painting.write_bytes(png_bytes(1, 48, 48))
+    (tmp_path / "notes.jpg").write_bytes(b"not a picture")
     with running_studio(folder) as studio:
         browser = Chromium(BROWSER, width=1200, height=900)
         try:
             page.open_page(browser, studio.url)
+            browser.set_files("#photo-file", [tmp_path / "notes.jpg"])
+            refusal = browser.wait_for("!document.getElementById('message').hidden && "
+                                       "document.getElementById('message').textContent")
             page.choose_inputs(browser, photo, [painting])
             page.fill(browser, {"size": "48", "epochs": "3", "steps_per_epoch": "4"})
             browser.evaluate(page.WATCH_ITERATES)
@@ -37,6 +41,7 @@ def test_the_page_shows_the_image_change_as_it_forms(tmp_path):
             gallery = browser.evaluate("document.querySelectorAll('#gallery-items figure').length")
         finally:
             browser.close()
+    assert refusal == "notes.jpg: not an image (unrecognised format)"
     assert shown >= 3, f"the page showed {shown} different images"  # the first, then at least two changes
     assert message is True and gallery == 1
     assert Image.open(tmp_path / "studio.png").size == (1200, 900)
