@@ -21,9 +21,9 @@ WATCH_ITERATES = """(() => {
 
 
 def open_page(browser, url):
-    """Open the studio and wait for its settings form."""
+    """Open the studio and wait until it has its form and state."""
     browser.open(url)
-    browser.wait_for("document.querySelector('#settings select') !== null")
+    browser.wait_for("document.body.dataset.ready === 'true'")
 
 
 def choose_inputs(browser, photo, paintings):

@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = {photo: null, styles: [], mode: "stylize", maxUpload: 0, networks: [], jobs: new Map(),
+const state = {photo: null, styles: [], mode: "stylize", maxUpload: Infinity, networks: [], jobs: new Map(),
                watching: null, losses: [], fastPending: false, fastDirty: false};
 
 function element(tag, attributes = {}, ...children) {
@@ -380,13 +380,7 @@ function connect(since) {
   events.onerror = () => { $("connection").textContent = "reconnecting to the studio…"; };
 }
 
-async function main() {
-  try {
-    await buildForm();
-    const since = await refresh();
-    const running = [...state.jobs.values()].find((job) => ["running", "paused"].includes(job.state));
-    connect(running ? 0 : since);  // a job already running: replay its events
-  } catch (err) { say(`the studio did not answer: ${err.message}`); return; }
+function wire() {
   wireDrop($("photo-drop"), $("photo-file"), true);
   wireDrop($("style-drop"), $("style-file"), false);
   $("photo-pick").addEventListener("change", (event) => event.target.value && setPhoto(event.target.value));
@@ -403,6 +397,17 @@ async function main() {
     $(action).addEventListener("click", () => post(`/api/jobs/${state.watching}/${action}`)
       .catch((err) => say(err.message)));
   }
+}
+
+async function main() {
+  wire();
+  try {
+    await buildForm();
+    const since = await refresh();
+    const running = [...state.jobs.values()].find((job) => ["running", "paused"].includes(job.state));
+    connect(running ? 0 : since);  // a job already running: replay its events
+    document.body.dataset.ready = "true";
+  } catch (err) { say(`the studio did not answer: ${err.message}`); }
 }
 
 main();
