@@ -61,7 +61,7 @@ def test_the_page_its_script_and_a_form_of_every_setting_with_an_option(client):
     expected = [field.name for cls in (ImageSettings, LossSettings, RunSettings)
                 for field in dataclasses.fields(cls) if field.metadata["flag"] is not None]
     assert list(served) == expected
-    assert served["init"]["choices"] == ["content", "noise", "style"] and served["epochs"]["default"] == "10"
+    assert served["pooling"]["choices"] == ["max", "avg"] and served["epochs"]["default"] == "10"
     assert "weight of the style loss" in served["style_weight"]["help"]
 
 

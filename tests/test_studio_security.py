@@ -62,8 +62,15 @@ def test_files_outside_the_folder_are_not_served(client, folder, path):
     assert "error" in response.json()
 
 
-def test_a_job_cannot_name_a_file_outside_the_folder(client):
-    response = client.post_json("/api/jobs", {"mode": "stylize", "content": "../secret.png", "styles": ["photo.png"]})
+@pytest.mark.parametrize("request_", [
+    {"content": "../secret.png", "styles": ["photo.png"]},
+    {"content": "photo.png", "styles": ["photo.png", "/etc/passwd"]},
+    {"content": "photo.png", "styles": ["photo.png"], "settings": {"init": "network:../secret.keras"}},
+    {"content": "photo.png", "styles": ["photo.png"], "mode": "sweep", "sweep": {"init": "content network:/x.keras"}},
+    {"content": "photo.png", "mode": "fast", "network": "../secret.keras"},
+])
+def test_a_job_cannot_name_a_file_outside_the_folder(client, request_):
+    response = client.post_json("/api/jobs", {"mode": "stylize", **request_})
     assert response.status == 403 and "outside the studio's folder" in response.json()["error"]
 
 

@@ -73,9 +73,9 @@ def form_fields() -> list:
     Example:
 
     >>> loss = form_fields()[1]["fields"]
-    >>> init = next(field for field in loss if field["name"] == "init")
-    >>> init["choices"], init["default"]
-    (['content', 'noise', 'style'], 'content')
+    >>> pooling = next(field for field in loss if field["name"] == "pooling")
+    >>> pooling["choices"], pooling["default"]
+    (['max', 'avg'], 'max')
     """
     groups = []
     for name, cls in GROUPS:

@@ -27,6 +27,7 @@ import os
 import time
 
 from nst_keras import images
+from nst_keras.checks import NETWORK_INIT
 from nst_keras.events import emit
 from nst_keras.jobs import StylizeJob, read_inputs
 from nst_keras.studio.fields import SettingError, settings_from_text, sweep_choices
@@ -85,6 +86,7 @@ class Runner:
         styles = [self.folder.path(path) for path in body.get("styles") or []]
         texts = {str(name): str(text) for name, text in (body.get("settings") or {}).items()}
         image, settings = settings_from_text(texts)
+        settings = self._inside_folder(settings)
         result_id = self.folder.new_id()
         request = {"id": result_id, "content": body["content"], "styles": list(body.get("styles") or []),
                    "given": {name: text for name, text in texts.items() if text.strip()}}
@@ -111,6 +113,7 @@ class Runner:
                 variant.run.resolved(image.size)
         except (TypeError, ValueError) as err:
             raise SettingError(next(iter(choices)), str(err)) from None
+        variants = [(label, self._inside_folder(variant)) for label, variant in variants]
         if len(variants) > MAX_CELLS:
             raise SettingError(next(iter(choices)), f"Expected a sweep of at most {MAX_CELLS} cells. "
                                                     f"Received: {len(variants)} combinations")
@@ -135,6 +138,14 @@ class Runner:
         request["job"] = StylizeJob.prepare(content, [], self.folder.result_path(request["id"]), settings, image,
                                             style_network=path, style_choice=choice)
         return request
+
+    def _inside_folder(self, settings):
+        """``settings`` with a warm start's network file (``init`` ``network:FILE``) found in the folder, or refused."""
+        init = settings.loss.init
+        if not init.startswith(NETWORK_INIT):
+            return settings
+        path = self.folder.path(init[len(NETWORK_INIT):])
+        return dataclasses.replace(settings, loss=settings.loss.replace(init=NETWORK_INIT + path))
 
     # -- running (the worker thread) ----------------------------------------------------------------------
 
