@@ -35,6 +35,7 @@ import mimetypes
 import os
 import re
 import socket
+import sys
 import urllib.parse
 
 from nst_keras.events import emit
@@ -151,6 +152,13 @@ class Studio:
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+
+    def handle_error(self, request, client_address):
+        """A request that failed outside the handler: one line to ``on_event`` (socketserver prints a traceback)."""
+        err = sys.exc_info()[1]
+        if not isinstance(err, (ConnectionError, TimeoutError)):
+            self.studio.report("error", f"studio: a request from {client_address[0]} failed: "
+                                        f"{type(err).__name__}: {err}")
 
 
 class _Server6(_Server):
