@@ -15,7 +15,7 @@
 Usage (about 2 minutes on 2 CPU cores)::
 
     python benchmarks/studio_latency.py
-    python benchmarks/studio_latency.py --size 128 --repeats 2 --steps 4    # a smoke run
+    python benchmarks/studio_latency.py --size 128 --repeats 1 --steps 4 --weights none   # a smoke run
 """
 
 import argparse
@@ -96,8 +96,10 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5, help="fast-mode jobs after the first (default 5)")
     parser.add_argument("--filters", type=int, default=32, help="StyleNetwork filters (default 32)")
     parser.add_argument("--steps", type=int, default=20, help="optimisation steps (default 20)")
-    parser.add_argument("--weights", default=_perf.DEFAULT_WEIGHTS, help="VGG16 weights (default %(default)s)")
+    parser.add_argument("--weights", default=_perf.DEFAULT_WEIGHTS,
+                        help="VGG16 weights, or 'none' for random ones (default %(default)s)")
     args = parser.parse_args(argv)
+    args.weights = None if args.weights.lower() == "none" else args.weights
     _perf.quiet_tensorflow()
     for line in _perf.machine_lines():
         print(line)
