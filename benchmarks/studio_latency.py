@@ -83,7 +83,8 @@ def iterates(args, folder):
             "size": str(args.size), "epochs": "1", "steps_per_epoch": str(args.steps)}})
     times = [seconds for event, seconds in stamps if event["kind"] == "iterate"]
     record = stamps[-1][0]["result"]
-    gaps = sorted(b - a for a, b in zip(times[1:], times[2:]))
+    # Left out: the first iterate (it follows start-up) and the last (the end of fit, right after a step's).
+    gaps = sorted(b - a for a, b in zip(times[1:-1], times[2:-1]))
     print(f"optimisation at {args.size} px, {args.steps} steps, {record['precision']}, {record['weights']}:")
     print(f"  {record['seconds'] / args.steps:.2f} s/step over the run (start-up included); {len(times)} iterates")
     if gaps:
