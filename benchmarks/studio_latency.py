@@ -10,7 +10,7 @@
 - Iterates: one optimisation at ``--size`` for ``--steps`` steps with VGG16
   ImageNet weights (``--weights``) and the page's default of one iterate a
   second at most; printed: seconds per step, and the median and longest gap
-  between two iterate events (the first excluded: it follows start-up).
+  between two iterate events (the first, after start-up, and the end-of-fit one excluded).
 
 Usage (about 2 minutes on 2 CPU cores)::
 
