@@ -152,5 +152,7 @@ def test_the_command_reports_counts_and_failures_and_refuses_bad_usage(beam, fol
     assert (code, lines) == (2, ["nst-keras: error: --network takes no STYLE image: the network holds its styles"])
     code, lines = _main("--input", f"{photos}/*", "--network", network, "--output", out, "--epochs", "3")
     assert (code, lines) == (2, ["nst-keras: error: --epochs: not used with --network; leave it out"])
+    code, lines = _main("--input", f"{photos}/*", root / "wave.png", "--output", out, "--style", "1")
+    assert (code, lines) == (2, ["nst-keras: error: --style: not used without --network; leave it out"])
     code, lines = _main("--input", f"{photos}/*", root / "missing.png", "--output", out, "--weights", "none")
     assert code == 2 and lines[0].startswith(f"nst-keras: error: {root / 'missing.png'}: cannot be read")

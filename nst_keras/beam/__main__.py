@@ -106,9 +106,11 @@ def _prepare(args):
                 raise UsageError("--network takes no STYLE image: the network holds its styles")
             return prepare_batch(args.input, args.output, network=args.network, overwrite=args.overwrite,
                                  output_format=args.format, image_settings=image, batch_size=args.batch_size,
-                                 style=network_cli.network_style(args))
+                                 style=network_cli.network_style(args), precision=args.precision)
         if not args.styles:
             raise UsageError("give at least one STYLE image, or --network NETWORK.keras")
+        options.refuse_options(args, [name for name in vars(args) if name not in ("style_index", "style_weights")],
+                               "without --network")
         settings = options.resolved_settings(options.stylize_settings(args), image.size)
         prepared = prepare_batch(args.input, args.output, args.styles, overwrite=args.overwrite,
                                  output_format=args.format, settings=settings, image_settings=image,

@@ -119,6 +119,12 @@ def save_image(path, pixels, *, metadata=None, depth=8) -> None:
     FileSystems.rename([temp], [path])
 
 
+def _inside(path, folder):
+    if FileSystems.get_scheme(path) in (None, "file"):
+        path, folder = os.path.abspath(path), os.path.abspath(folder)
+    return path.startswith(folder.rstrip("/") + "/")
+
+
 def _read(path):
     with FileSystems.open(path) as fp:
         return fp.read()
@@ -165,10 +171,9 @@ class BeamBatch:
                     fp.write(data)
             paths.append(path)
         plan = dataclasses.replace(self.plan, styles=paths)
-        if self.network:
-            return BatchWorker(plan, None, self.image_settings, style_network=paths[0], save_image=save_image,
-                               **self.options).setup()
-        return BatchWorker(plan, self.settings, self.image_settings, save_image=save_image, **self.options).setup()
+        network = {"style_network": paths[0]} if self.network else {}
+        return BatchWorker(plan, self.settings, self.image_settings, save_image=save_image, **network,
+                           **self.options).setup()
 
 
 
@@ -258,7 +263,7 @@ class _Prepare(beam.DoFn):
         plan = self.batch.plan
         path = readable.metadata.path
         name = content_name(self.batch.root, path)
-        if name is None or path.startswith(plan.output_dir.rstrip("/") + "/"):
+        if name is None or _inside(path, plan.output_dir):  # hidden, or an output of an earlier run
             return
         outputs = plan.outputs_for(name)
         pending = []
