@@ -12,13 +12,14 @@ Example:
 
 import argparse
 import dataclasses
+import logging
 import sys
 
 from nst_keras.beam import MISSING, beam_installed
 from nst_keras.cli import network as network_cli, options
 from nst_keras.cli.batch import NETWORK_OPTIONS
-from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, error, info,
-                                  reported_warnings, resolve_weights)
+from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Parser, UsageError, error,
+                                  import_tensorflow_quietly, info, reported_warnings, resolve_weights)
 
 # The options of `nst-keras batch` that mean the same here (the others are Beam's or refused).
 _NETWORK_OPTIONS = tuple(name for name in NETWORK_OPTIONS if name not in ("recursive", "report", "shard",
@@ -143,6 +144,10 @@ def run(args: argparse.Namespace, beam_args: list) -> int:
     >>> run(args, ["--runner", "DirectRunner"])         # doctest: +SKIP
     0
     """
+    if not args.debug:
+        import_tensorflow_quietly()
+        # Beam's import notes (optional Google Cloud clients, memory probes) mean nothing here.
+        logging.getLogger().setLevel(logging.ERROR)
     from apache_beam.io.filesystems import FileSystems
 
     from nst_keras.beam import run_beam_batch

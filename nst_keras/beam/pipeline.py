@@ -284,7 +284,7 @@ class _Prepare(beam.DoFn):
             yield record
         else:
             yield beam.pvalue.TaggedOutput("reports", ItemReport(name, None, None, "failed", record.error,
-                                                                 round(record.seconds, 3), list(record.notes)))
+                                                                 round(record.seconds, 3), warnings=list(record.notes)))
 
 
 class _Optimise(beam.DoFn):
