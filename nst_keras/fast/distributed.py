@@ -223,7 +223,7 @@ def _epoch(step, iterator, callbacks, steps_per_epoch):
 
 
 def fit_across_workers(trainer, x, *, epochs: int = 1, steps_per_epoch: int | None = None, callbacks=(),
-                       initial_epoch: int = 0, verbose="auto") -> keras.callbacks.History:
+                       initial_epoch: int = 0, verbose="auto", **unsupported) -> keras.callbacks.History:
     """Train ``trainer`` (a :class:`~nst_keras.fast.StyleNetworkTrainer` built in the strategy's scope) on every worker.
 
     Every worker calls this with the same arguments. ``x`` is a function of
@@ -233,7 +233,8 @@ def fit_across_workers(trainer, x, *, epochs: int = 1, steps_per_epoch: int | No
     context.num_input_pipelines))``), or one ``tf.data.Dataset`` of global
     batches, which TensorFlow splits among the workers (each then reads
     every file and keeps its part). ``steps_per_epoch`` is required: the
-    pipelines are endless. ``callbacks`` run on the chief only; the returned
+    pipelines are endless; ``fit``'s other arguments (validation data...)
+    are refused. ``callbacks`` run on the chief only; the returned
     ``History`` holds the epoch means on every worker.
 
     Raises :class:`WorkerLostError` when another worker dies or cannot be
@@ -249,6 +250,9 @@ def fit_across_workers(trainer, x, *, epochs: int = 1, steps_per_epoch: int | No
     >>> history = fit_across_workers(trainer, photos, epochs=4, steps_per_epoch=100,   # doctest: +SKIP
     ...                              callbacks=[keras.callbacks.BackupAndRestore("backup")])
     """
+    if unsupported:
+        raise ValueError("Expected only `epochs`, `steps_per_epoch`, `callbacks`, `initial_epoch` and `verbose` "
+                         f"in multi-worker training. Received: {', '.join(sorted(unsupported))}")
     if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
         raise ValueError("Expected `steps_per_epoch` to be an integer >= 1 (the photo pipelines are endless). "
                          f"Received: steps_per_epoch={steps_per_epoch!r}")
