@@ -25,11 +25,14 @@ Example:
 TensorShape([1, 21, 34, 3])
 """
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from nst_keras.fast.distributed import is_multi_worker
 from nst_keras.precision import resolve_precision
 
 # The 9x9 convolutions reflect 4 pixels on each side, which needs a side of
@@ -375,8 +378,12 @@ def stylize_with_network(network: keras.Model, image, *, style=None, batch_size:
     # relaxed shapes: 30 % faster than eager calls at 512 px on a 2-core
     # CPU, and a new image size costs one trace at most.
     count = len(batch["images"]) if styles > 1 else len(batch)
+    predict = network.predict_on_batch
+    if is_multi_worker(getattr(network, "distribute_strategy", None)):
+        # predict_on_batch would gather across the workers, and only the chief previews.
+        predict = functools.partial(network, training=False)
     outputs = [
-        np.asarray(network.predict_on_batch(_slice(batch, start, start + batch_size)), dtype="float32")
+        np.asarray(predict(_slice(batch, start, start + batch_size)), dtype="float32")
         for start in range(0, count, batch_size)
     ]
     result = np.concatenate(outputs)
