@@ -14,6 +14,7 @@ from PIL import Image
 
 from nst_keras import cli, defaults
 from nst_keras.cli import export as export_cli
+from nst_keras.fast import AtomicBackupAndRestore
 from nst_keras.fast.files import network_info
 from nst_keras.image_writing import read_metadata
 from nst_keras.images import load_image
@@ -101,7 +102,7 @@ def test_train_continues_after_an_interruption(files, tmp_path, monkeypatch):
     network = tmp_path / "resumed.keras"
     command = ["train", styles[0], "--photos", photos, "-o", network, *TINY, "--epochs", "2", "--quiet"]
     epochs = []
-    save = keras.callbacks.BackupAndRestore.on_epoch_end
+    save = AtomicBackupAndRestore.on_epoch_end
 
     def interrupted_after_the_first_backup(self, epoch, logs=None):
         save(self, epoch, logs)
@@ -109,7 +110,7 @@ def test_train_continues_after_an_interruption(files, tmp_path, monkeypatch):
         if len(epochs) == 1:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(keras.callbacks.BackupAndRestore, "on_epoch_end", interrupted_after_the_first_backup)
+    monkeypatch.setattr(AtomicBackupAndRestore, "on_epoch_end", interrupted_after_the_first_backup)
     code, lines = _main(*command)
     assert code == 1 and not network.exists()
     assert os.listdir(f"{network}.partial")
