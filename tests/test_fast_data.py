@@ -51,8 +51,8 @@ def test_no_usable_file_is_refused_before_any_decoding(tmp_path):
     with pytest.raises(PhotoError) as caught:
         photo_dataset(tmp_path, size=16, batch_size=1)
     assert str(caught.value) == (
-        f"{tmp_path}: none of the 3 files is a photo to train on (dot.png: 1x1 px: too small for the 16 px crops "
-        "(they would enlarge it 16x; at most 4x); empty.jpg: empty file; notes.jpg: not an image (unrecognised format))")
+        f"{tmp_path}: no photo to train on: dot.png: 1x1 px: too small for the 16 px crops (they would enlarge it "
+        "16x; at most 4x); empty.jpg: empty file; notes.jpg: not an image (unrecognised format)")
 
 
 def test_photos_that_stop_decoding_end_the_pipeline_instead_of_failing_it(folder):
@@ -105,6 +105,7 @@ def test_tfds_pipeline_on_mock_data():
     assert min(b.min() for b in batches) >= 0.0 and max(b.max() for b in batches) <= 1.0
 
 
+@pytest.mark.slow
 def test_fit_stops_with_a_photo_error_when_the_photos_run_out(folder):
     keras.utils.set_random_seed(0)
     trainer = StyleNetworkTrainer(

@@ -178,5 +178,5 @@ def list_photos(source, size: int, *, recursive: bool = False, report: PhotoRepo
         where = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "source"
         reasons = "; ".join(f"{os.path.basename(path)}: {reason}" for path, reason in report.skipped[:3])
         more = f"; and {len(report.skipped) - 3} more" if len(report.skipped) > 3 else ""
-        raise PhotoError(f"{where}: none of the {len(report.skipped)} files is a photo to train on ({reasons}{more})")
+        raise PhotoError(f"{where}: no photo to train on: {reasons}{more}")
     return usable
