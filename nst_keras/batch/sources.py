@@ -96,7 +96,8 @@ def decode(source, image_settings: ImageSettings) -> tuple[np.ndarray, str, str,
     """
     start = time.perf_counter()
     try:
-        decoded = images.decode_image(source, image_settings.size, background=image_settings.background)
+        decoded = images.decode_image(source, image_settings.size, background=image_settings.background,
+                                      max_upscale=image_settings.max_upscale)
         pixels, error, notes = decoded.pixels, "", _NOTE_SEPARATOR.join(decoded.notes)
     except Exception as exc:  # a bad file is data, not a crash of the pipeline
         pixels, error, notes = _EMPTY, error_reason(exc), ""
