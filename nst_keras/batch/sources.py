@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from nst_keras import images
+from nst_keras.batch import claims
 from nst_keras.files import is_temp_name
 from nst_keras.settings import ImageSettings
 
@@ -117,7 +118,7 @@ def _record(name, outputs, pending, pixels, error, notes, seconds):
 
 
 def remove_stale_temp_files(outputs) -> None:
-    """Remove what a killed earlier run left of the outputs about to be written.
+    """Remove what a killed earlier run left of the outputs about to be written (not what a live run writes now).
 
     Example:
 
@@ -136,6 +137,8 @@ def remove_stale_temp_files(outputs) -> None:
         except OSError:
             continue
         for path in stale:
+            if claims.holder(os.path.join(folder, os.path.basename(path)[1:-17])) is not None:
+                continue  # another run is writing this output now
             try:
                 os.remove(path)
             except OSError:
