@@ -304,7 +304,8 @@ class StylizeJob:
             style_image=", ".join(os.path.basename(path) for path in self.style_paths),
         )
         height, width = self.content.shape[:2]
-        _memory_check(self.content_path, self.image_settings.size, run, resolved.network, tensorflow=True)(height, width)
+        fits = _memory_check(self.content_path, self.image_settings.size, run, resolved.network, tensorflow=True)
+        fits(height, width)
         callbacks = list(callbacks)
         if self.save_every is not None:
             marked = dict(metadata, **{CHECKPOINT_KEY: os.path.basename(self.output)})

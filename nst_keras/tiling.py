@@ -42,8 +42,6 @@ Example:
 ((1, 40, 56, 3), ['content_loss', 'loss', 'style_loss', 'total_variation_loss'])
 """
 
-import math
-
 import numpy as np
 import tensorflow as tf
 from keras import ops

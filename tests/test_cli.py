@@ -35,8 +35,10 @@ OPTIONS_BEFORE = {
 QUALITY = "--style-loss --style-layer-weights --light-weight"
 # Options added since, each by one settings field.
 OPTIONS_ADDED = {
-    ("stylize",): "--tile-size --memory-limit --output-depth --network --style --style-weights --max-upscale " + QUALITY,
-    ("batch",): "--tile-size --memory-limit --output-depth --network --style --style-weights --max-upscale " + QUALITY,
+    ("stylize",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY
+                  + " --max-upscale",
+    ("batch",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY
+                + " --max-upscale",
     ("export",): "--network " + QUALITY,
     ("train",): "-h --help -o --output --photos --tfds --image-key --size --batch-size --epochs --steps-per-epoch "
                 "--content-weight --style-weight --tv-weight --learning-rate --precision --seed --filters "

@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from PIL import Image
 
 from nst_keras.fast import PhotoError, PhotoReport, StyleNetwork, StyleNetworkTrainer, photo_dataset, tfds_photo_dataset
@@ -30,7 +29,8 @@ def test_batches_of_random_crops_and_bad_files_reported_once(folder):
     assert report.files == 6
     assert sorted((p.split("/")[-1], reason) for p, reason in report.skipped) == [
         ("empty.jpg", "empty file"), ("notes.jpg", "not an image (unrecognised format)")]
-    assert [(p.split("/")[-1], note) for p, note in report.notes] == [("d.jpg", "50x20 px: enlarged 1.6x for the 32 px crops")]
+    assert [(p.split("/")[-1], note) for p, note in report.notes] == [
+        ("d.jpg", "50x20 px: enlarged 1.6x for the 32 px crops")]
 
 
 def test_one_pass_without_repeat(folder):

@@ -58,7 +58,8 @@ def test_a_size_no_tiling_fits_is_refused_before_tensorflow_with_the_largest_tha
         assert (step_bytes(height, width, "float32", best, None) <= 8 * GIB) == fits
 
 
-@pytest.mark.skipif(memory.limit_without_tensorflow() is None, reason="a GPU may be present: its limit needs TensorFlow")
+@pytest.mark.skipif(memory.limit_without_tensorflow() is None,
+                    reason="a GPU may be present: its limit needs TensorFlow")
 def test_the_automatic_limit_refuses_before_tensorflow_too(files):
     code, lines, loaded, _ = _run(files, "--size", "20000")
     assert code == 2 and not loaded and "the largest --size that fits is" in lines[0]

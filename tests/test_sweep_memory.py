@@ -24,7 +24,8 @@ def test_a_large_sweep_runs_in_batches_that_each_fit():
     assert sorted(index for batch in plan.batches for index in batch) == list(range(2500))
     held = 2500 * 48 * 64 * RESULT_BYTES
     assert all(step_bytes(48, 64, "float32", None, "vgg16", batch=len(batch)) + held <= limit for batch in plan.batches)
-    most = max(size for size in range(1, 2501) if step_bytes(48, 64, "float32", None, "vgg16", batch=size) + held <= limit)
+    most = max(size for size in range(1, 2501)
+               if step_bytes(48, 64, "float32", None, "vgg16", batch=size) + held <= limit)
     assert len(plan.batches) == -(-2500 // most)  # no more batches than the limit needs
     assert plan.need <= limit and plan.limit == limit
     assert plan_sweep(variants, 48, 64, limit=limit, max_batch=10, network="vgg16").largest == 10
@@ -51,9 +52,9 @@ def test_the_command_refuses_a_grid_that_cannot_fit_before_tensorflow(tmp_path, 
             "--size", "256", "--memory-limit", "1.2", "--precision", "float32", "--max-upscale", "8"]
     done = subprocess.run([sys.executable, str(script), *map(str, argv)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stdout.split() == ["False"], done.stderr
-    assert done.stderr == ("nst-keras: error: expected a sweep within the 1.2 GiB limit (--memory-limit): 2500 variants "
-                           "at 256x171 px hold 1.5 GiB of results and one variant's step takes about 1.3 GiB; sweep "
-                           "fewer values or a smaller --size\n")
+    assert done.stderr == (
+        "nst-keras: error: expected a sweep within the 1.2 GiB limit (--memory-limit): 2500 variants at 256x171 px "
+        "hold 1.5 GiB of results and one variant's step takes about 1.3 GiB; sweep fewer values or a smaller --size\n")
     assert not (tmp_path / "grid.png").exists()
 
 
@@ -63,8 +64,8 @@ def test_the_command_says_its_batches_and_renders_them(tmp_path, pair, capsys):
     height, width = 32, 48
     limit = (step_bytes(height, width, "float32", None, "vgg16", batch=2) + 4 * height * width * RESULT_BYTES) / GIB
     code = cli.main(["sweep", pair[0], pair[1], "-o", str(tmp_path / "grid.png"), "--size", "32", "--style-weight",
-                     "1,2", "--content-weight", "0.1,0.2", "--memory-limit", f"{limit + 1e-9:.12f}", "--precision", "float32",
-                     "--model", "vgg16", "--weights", "none", "--epochs", "1", "--steps-per-epoch", "1"])
+                     "1,2", "--content-weight", "0.1,0.2", "--memory-limit", f"{limit + 1e-9:.12f}", "--precision",
+                     "float32", "--model", "vgg16", "--weights", "none", "--epochs", "1", "--steps-per-epoch", "1"])
     err = capsys.readouterr().err
     assert code == 0, err
     assert f"sweeping 4 variants of {pair[0]} at {width}x{height} in 2 batches of at most 2; about " in err

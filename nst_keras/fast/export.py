@@ -109,7 +109,8 @@ def export_network(network: keras.Model, path, *, max_side: int = MAX_SIDE, over
     if os.path.lexists(path) and not overwrite:
         raise FileExistsError(f"Expected `path` not to exist (or overwrite=True). Received: path={path!r}")
     if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < SMALLEST_MAX_SIDE:
-        raise ValueError(f"Expected `max_side` to be an integer >= {SMALLEST_MAX_SIDE}. Received: max_side={max_side!r}")
+        raise ValueError(
+            f"Expected `max_side` to be an integer >= {SMALLEST_MAX_SIDE}. Received: max_side={max_side!r}")
     network = getattr(network, "style_network", network)
     styles = getattr(network, "styles", 1)
     image_spec = tf.TensorSpec([None, None, 3], tf.uint8, name="image")
