@@ -5,7 +5,8 @@
 1. :meth:`StylizeJob.prepare` checks every path and decodes every image,
    without TensorFlow, so a bad input is refused in about a second with
    nothing written (raises :class:`nst_keras.images.ImageError`,
-   ``ValueError`` for a bad setting, :class:`nst_keras.fast.files.NetworkFileError`);
+   ``ValueError`` for a bad setting, :class:`nst_keras.fast.files.NetworkFileError`,
+   :class:`nst_keras.memory.MemoryLimitError` for a size no tiling fits);
 2. :meth:`StylizeJob.run` resolves the weights and the precision, chooses the
    tiles, stylises (an optimisation, or one forward pass of a trained style
    network), records the provenance and saves the output atomically. What it

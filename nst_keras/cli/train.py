@@ -5,9 +5,12 @@ The network is saved as a ``.keras`` file that ``stylize``, ``batch`` and
 VGG that scored it); the file also holds ``nst_keras.json``, what trained it:
 the style files, the VGG and its weights, the settings and the loss per epoch.
 
-Training backs itself up after every epoch in ``NETWORK.keras.partial/``;
-the same command run again after Ctrl-C or a crash continues from the last
-finished epoch. The output appears whole at the end and the backup is removed.
+Training backs itself up after every epoch in ``NETWORK.keras.partial/``
+(:class:`~nst_keras.fast.AtomicBackupAndRestore`: a full disk keeps the last
+good backup); the same command run again after Ctrl-C, a crash or a full disk
+continues from the last finished epoch. The output appears whole at the end
+and the backup is removed. A photo folder with nothing to train on is
+refused before TensorFlow loads.
 
 Example:
 
@@ -30,7 +33,7 @@ from nst_keras.cli import options
 from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, UsageError, error, info, interrupt_on_sigterm, loss_text,
                                   plural, reported_warnings, resolve_weights, warn)
 from nst_keras.files import atomic_write, os_reason, unwritable_reason
-from nst_keras.defaults import NETWORK_LEARNING_RATE
+from nst_keras.defaults import MAX_UPSCALE, NETWORK_LEARNING_RATE
 from nst_keras.settings import ImageSettings, LossSettings, RunSettings
 
 # Johnson et al.: batches of 4 crops of 256 px.
@@ -73,8 +76,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "normalisation), with the losses of stylize scored by a frozen VGG. Several STYLE images train one "
             "network of several styles (conditional instance normalisation), chosen with --style at inference. "
             "Each epoch is backed up in NETWORK.keras.partial/: after Ctrl-C or a crash the same command "
-            "continues from the last finished epoch. Photos that cannot be decoded are skipped, each reported "
-            "once. Training takes many steps: a GPU is the practical place for it."),
+            "continues from the last finished epoch. Photos that cannot be decoded, or that would need more than "
+            f"{MAX_UPSCALE}x enlargement to fill the crops, are skipped, each reported once; a folder with none left is refused. "
+            "Training takes many steps: a GPU is the practical place for it."),
         epilog=("A resumed run must be given the same options, except --epochs, --steps-per-epoch, --preview, "
                 "--quiet and --overwrite. Exit status: 0 trained, 1 interrupted (run the same command again to "
                 "continue) or failed, 2 bad usage."))
