@@ -330,16 +330,26 @@ def largest_fitting_side(height, width, limit, precision="float32", tile_size=No
     def scaled(side):
         return max(1, round(height * side / longest)), max(1, round(width * side / longest))
 
-    low, high = 0, longest  # invariant: low fits (or is 0), high does not
-    if fits(height, width, limit, tile_size, **sizes):
-        return longest
+    side = largest_passing(longest, lambda side: fits(*scaled(side), limit, tile_size, **sizes))
+    return side if side >= defaults.MIN_SIDE else 0
+
+
+def largest_passing(most, passes):
+    """The largest ``n`` in ``1..most`` for which ``passes(n)`` holds (it holds for every smaller one); 0 if none.
+
+    Example:
+
+    >>> largest_passing(100, lambda n: n * n <= 50)
+    7
+    """
+    low, high = 0, most + 1  # passes(low) (or low is 0); not passes(high) (or high is past most)
     while low < high - 1:
         middle = (low + high) // 2
-        if fits(*scaled(middle), limit, tile_size, **sizes):
+        if passes(middle):
             low = middle
         else:
             high = middle
-    return low if low >= defaults.MIN_SIDE else 0
+    return low
 
 
 def choose_tile_size(height, width, precision="float32", memory_limit=None, network="vgg16", *, batch=1,

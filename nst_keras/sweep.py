@@ -138,23 +138,17 @@ def plan_sweep(variants, height, width, *, max_batch=None, limit=None, network=N
         limit = automatic if run.memory_limit is None else int(run.memory_limit * memory.GIB)
         sizes = dict(precision=precision_without_tensorflow(run.precision) or "float32", network=network,
                      slots=memory.optimizer_slots(run.optimizer, run.history_size))
-        low, high = 0, min(len(group), max_batch or len(group)) + 1  # low fits (or is 0), high does not
-        if limit is None:
-            low = high - 1
-        while low < high - 1:
-            middle = (low + high) // 2
-            if memory.fits(height, width, limit - held, run.tile_size, batch=middle, **sizes):
-                low = middle
-            else:
-                high = middle
-        if low == 0:
+        most = min(len(group), max_batch or len(group))
+        fitting = most if limit is None else memory.largest_passing(
+            most, lambda batch: memory.fits(height, width, limit - held, run.tile_size, batch=batch, **sizes))
+        if fitting == 0:
             one = memory.step_bytes(height, width, sizes["precision"], run.tile_size, network, slots=sizes["slots"])
             raise memory.MemoryLimitError(
                 f"Expected a sweep within the {limit / memory.GIB:.1f} GiB limit (`memory_limit`): "
                 f"{len(variants)} variants at {width}x{height} px hold {held / memory.GIB:.1f} GiB of results and "
                 f"one variant's step takes about {one / memory.GIB:.1f} GiB; sweep fewer values or a smaller `size`",
                 need=one + held, limit=limit)
-        size = math.ceil(len(group) / math.ceil(len(group) / low))  # as many batches as needed, evenly filled
+        size = math.ceil(len(group) / math.ceil(len(group) / fitting))  # as many batches as needed, evenly filled
         planned += [group[start:start + size] for start in range(0, len(group), size)]
         tile = run.tile_size if limit is None else memory.tiling_choice(
             height, width, sizes["precision"], run.tile_size, network=network, batch=size, slots=sizes["slots"],
