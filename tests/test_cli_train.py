@@ -142,7 +142,8 @@ def test_stylize_with_a_network(trained, files, tmp_path):
     assert metadata["style_network"] == "two.keras" and metadata["style_choice"] == "1"
     assert metadata["content_image"] == "p2.png" and metadata["network"] == "vgg16"
     blend = tmp_path / "blend.png"
-    assert _main("stylize", photos / "p2.png", "--network", network, "-o", blend, "--style-weights", "1,3")[0] == 0
+    assert _main("stylize", photos / "p2.png", "--network", network, "-o", blend, "--size", "40",
+                 "--style-weights", "1,3")[0] == 0
 
 
 def test_stylize_with_a_network_in_each_precision(trained, files, tmp_path):
@@ -150,7 +151,8 @@ def test_stylize_with_a_network_in_each_precision(trained, files, tmp_path):
     pictures = {}
     for precision in ("float32", "mixed_bfloat16"):
         out = tmp_path / f"{precision}.png"
-        code, lines = _main("stylize", photo, "--network", network, "-o", out, "--precision", precision, "--quiet")
+        code, lines = _main("stylize", photo, "--network", network, "-o", out, "--size", "40", "--precision", precision,
+                            "--quiet")
         assert code == 0, lines
         assert read_metadata(out)["precision"] == precision
         pictures[precision] = load_image(out).astype("float32")
@@ -168,7 +170,7 @@ def test_stylize_with_a_network_in_each_precision(trained, files, tmp_path):
 def test_stylize_usage_errors_with_and_without_a_network(trained, files, tmp_path, argv, message):
     photo = str(files[1] / "p0.png")
     argv = [arg.format(net=trained[2], photo=photo) for arg in argv]
-    code, lines = _main("stylize", photo, *argv, "-o", tmp_path / "out.png")
+    code, lines = _main("stylize", photo, *argv, "-o", tmp_path / "out.png", "--size", "48")
     assert code == 2 and len(lines) == 1
     assert lines[0].startswith("nst-keras: error: " + message.format(photo=photo))
     assert not (tmp_path / "out.png").exists()
