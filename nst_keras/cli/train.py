@@ -77,7 +77,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "network of several styles (conditional instance normalisation), chosen with --style at inference. "
             "Each epoch is backed up in NETWORK.keras.partial/: after Ctrl-C or a crash the same command "
             "continues from the last finished epoch. Photos that cannot be decoded, or that would need more than "
-            f"{MAX_UPSCALE}x enlargement to fill the crops, are skipped, each reported once; a folder with none left is refused. "
+            f"{MAX_UPSCALE}x enlargement to fill the crops, are skipped, each reported once; a folder with none "
+            "left is refused. "
             "Training takes many steps: a GPU is the practical place for it."),
         epilog=("A resumed run must be given the same options, except --epochs, --steps-per-epoch, --preview, "
                 "--quiet and --overwrite. Exit status: 0 trained, 1 interrupted (run the same command again to "
