@@ -51,6 +51,10 @@ SIZE = 512
 # layer: a 32 px side leaves it a 2x2 feature map, the least that still gives
 # a Gram matrix over more than one position (below 16 px the map is empty).
 MIN_SIDE = 32
+# The most a photo is enlarged without being asked: a stylised content image
+# (beyond it stylize needs --upscale) and a training photo filling the crops
+# (beyond it the photo is skipped). Enlarged further, it is mostly blur.
+MAX_UPSCALE = 4
 
 # Precision of the VGG convolutions (nst_keras.precision): "auto" runs them in
 # bfloat16 where the CPU (AVX512_BF16, AMX) or GPU (compute capability >= 8.0)

@@ -5,7 +5,8 @@
 1. :meth:`StylizeJob.prepare` checks every path and decodes every image,
    without TensorFlow, so a bad input is refused in about a second with
    nothing written (raises :class:`nst_keras.images.ImageError`,
-   ``ValueError`` for a bad setting, :class:`nst_keras.fast.files.NetworkFileError`);
+   ``ValueError`` for a bad setting, :class:`nst_keras.fast.files.NetworkFileError`,
+   :class:`nst_keras.memory.MemoryLimitError` for a size no tiling fits);
 2. :meth:`StylizeJob.run` resolves the weights and the precision, chooses the
    tiles, stylises (an optimisation, or one forward pass of a trained style
    network), records the provenance and saves the output atomically. What it
@@ -30,6 +31,9 @@ import time
 from nst_keras import images
 from nst_keras.events import emit
 from nst_keras.settings import ImageSettings, RunSettings, StylizeSettings
+
+# The metadata key that marks an epoch image of save_every as the checkpoint of an output.
+CHECKPOINT_KEY = "checkpoint_of"
 
 
 def checkpoint_template(output: str) -> str:
@@ -58,6 +62,28 @@ def checkpoint_paths(output: str, save_every: int | None, run: RunSettings) -> l
     ends = itertools.accumulate(run.epochs_per_scale or [total])
     epochs = sorted(set(range(save_every, total + 1, save_every)) | set(ends))
     return [checkpoint_template(output).format(epoch=epoch) for epoch in epochs]
+
+
+def own_checkpoint(path: str, output: str, content: str) -> bool:
+    """Whether ``path`` is an epoch image that ``save_every`` wrote for ``output`` from ``content``.
+
+    Such files carry ``checkpoint_of`` (the output's name) in their metadata;
+    a rerun of the interrupted job may replace them without ``overwrite``.
+    Any other file at that name is never replaced without it.
+
+    Example:
+
+    >>> own_checkpoint("o_0002.png", "o.png", "photo.jpg")                  # doctest: +SKIP
+    True
+    """
+    if not os.path.isfile(path):
+        return False
+    try:
+        found = images.read_metadata(path)
+    except images.ImageError:
+        return False
+    return (found.get(CHECKPOINT_KEY) == os.path.basename(output)
+            and found.get("content_image") == os.path.basename(content))
 
 
 def _plural(count, word):
@@ -187,12 +213,18 @@ class StylizeJob:
             style_network, style_choice: a style network file (from
                 ``nst-keras train``) and its style index or blend weights;
                 then only the image settings and ``precision`` apply.
-            overwrite: replace ``output`` (and the ``save_every`` files) if they exist.
+            overwrite: replace ``output`` (and the ``save_every`` files) if they exist;
+                without it the ``save_every`` files of an interrupted run of
+                this job (:func:`own_checkpoint`) are replaced, nothing else.
             save_every, plot: see the attributes.
 
         Raises:
             nst_keras.images.ImageError: a file that cannot be read, or an
-                output that cannot be written, named in the message.
+                output that cannot be written, named in the message; a
+                content enlarged more than ``max_upscale`` allows.
+            nst_keras.memory.MemoryLimitError: a step at this size passes the
+                memory limit however it is tiled, known before TensorFlow
+                loads where no GPU can be present (else :meth:`run` raises it).
             ValueError: a bad setting.
             nst_keras.fast.files.NetworkFileError: ``style_network`` is no network file.
 
@@ -220,18 +252,21 @@ class StylizeJob:
             check_network_file(style_network)
             inputs.append(os.fspath(style_network))
             outputs = [output]
+            fits = None
         else:
             _check_blend(settings, styles)
             _check_network_init(settings.loss.init)
             settings = StylizeSettings(settings.loss, settings.run.resolved(image_settings.size))
             outputs = [output] + checkpoint_paths(output, save_every, settings.run)
+            fits = _memory_check(content, image_settings.size, settings.run, network)
         if plot is not None:
             try:
                 images.check_output_path(plot, inputs + [output], overwrite=overwrite)
             except images.ImageError as err:
                 raise images.ImageError(f"`plot` {err.path}", err.reason) from None
+        replaceable = [path for path in outputs[1:] if own_checkpoint(path, output, content)]
         pixels, decoded = read_inputs(content, styles, outputs, image_settings, extra_inputs=inputs[1 + len(styles):],
-                                      overwrite=overwrite)
+                                      overwrite=overwrite, replaceable=replaceable, before_decoding=fits)
         return cls(os.fspath(content), styles, output, settings, image_settings, pixels, decoded, network=network,
                    weights=weights, style_network=None if style_network is None else os.fspath(style_network),
                    style_choice=style_choice, overwrite=overwrite, save_every=save_every, plot=plot)
@@ -270,10 +305,13 @@ class StylizeJob:
             content_image=os.path.basename(self.content_path),
             style_image=", ".join(os.path.basename(path) for path in self.style_paths),
         )
+        height, width = self.content.shape[:2]
+        fits = _memory_check(self.content_path, self.image_settings.size, run, resolved.network, tensorflow=True)
+        fits(height, width)
         callbacks = list(callbacks)
         if self.save_every is not None:
-            callbacks.append(ImageCheckpoint(checkpoint_template(self.output), self.save_every, metadata))
-        height, width = self.content.shape[:2]
+            marked = dict(metadata, **{CHECKPOINT_KEY: os.path.basename(self.output)})
+            callbacks.append(ImageCheckpoint(checkpoint_template(self.output), self.save_every, marked))
         emit(on_event, "start", f"stylising {self.content_path} at {width}x{height}: {schedule_text(run)}",
              width=width, height=height)
         start = time.perf_counter()
@@ -311,11 +349,16 @@ class StylizeJob:
         return JobResult(self.output, result, time.perf_counter() - start, None, styles, metadata=metadata)
 
 
-def read_inputs(content, styles, outputs, image_settings, *, extra_inputs=(), overwrite=False):
+def read_inputs(content, styles, outputs, image_settings, *, extra_inputs=(), overwrite=False, replaceable=(),
+                before_decoding=None):
     """Check that ``outputs`` may be written, then decode ``content`` and ``styles``; no TensorFlow.
 
     Returns ``(content, styles)``: float32 arrays in [0, 1], the content at
-    ``image_settings.size``, the styles at ``style_scale`` times its long side.
+    ``image_settings.size`` (enlarged at most ``max_upscale`` times), the
+    styles at ``style_scale`` times its long side. ``replaceable``: outputs
+    that may be replaced without ``overwrite``. ``before_decoding(height,
+    width)`` is called with the content's working size, read from its
+    header, before any pixel is decoded (it raises to refuse).
 
     Raises:
         nst_keras.images.ImageError: a file that cannot be read or written.
@@ -326,10 +369,14 @@ def read_inputs(content, styles, outputs, image_settings, *, extra_inputs=(), ov
     >>> content, styles = read_inputs("photo.jpg", ["wave.jpg"], ["out.png"], ImageSettings(size=256))  # doctest: +SKIP
     """
     for path in outputs:
-        images.check_output_path(path, [content, *styles, *extra_inputs], overwrite=overwrite)
+        images.check_output_path(path, [content, *styles, *extra_inputs], overwrite=overwrite or path in replaceable)
+    if before_decoding is not None:
+        width, height = images.working_size(*images.image_size(content), image_settings.size)
+        before_decoding(height, width)
     background = image_settings.background
     try:
-        pixels = images.load_image(content, image_settings.size, background=background)
+        pixels = images.load_image(content, image_settings.size, background=background,
+                                   max_upscale=image_settings.max_upscale)
         style_size = image_settings.style_size(max(pixels.shape[:2]))
         return pixels, [images.load_image(path, style_size, background=background) for path in styles]
     except images.ImageError:
@@ -349,6 +396,26 @@ def _check_network_init(init):
             check_network_file(init[len(NETWORK_INIT):])
         except NetworkFileError as err:
             raise ValueError(f"`init` {NETWORK_INIT}{err}") from None
+
+
+def _memory_check(content, size, run, network, *, tensorflow=False):
+    """A ``before_decoding`` that refuses a step no tiling fits in memory, said of ``content`` at ``size``.
+
+    Without TensorFlow it checks only where the limit and the precision are
+    known already (no GPU can be present); ``tensorflow=True`` always does.
+    """
+    from nst_keras import memory
+
+    def check(height, width):
+        try:
+            if tensorflow:
+                memory.check_step(height, width, run, network)
+            else:
+                memory.check_without_tensorflow(height, width, run, network)
+        except memory.MemoryLimitError as err:
+            raise err.for_size(content, size) from None
+
+    return check
 
 
 def _check_blend(settings, styles):

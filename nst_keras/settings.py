@@ -37,7 +37,7 @@ import dataclasses
 from nst_keras import checks, scales as schedules
 from nst_keras.defaults import (
     MIN_SIDE,     CONTENT_LAYER_NAMES, CONTENT_WEIGHT, EMA_DECAY, INIT, INITS, LAYER_WEIGHT_PRESETS, LBFGS_HISTORY_SIZE,
-    LBFGS_LEARNING_RATE, LEARNING_RATE, LIGHT_CELLS, LIGHT_WEIGHT, MEMORY_FRACTION, MIN_SCALE, OPTIMIZERS,
+    LBFGS_LEARNING_RATE, LEARNING_RATE, LIGHT_CELLS, LIGHT_WEIGHT, MAX_UPSCALE, MEMORY_FRACTION, MIN_SCALE, OPTIMIZERS,
     OUTPUT_DEPTHS, POOLING, POOLINGS, PRECISION, PRECISIONS, PRESERVE_COLORS, SIZE, STYLE_LAYER_NAMES,
     STYLE_LOSS, STYLE_LOSSES, STYLE_WEIGHT, TOTAL_VARIATION_WEIGHT, EPOCHS, STEPS_PER_EPOCH,
 )
@@ -99,7 +99,7 @@ class _Settings:
         Example:
 
         >>> ImageSettings.names()
-        ('size', 'style_scale', 'background', 'output_depth')
+        ('size', 'style_scale', 'background', 'output_depth', 'max_upscale')
         """
         return tuple(field.name for field in dataclasses.fields(cls))
 
@@ -338,6 +338,10 @@ class ImageSettings(_Settings):
     output_depth: int = setting(
         8, checks.choice(OUTPUT_DEPTHS), "bits per channel of the output: 16 writes a 48-bit PNG or TIFF (default %(default)s)",
         parse=int, choices=OUTPUT_DEPTHS)
+    max_upscale: float = setting(
+        MAX_UPSCALE, checks.non_negative,
+        "the most --size may enlarge the content's long side; more is refused, and more than "
+        f"{MAX_UPSCALE}x (when allowed) prints a warning (default %(default)s)", parse=float, metavar="F")
 
 
     def style_size(self, long_side):

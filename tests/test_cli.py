@@ -35,8 +35,10 @@ OPTIONS_BEFORE = {
 QUALITY = "--style-loss --style-layer-weights --light-weight"
 # Options added since, each by one settings field.
 OPTIONS_ADDED = {
-    ("stylize",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY,
-    ("batch",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY,
+    ("stylize",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY
+                  + " --max-upscale",
+    ("batch",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY
+                + " --max-upscale",
     ("export",): "--network " + QUALITY,
     ("train",): "-h --help -o --output --photos --tfds --image-key --size --batch-size --epochs --steps-per-epoch "
                 "--content-weight --style-weight --tv-weight --learning-rate --precision --seed --filters "
@@ -45,7 +47,7 @@ OPTIONS_ADDED = {
                 "--style-layer-weights --style-loss --style-blend-weights --content-weight --style-weight --tv-weight "
                 "--light-weight --init --seed --pooling --epochs --steps-per-epoch --learning-rate --optimizer "
                 "--history-size --scales --epochs-per-scale --preserve-color --average --no-average --ema-decay "
-                "--precision --tile-size --memory-limit --model --weights",
+                "--precision --tile-size --memory-limit --model --weights --max-upscale",
     ("studio",): "-h --help --model --weights --port --host --open --folder --max-upload --quiet",
     ("bench",): "-h --help --json --sizes --network-sizes --train-size --train-batch-size --steps --model --quiet",
 }
@@ -103,7 +105,8 @@ def test_bad_usage_exit_2(capsys):
 
 def test_missing_weights_file_exit_2(tmp_path, pair, capsys):
     out = tmp_path / "out.png"
-    code = cli.main(["stylize", *pair, "-o", str(out), "--weights", str(tmp_path / "vgg.weights.h5"), "--quiet"])
+    code = cli.main(["stylize", *pair, "-o", str(out), "--weights", str(tmp_path / "vgg.weights.h5"), "--size", "64",
+                     "--quiet"])
     assert code == 2
     assert "vgg.weights.h5" in capsys.readouterr().err
     assert not out.exists()
@@ -118,7 +121,7 @@ def test_no_weights_anywhere_says_how_to_get_them(tmp_path, pair, monkeypatch, c
 
     monkeypatch.setattr(keras.utils, "get_file", offline)
     out = tmp_path / "out.png"
-    assert cli.main(["stylize", *pair, "-o", str(out), "--quiet"]) == 1
+    assert cli.main(["stylize", *pair, "-o", str(out), "--size", "64", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "nst-keras weights fetch" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and err.startswith("nst-keras: error: ")

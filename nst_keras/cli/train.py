@@ -5,9 +5,12 @@ The network is saved as a ``.keras`` file that ``stylize``, ``batch`` and
 VGG that scored it); the file also holds ``nst_keras.json``, what trained it:
 the style files, the VGG and its weights, the settings and the loss per epoch.
 
-Training backs itself up after every epoch in ``NETWORK.keras.partial/``;
-the same command run again after Ctrl-C or a crash continues from the last
-finished epoch. The output appears whole at the end and the backup is removed.
+Training backs itself up after every epoch in ``NETWORK.keras.partial/``
+(:class:`~nst_keras.fast.AtomicBackupAndRestore`: a full disk keeps the last
+good backup); the same command run again after Ctrl-C, a crash or a full disk
+continues from the last finished epoch. The output appears whole at the end
+and the backup is removed. A photo folder with nothing to train on is
+refused before TensorFlow loads.
 
 Example:
 
@@ -18,6 +21,7 @@ Example:
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import shutil
@@ -28,8 +32,8 @@ from nst_keras import images
 from nst_keras.cli import options
 from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, UsageError, error, info, interrupt_on_sigterm, loss_text,
                                   plural, reported_warnings, resolve_weights, warn)
-from nst_keras.files import atomic_write, unwritable_reason
-from nst_keras.defaults import NETWORK_LEARNING_RATE
+from nst_keras.files import atomic_write, os_reason, unwritable_reason
+from nst_keras.defaults import MAX_UPSCALE, NETWORK_LEARNING_RATE
 from nst_keras.settings import ImageSettings, LossSettings, RunSettings
 
 # Johnson et al.: batches of 4 crops of 256 px.
@@ -72,8 +76,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "normalisation), with the losses of stylize scored by a frozen VGG. Several STYLE images train one "
             "network of several styles (conditional instance normalisation), chosen with --style at inference. "
             "Each epoch is backed up in NETWORK.keras.partial/: after Ctrl-C or a crash the same command "
-            "continues from the last finished epoch. Photos that cannot be decoded are skipped, each reported "
-            "once. Training takes many steps: a GPU is the practical place for it."),
+            "continues from the last finished epoch. Photos that cannot be decoded, or that would need more than "
+            f"{MAX_UPSCALE}x enlargement to fill the crops, are skipped, each reported once; a folder with none "
+            "left is refused. "
+            "Training takes many steps: a GPU is the practical place for it."),
         epilog=("A resumed run must be given the same options, except --epochs, --steps-per-epoch, --preview, "
                 "--quiet and --overwrite. Exit status: 0 trained, 1 interrupted (run the same command again to "
                 "continue) or failed, 2 bad usage."))
@@ -121,7 +127,9 @@ def _check_inputs(args):
     """Every check that needs no TensorFlow; returns the style images and the preview photos."""
     if not args.output.endswith(".keras"):
         raise UsageError(f"-o {args.output}: the network is written as a .keras file; use a .keras name")
-    if os.path.isdir(args.output) or (os.path.lexists(args.output) and not args.overwrite):
+    if os.path.isdir(args.output):
+        raise UsageError(f"-o {args.output}: is a folder; the network is written as a file: choose another name")
+    if os.path.lexists(args.output) and not args.overwrite:
         raise UsageError(f"{args.output}: already exists; pass --overwrite to replace it")
     reason = unwritable_reason(args.output)
     if reason:
@@ -130,6 +138,13 @@ def _check_inputs(args):
         raise UsageError("--image-key goes with --tfds")
     if args.photos is not None and not os.path.exists(args.photos):
         raise UsageError(f"--photos {args.photos}: no such folder")
+    if args.photos is not None:
+        from nst_keras.fast.photos import PhotoError, list_photos
+
+        try:
+            list_photos(args.photos, args.size)
+        except PhotoError as err:
+            raise UsageError(f"--photos {err}") from None
     try:
         with reported_warnings(args):
             styles = [images.load_image(path, args.size) for path in args.style]
@@ -142,8 +157,10 @@ def _check_inputs(args):
 def _resume(args, partial):
     """Start ``partial`` (the backup folder) or check that it holds a run of this very command."""
     wanted = _same_run_settings(args)
+    from nst_keras.fast.backup import latest_backup
+
     record = os.path.join(partial, "command.json")
-    if not os.path.isdir(partial) or set(os.listdir(partial)) <= {"command.json"}:  # no epoch backed up yet
+    if latest_backup(partial) is None:  # no epoch backed up yet
         os.makedirs(partial, exist_ok=True)
         with atomic_write(record, "w") as fp:
             json.dump(wanted, fp)
@@ -199,16 +216,18 @@ def _callbacks(args, photos, previews, styles, partial, losses):
     """Skipped-photo warnings, the loss log, previews and the backup, in that order."""
     import keras
 
-    from nst_keras.fast import StylePreview
+    from nst_keras.fast import AtomicBackupAndRestore, StylePreview
 
     report = getattr(photos, "report", None)  # a TFDS pipeline has none: TFDS decodes
     shown = []
 
     def report_skipped(*_):
-        for path, reason in report.skipped[len(shown):] if report is not None else []:
-            sys.stdout.flush()  # after Keras' progress line
-            warn(args, f"{path}: {reason}; skipped")
-            shown.append(path)
+        found = [(path, f"{reason}; skipped") for path, reason in report.skipped] + report.notes if report else []
+        for path, text in found:
+            if (path, text) not in shown:
+                sys.stdout.flush()  # after Keras' progress line
+                warn(args, f"{path}: {text}")
+                shown.append((path, text))
 
     def log_loss(epoch, logs):
         losses[str(epoch + 1)] = float((logs or {}).get("loss", float("nan")))
@@ -222,8 +241,8 @@ def _callbacks(args, photos, previews, styles, partial, losses):
         suffix = ("_{index}" if len(previews) > 1 else "") + (f"_style{style}" if len(styles) > 1 else "")
         if previews:
             callbacks.append(StylePreview(previews, f"{stem}_preview_{{epoch:04d}}{suffix}.png", style=style))
-    # double_checkpoint: a backup cut short by kill -9 falls back to the one before.
-    callbacks.append(keras.callbacks.BackupAndRestore(partial, delete_checkpoint=False, double_checkpoint=True))
+    # Whole backups only: a full disk or kill -9 leaves the last good one.
+    callbacks.append(AtomicBackupAndRestore(partial, delete_checkpoint=False))
     return callbacks
 
 
@@ -235,6 +254,38 @@ def _worker_role():
         return worker_role()
     except ValueError as err:
         raise UsageError(str(err)) from None
+
+
+def _fit(args, trainer, photos, callbacks, partial):
+    """Train; ``None`` when every epoch ran, else the exit code after one line saying why not."""
+    from nst_keras.fast import BackupError, PhotoError
+    from nst_keras.fast.distributed import WorkerLostError
+
+    stopped = None
+    try:
+        with interrupt_on_sigterm():
+            trainer.fit(photos, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, callbacks=callbacks,
+                        verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2))
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        info(args, f"interrupted: finished epochs are backed up in {partial}; run the same command again to continue")
+        stopped = EXIT_FAILURE
+    except WorkerLostError as err:
+        error(f"{err}; the chief's finished epochs are backed up in {partial}: start every worker again "
+              "with the same command to continue")
+        stopped = EXIT_FAILURE
+    except (BackupError, PhotoError) as err:
+        if getattr(args, "debug", False):
+            raise
+        sys.stdout.flush()
+        where = f"--photos {args.photos}: " if isinstance(err, PhotoError) else ""
+        again = "; run the same command again to continue" if getattr(err, "resumable", True) else ""
+        error(f"{where}{err}{again}")
+        stopped = EXIT_FAILURE
+    # The error's traceback kept the photo pipeline's iterator: released now, while Python can still run its
+    # decoding calls in flight (at exit they would hang the process; see photo_dataset).
+    gc.collect()
+    return stopped
 
 
 def run(args: argparse.Namespace) -> int:
@@ -252,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
     import tensorflow as tf
 
     from nst_keras.fast import StyleNetwork, StyleNetworkTrainer, training_optimizer
-    from nst_keras.fast.distributed import WorkerLostError, multi_worker_strategy
+    from nst_keras.fast.distributed import multi_worker_strategy
     from nst_keras.fast.files import save_network
     from nst_keras.precision import resolve_precision
     from nst_keras.provenance import provenance
@@ -266,8 +317,13 @@ def run(args: argparse.Namespace) -> int:
     resumed = _resume(args, partial) if chief else False
     losses = {}
     if resumed:
+        from nst_keras.fast.backup import backed_up_epochs
+
         with contextlib.suppress(OSError, ValueError), open(os.path.join(partial, "losses.json")) as fp:
             losses = json.load(fp)
+        # An epoch whose loss was logged but whose backup failed is run again.
+        done = backed_up_epochs(partial)
+        losses = {epoch: loss for epoch, loss in losses.items() if done is None or int(epoch) <= done}
         info(args, f"continuing the training backed up in {partial} (after {plural(len(losses), 'epoch')})")
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
@@ -292,19 +348,9 @@ def run(args: argparse.Namespace) -> int:
                f"x {plural(args.steps_per_epoch, 'step')} of {args.batch_size} crops of {args.size} px; "
                f"precision {precision}{where}")
     start = time.perf_counter()
-    try:
-        with interrupt_on_sigterm():
-            trainer.fit(photos, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                        callbacks=_callbacks(args, photos, previews, styles, partial, losses),
-                        verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2))
-    except KeyboardInterrupt:
-        sys.stdout.flush()
-        info(args, f"interrupted: finished epochs are backed up in {partial}; run the same command again to continue")
-        return EXIT_FAILURE
-    except WorkerLostError as err:
-        error(f"{err}; the chief's finished epochs are backed up in {partial}: start every worker again "
-              "with the same command to continue")
-        return EXIT_FAILURE
+    stopped = _fit(args, trainer, photos, _callbacks(args, photos, previews, styles, partial, losses), partial)
+    if stopped is not None:
+        return stopped
     if not chief:
         info(args, f"{role.task_type} {role.index}: trained; the chief writes {args.output}")
         return EXIT_OK
@@ -316,7 +362,12 @@ def run(args: argparse.Namespace) -> int:
         "styles": [os.path.basename(path) for path in args.style], "loss_per_epoch": history,
         "skipped_photos": [list(item) for item in getattr(getattr(photos, "report", None), "skipped", [])],
     }
-    save_network(trainer.style_network, args.output, record)
+    try:
+        save_network(trainer.style_network, args.output, record)
+    except OSError as err:
+        error(f"{args.output}: {os_reason(err, 'write')}; the training is backed up in {partial}: run the same "
+              "command again to write the network")
+        return EXIT_FAILURE
     shutil.rmtree(partial, ignore_errors=True)
     info(args, f"wrote {args.output} ({plural(len(styles), 'style')}) in {time.perf_counter() - start:.0f} s "
                f"with {resolved.network}, weights {resolved.source}: {loss_text({'loss': history})}")

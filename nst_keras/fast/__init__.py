@@ -18,6 +18,8 @@ optimisation steps.
   runs a trained network in bfloat16 where the hardware has it.
 - :func:`save_network`, :func:`load_network`, :func:`network_info`: the
   network file (:mod:`nst_keras.fast.files`).
+- :class:`AtomicBackupAndRestore`: ``BackupAndRestore`` whose backups a full
+  disk or a crash cannot spoil (:mod:`nst_keras.fast.backup`).
 
 Example:
 
@@ -34,8 +36,11 @@ Example:
 from nst_keras.lazy import lazy_exports
 
 _EXPORTS = {
+    "AtomicBackupAndRestore": "nst_keras.fast.backup",
+    "BackupError": "nst_keras.fast.backup",
     "NetworkFileError": "nst_keras.fast.files",
-    "PhotoReport": "nst_keras.fast.data",
+    "PhotoError": "nst_keras.fast.photos",
+    "PhotoReport": "nst_keras.fast.photos",
     "StyleNetwork": "nst_keras.fast.network",
     "StyleNetworkTrainer": "nst_keras.fast.trainer",
     "StylePreview": "nst_keras.fast.trainer",

@@ -26,6 +26,9 @@ from nst_keras.files import fsync_folder, temp_sibling
 
 # The record of what trained a network, inside its .keras file (a zip).
 INFO_NAME = "nst_keras.json"
+# What Keras writes into every .keras archive: the model's class and layers.
+_KERAS_CONFIG = "config.json"
+NETWORK_CLASS = "StyleNetwork"
 
 
 class NetworkFileError(ValueError):
@@ -39,20 +42,49 @@ class NetworkFileError(ValueError):
 
 
 def check_network_file(path) -> None:
-    """Raise :class:`NetworkFileError` unless ``path`` is a ``.keras`` archive (a zip file).
+    """Raise :class:`NetworkFileError` unless ``path`` is a style network file that ``nst-keras train`` wrote.
+
+    The archive must hold a :class:`~nst_keras.fast.StyleNetwork` (Keras'
+    ``config.json``) and the record ``nst_keras.json``; any other file is
+    refused with what it is (another Keras model, a zip, a folder...). Reads
+    the archive's index and two small entries only: no TensorFlow.
 
     Example:
 
     >>> check_network_file(".")
     Traceback (most recent call last):
     ...
-    nst_keras.fast.files.NetworkFileError: .: not a .keras network file (nst-keras train writes them)
+    nst_keras.fast.files.NetworkFileError: .: not a style network from nst-keras train (it is a folder)
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise NetworkFileError(f"{path}: no such file")
-    if os.path.isdir(path) or not zipfile.is_zipfile(path):
-        raise NetworkFileError(f"{path}: not a .keras network file (nst-keras train writes them)")
+    what = "it is a folder" if os.path.isdir(path) else _what_archive(path)
+    if what is not None:
+        raise NetworkFileError(f"{path}: not a style network from nst-keras train ({what})")
+
+
+def _what_archive(path):
+    """What the file ``path`` is when it is no network of ours (``"it is ..."``), ``None`` when it is one."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            config = json.loads(archive.read(_KERAS_CONFIG)) if _KERAS_CONFIG in names else None
+            record = json.loads(archive.read(INFO_NAME)) if INFO_NAME in names else None
+    except (OSError, ValueError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError):
+        return "not a .keras archive: no readable zip file"
+    if not isinstance(config, dict):
+        return "it is a zip archive without a Keras model"
+    model = config.get("class_name")
+    if model != NETWORK_CLASS:
+        inner = config.get("config")
+        layers = inner.get("layers", []) if isinstance(inner, dict) else []
+        kinds = sorted({layer.get("class_name") for layer in layers if isinstance(layer, dict)} - {"InputLayer", None})
+        return f"it is a Keras {model} model" + (f" of {', '.join(map(str, kinds))} layers" if kinds else "")
+    if not isinstance(record, dict):
+        return (f"it is a {NETWORK_CLASS} without the record nst-keras train writes, {INFO_NAME}: "
+                "save it with nst_keras.fast.save_network")
+    return None
 
 
 def network_info(path) -> dict:
@@ -96,7 +128,7 @@ def load_network(path, precision=None):
     """
     import keras
 
-    from nst_keras.fast.network import in_precision
+    from nst_keras.fast.network import StyleNetwork, in_precision
 
     path = os.fspath(path)
     check_network_file(path)
@@ -105,6 +137,8 @@ def load_network(path, precision=None):
     except Exception as err:
         reason = " ".join(str(err).split()) or type(err).__name__
         raise NetworkFileError(f"{path}: cannot be loaded ({reason})") from None
+    if not isinstance(network, StyleNetwork):  # a config.json that named our class but built another
+        raise NetworkFileError(f"{path}: holds a {type(network).__name__}, not a style network")
     if precision is not None:
         network = in_precision(network, precision)
     found = network_info(path)

@@ -29,6 +29,7 @@ from keras import ops
 from nst_keras import images, objective
 from nst_keras.defaults import NETWORK_LEARNING_RATE
 from nst_keras.fast.network import StyleNetwork, _as_images, stylize_with_network
+from nst_keras.fast.photos import PhotoError, PhotoReport
 from nst_keras.features import FeatureExtractor
 from nst_keras.settings import LossSettings
 from nst_keras.tracking import LossTracking
@@ -303,7 +304,11 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
 
         ``x`` yields float32 ``[B, H, W, 3]`` batches in [0, 1] (or tuples
         whose first item is one); ``y`` is not used. An endless pipeline
-        (``repeat()``) needs ``steps_per_epoch``.
+        (``repeat()``) needs ``steps_per_epoch``. When the pipeline of
+        :func:`~nst_keras.fast.photo_dataset` runs out of decodable photos,
+        ``fit`` raises :class:`~nst_keras.fast.photos.PhotoError` at the end
+        of that epoch, before the other callbacks see it (no backup or
+        checkpoint of the short epoch).
 
         Under a ``MultiWorkerMirroredStrategy`` of several processes, where
         Keras' ``fit`` fails, it runs
@@ -320,6 +325,9 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
             return distributed.fit_across_workers(self, x, **kwargs)
         # A tf.data pipeline shuffles itself; Keras warns about its own flag.
         kwargs.setdefault("shuffle", False)
+        report = getattr(x, "report", None)
+        if isinstance(report, PhotoReport):
+            kwargs["callbacks"] = [_EndOfPhotos(report)] + list(kwargs.get("callbacks") or [])
         return super().fit(x, y, **kwargs)
 
     def get_config(self):
@@ -352,6 +360,18 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         trainer = cls(network, _FROM_WEIGHTS, weights=None, **config)
         trainer.weights_source = source
         return trainer
+
+
+class _EndOfPhotos(keras.callbacks.Callback):
+    """Ends ``fit`` with :class:`PhotoError` at the end of the epoch in which the photo pipeline ran out."""
+
+    def __init__(self, report):
+        super().__init__()
+        self.report = report
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.report.exhausted:
+            raise PhotoError(self.report.exhausted)
 
 
 class StylePreview(keras.callbacks.Callback):
