@@ -29,7 +29,7 @@ Example:
 >>> StylizeSettings.from_kwargs(init="paint")
 Traceback (most recent call last):
 ...
-ValueError: Expected `init` to be one of ('content', 'noise', 'style'). Received: init='paint'
+ValueError: Expected `init` to be one of ('content', 'noise', 'style') or network:NETWORK.keras. Received: init='paint'
 """
 
 import dataclasses
