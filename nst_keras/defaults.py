@@ -90,6 +90,9 @@ STYLE_LOSSES = ("gram", "wasserstein")
 # a lit facade bright while leaving the painting's strokes free inside a cell.
 LIGHT_CELLS = 16
 LIGHT_WEIGHT = 0.0
+# The temporal loss (nst_keras.objective.TemporalTerm) is off for still images;
+# the video command's per-frame optimisation turns it on with VIDEO_TEMPORAL_WEIGHT.
+TEMPORAL_WEIGHT = 0.0
 # Style layer weights by name: "fine" is crowsonkb's 256:64:16:4:1 (block1 to
 # block5), a factor of 4 per layer, normalised to sum 1.
 LAYER_WEIGHT_PRESETS = ("equal", "fine")

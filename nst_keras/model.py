@@ -1,5 +1,7 @@
 """StyleTransferModel: Gatys et al. style transfer as a Keras model trained with ``fit``."""
 
+import dataclasses
+
 import numpy as np
 import keras
 import tensorflow as tf
@@ -100,6 +102,12 @@ class StyleTransferModel(LossTracking, keras.Model):
             each a number, or a list with one weight per image of a batch.
         light_weight: weight of :func:`nst_keras.losses.light_loss`, which
             keeps the content's large-scale brightness (default 0: off).
+        temporal_weight: and every other loss weight of
+            :class:`~nst_keras.settings.LossSettings`, by name (default 0: off).
+        target_inputs: further arrays the targets of the terms are built from,
+            by the names the terms read (``LossTerm.inputs``), e.g.
+            ``{"previous_frame": ..., "previous_mask": ...}`` for the temporal
+            term; they end up in the targets, which are weights.
         init: start from the ``"content"`` image, seeded ``"noise"``, or the
             ``"style"`` image resized to the content's size.
         seed: seed for ``init="noise"``.
@@ -145,8 +153,11 @@ class StyleTransferModel(LossTracking, keras.Model):
         seed=_LOSS.seed,
         pooling=_LOSS.pooling,
         tile_size=None,
+        target_inputs=None,
         **kwargs,
     ):
+        # The loss weights without a keyword of their own (a term added to the table brings one).
+        other_weights = {name: kwargs.pop(name) for name in LossSettings.weight_names() if name in kwargs}
         super().__init__(**kwargs)
         # === Config ===
         # Every loss setting is checked, and normalised, by its field in nst_keras.settings.
@@ -154,7 +165,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             style_layer_names=style_layer_names, content_layer_names=content_layer_names,
             style_layer_weights=style_layer_weights, style_loss=style_loss, style_blend_weights=style_blend_weights,
             content_weight=content_weight, style_weight=style_weight, total_variation_weight=total_variation_weight,
-            light_weight=light_weight, init=init, seed=seed, pooling=pooling,
+            light_weight=light_weight, init=init, seed=seed, pooling=pooling, **other_weights,
         )
         checked = self.loss_settings
         self.style_layer_names = list(checked.style_layer_names)
@@ -162,10 +173,8 @@ class StyleTransferModel(LossTracking, keras.Model):
         self.style_layer_weights = list(checked.layer_weights)
         self.style_loss = checked.style_loss
         self.style_blend_weights = _listed(checked.style_blend_weights)
-        self.content_weight = _listed(checked.content_weight)
-        self.style_weight = _listed(checked.style_weight)
-        self.total_variation_weight = _listed(checked.total_variation_weight)
-        self.light_weight = _listed(checked.light_weight)
+        for name in checked.weight_names():
+            setattr(self, name, _listed(getattr(checked, name)))
         self.init = checked.init
         self.seed = checked.seed
         self.pooling = checked.pooling
@@ -206,7 +215,7 @@ class StyleTransferModel(LossTracking, keras.Model):
         if self.tile_size is not None:
             self.tiled_objective = TiledObjective(self.feature_extractor, checked, self.tile_size, self.terms)
         if has_images:
-            initial, targets = self._targets(content, styles)
+            initial, targets = self._targets(content, styles, target_inputs)
         else:
             initial, targets = self._empty_targets()
         self.generated_image = self.add_weight(
@@ -234,16 +243,55 @@ class StyleTransferModel(LossTracking, keras.Model):
             name=name,
         )
 
-    def _targets(self, content, styles):
+    def _context(self, content, styles, target_inputs):
+        inputs = dict(target_inputs or {})
+        known = {name for term in self.terms for name in term.inputs}
+        if set(inputs) - known:
+            raise ValueError(f"Expected `target_inputs` named by the terms of the objective ({sorted(known)}). "
+                             f"Received: target_inputs with {sorted(inputs)}")
+        inputs = {name: np.asarray(value, "float32") for name, value in inputs.items()}
         if self.tiled_objective is None:
-            context = objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, content, styles)
-        else:
-            context = self.tiled_objective.target_context(content, styles)
-        targets = objective.build_targets(self.terms, context)
+            return objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, content, styles,
+                                                   inputs=inputs)
+        return dataclasses.replace(self.tiled_objective.target_context(content, styles), inputs=inputs)
+
+    def _targets(self, content, styles, target_inputs=None):
+        targets = objective.build_targets(self.terms, self._context(content, styles, target_inputs))
         initial = initial_image(self.init, content, styles[0], self.seed)
         arrays = {name: [ops.convert_to_numpy(ops.cast(t, "float32")) for t in values]
                   for name, values in targets.items()}
         return ops.convert_to_numpy(initial), arrays
+
+    def set_content(self, content_image, *, target_inputs=None, initial=None):
+        """Turn the model to a new content image of the same size: its targets rebuilt, the image restarted.
+
+        The targets built from the style images stay, and so does the
+        compiled step, so the next ``fit`` starts at once: a video's frames
+        are stylised this way one after the other. The optimizer's state is
+        left as it is.
+
+        Args:
+            content_image: ``[H, W, 3]`` or ``[B, H, W, 3]`` of the model's size.
+            target_inputs: as in the constructor.
+            initial: the image to start from (default: the content image,
+                or noise for ``init="noise"``).
+
+        Example:
+
+        >>> model.set_content(next_frame, initial=warped_previous_result)     # doctest: +SKIP
+        >>> history = model.fit(epochs=1, steps_per_epoch=25)                # doctest: +SKIP
+        """
+        content = _as_batch(content_image, "content_image")
+        if content.shape[:3] != self.image_shape:
+            raise ValueError(f"Expected `content_image` of the model's shape {self.image_shape}. "
+                             f"Received: content_image with shape {np.shape(content_image)}")
+        context = self._context(content, (), target_inputs)
+        for name, values in objective.build_targets(self.terms, context, from_style=False).items():
+            for variable, value in zip(self.targets[name], values):
+                variable.assign(ops.cast(value, "float32"))
+        if initial is None:
+            initial = initial_image("noise" if self.init == "noise" else "content", content, None, self.seed)
+        self.generated_image.assign(_as_batch(initial, "initial"))
 
     def _empty_targets(self):
         spec = self.feature_extractor.compute_output_spec(keras.KerasTensor(self.image_shape + (3,), dtype="float32"))
@@ -394,10 +442,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             style_layer_weights=self.style_layer_weights,
             style_loss=self.style_loss,
             style_blend_weights=self.style_blend_weights,
-            content_weight=self.content_weight,
-            style_weight=self.style_weight,
-            total_variation_weight=self.total_variation_weight,
-            light_weight=self.light_weight,
+            **{name: getattr(self, name) for name in self.loss_settings.weight_names()},
             init=self.init,
             seed=self.seed,
             pooling=self.pooling,

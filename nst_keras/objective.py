@@ -30,15 +30,18 @@ Example:
 ['content', 'style', 'total_variation']
 >>> [term.name for term in active_terms(LossSettings(light_weight=0.5))][-1]
 'light'
+>>> [term.name for term in active_terms(LossSettings(temporal_weight=100))][-1]
+'temporal'
 >>> loss_names(active_terms(LossSettings()))
 ('loss', 'content_loss', 'style_loss', 'total_variation_loss')
 """
 
 import dataclasses
 
+import tensorflow as tf
 from keras import ops
 
-from nst_keras import losses
+from nst_keras import losses, warping
 from nst_keras.statistics import float32, get_statistic
 
 TILINGS = ("statistics", "positions", "whole")
@@ -59,6 +62,13 @@ class TargetContext:
             tiled objective assembles them from tiles.
         statistics: ``statistics(images, term)``: ``term``'s statistics of
             ``images`` per layer; the tiled objective adds them up over tiles.
+        inputs: further arrays a target may be built from, by name (a term
+            lists the names it reads in ``LossTerm.inputs``), e.g. the
+            previous video frame's result for the temporal term.
+        generate: where a model makes the generated images from the content
+            (a style network being trained): that function,
+            ``generate(images)``; ``None`` where the generated image is
+            itself optimised.
 
     Example:
 
@@ -74,9 +84,11 @@ class TargetContext:
     styles: tuple = ()
     features: object = None
     statistics: object = None
+    inputs: dict = dataclasses.field(default_factory=dict)
+    generate: object = None
 
     @classmethod
-    def untiled(cls, extractor, settings, content=None, styles=()):
+    def untiled(cls, extractor, settings, content=None, styles=(), *, inputs=None, generate=None):
         """A context whose features come from one pass of ``extractor`` over the whole image.
 
         Example:
@@ -89,7 +101,7 @@ class TargetContext:
         def statistics(images, term):
             return [term.statistic(f, settings) for f in features(images, term.group).values()]
 
-        return cls(settings, content, tuple(styles), features, statistics)
+        return cls(settings, content, tuple(styles), features, statistics, dict(inputs or {}), generate)
 
 
 class LossTerm:
@@ -100,7 +112,9 @@ class LossTerm:
     (the feature group read by ``"statistics"`` and ``"positions"`` terms),
     ``from_style`` (the target depends on the style images only), ``always``
     (part of every objective; otherwise only where its weight is above 0),
-    ``default_weight`` (the weight where the settings have no such field).
+    ``default_weight`` (the weight where the settings have no such field),
+    ``inputs`` (the names of the :class:`TargetContext` inputs its target
+    may be built from).
 
     Example:
 
@@ -116,6 +130,7 @@ class LossTerm:
     from_style = False
     always = True
     default_weight = 1.0
+    inputs = ()
 
     def weight_of(self, settings):
         """This term's weight in ``settings``: a number, or a tuple with one weight per image.
@@ -292,9 +307,72 @@ class LightTerm(LossTerm):
         return losses.light_loss(images, target[0])
 
 
+class TemporalTerm(LossTerm):
+    """Temporal consistency: the result follows the motion of its input (Ruder et al. 2016; Wang et al. 2020).
+
+    Its value is ``sum(mask * (warp(image, flow) - reference)^2) / (H W 3)``
+    (:func:`nst_keras.warping.warp`), Ruder et al.'s short-term temporal loss,
+    with the image in [0, 1]. Its target ``[reference, mask, flow]`` is built
+
+    - from the inputs ``previous_frame`` (the previous frame's result, warped
+      onto this frame) and ``previous_mask`` (1 where the flow between the
+      frames is reliable), with a zero flow: the per-frame optimisation of
+      :mod:`nst_keras.video`;
+    - where a style network is being trained (``TargetContext.generate``),
+      from a synthetic pair, as Wang et al. (2020, "Consistent video style
+      transfer via relaxation and regularization"): each photo moved by a
+      random smooth flow (:func:`nst_keras.warping.random_smooth_flow`), plus
+      noise, and stylised; the network's result for the photo, moved by the
+      same flow, is pulled towards it. Wang et al. differentiate both
+      results; here the moved photo's result is a fixed target, like every
+      target of the table, and the fixed point is the same;
+    - otherwise with nothing to follow (a zero mask): the term is 0.
+
+    Example:
+
+    >>> import numpy as np
+    >>> image = np.full((1, 4, 4, 3), 0.5, "float32")
+    >>> target = [np.zeros((1, 4, 4, 3), "float32"), np.ones((1, 4, 4, 1), "float32"),
+    ...           np.zeros((1, 4, 4, 2), "float32")]
+    >>> float(TemporalTerm().value(image, None, target, None)[0])
+    0.25
+    """
+
+    name, weight, part, always = "temporal", "temporal_weight", "temporal_loss", False
+    inputs = ("previous_frame", "previous_mask")
+    # The synthetic pairs: the largest shift (a share of the short side) and the noise's standard deviation.
+    max_shift, noise = 0.04, 0.02
+
+    def target(self, context):
+        content = ops.convert_to_tensor(context.content, "float32")
+        zeros = ops.zeros_like(content)
+        flow = zeros[..., :2]
+        if context.inputs.get("previous_frame") is not None:
+            frame = ops.convert_to_tensor(context.inputs["previous_frame"], "float32")
+            mask = context.inputs.get("previous_mask")
+            mask = ops.ones_like(zeros[..., :1]) if mask is None else ops.convert_to_tensor(mask, "float32")
+            return [ops.reshape(frame, ops.shape(content)), ops.reshape(mask, ops.shape(flow[..., :1])), flow]
+        if context.generate is None:
+            return [zeros, zeros[..., :1], flow]
+        shape = ops.shape(content)
+        flow = warping.random_smooth_flow(shape[0], shape[1], shape[2], self.max_shift)
+        moved = warping.warp(content, flow) + self.noise * tf.random.normal(tf.shape(content))
+        reference = ops.cast(context.generate(ops.clip(moved, 0.0, 1.0)), "float32")
+        return [reference, warping.valid_mask(flow), flow]
+
+    def target_shapes(self, image_shape, feature_shapes, settings):
+        batch, height, width = tuple(image_shape)[:3]
+        return [(batch, height, width, channels) for channels in (3, 1, 2)]
+
+    def value(self, images, features, target, settings):
+        reference, mask, flow = target
+        moved = warping.warp(ops.cast(images, "float32"), flow)
+        return ops.mean(mask * ops.square(moved - reference), axis=(1, 2, 3))
+
+
 # The table. Its order is the order of the model's target weights in a saved
 # .keras file, and of the parts in the logs.
-TERMS = [ContentTerm(), StyleTerm(), TotalVariationTerm(), LightTerm()]
+TERMS = [ContentTerm(), StyleTerm(), TotalVariationTerm(), LightTerm(), TemporalTerm()]
 
 
 def active_terms(settings):
