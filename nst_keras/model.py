@@ -245,11 +245,13 @@ class StyleTransferModel(LossTracking, keras.Model):
 
     def _context(self, content, styles, target_inputs):
         inputs = dict(target_inputs or {})
-        known = {name for term in self.terms for name in term.inputs}
+        known = {name for term in objective.TERMS for name in term.inputs}
         if set(inputs) - known:
             raise ValueError(f"Expected `target_inputs` named by the terms of the objective ({sorted(known)}). "
                              f"Received: target_inputs with {sorted(inputs)}")
-        inputs = {name: np.asarray(value, "float32") for name, value in inputs.items()}
+        # Inputs that only terms weighted 0 read are not needed.
+        read = {name for term in self.terms for name in term.inputs}
+        inputs = {name: np.asarray(value, "float32") for name, value in inputs.items() if name in read}
         if self.tiled_objective is None:
             return objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, content, styles,
                                                    inputs=inputs)

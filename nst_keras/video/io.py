@@ -33,6 +33,8 @@ from nst_keras.video.extra import require
 # The largest frame read, in pixels: 8K UHD (7680 x 4320) fits; larger frames
 # would take gigabytes per second of clip in memory before they are scaled down.
 MAX_FRAME_PIXELS = 2**25
+# The shortest side frames are scaled to (the optimisation's VGG needs 32).
+MIN_SIDE = 8
 # Extensions read with Pillow (their frames carry their own durations).
 ANIMATION_EXTENSIONS = (".gif", ".webp")
 # A folder of frames has no rate of its own: this one unless told.
@@ -107,7 +109,7 @@ class VideoInfo:
         >>> VideoInfo("a.mp4", "container", 1920, 1080, 0, fractions.Fraction(30), 60).working_size(500)
         (500, 282)
         """
-        width, height = images.working_size(*self.upright_size, size)
+        width, height = images.working_size(*self.upright_size, size, min_side=MIN_SIDE)
         return max(2, width - width % 2), max(2, height - height % 2)
 
 
