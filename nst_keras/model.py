@@ -102,12 +102,8 @@ class StyleTransferModel(LossTracking, keras.Model):
             each a number, or a list with one weight per image of a batch.
         light_weight: weight of :func:`nst_keras.losses.light_loss`, which
             keeps the content's large-scale brightness (default 0: off).
-        temporal_weight: and every other loss weight of
-            :class:`~nst_keras.settings.LossSettings`, by name (default 0: off).
-        target_inputs: further arrays the targets of the terms are built from,
-            by the names the terms read (``LossTerm.inputs``), e.g.
-            ``{"previous_frame": ..., "previous_mask": ...}`` for the temporal
-            term; they end up in the targets, which are weights.
+        temporal_weight: and any other loss weight of ``LossSettings`` by name.
+        target_inputs: arrays targets are built from, by name (``LossTerm.inputs``: ``previous_frame`` ...).
         init: start from the ``"content"`` image, seeded ``"noise"``, or the
             ``"style"`` image resized to the content's size.
         seed: seed for ``init="noise"``.
@@ -156,7 +152,6 @@ class StyleTransferModel(LossTracking, keras.Model):
         target_inputs=None,
         **kwargs,
     ):
-        # The loss weights without a keyword of their own (a term added to the table brings one).
         other_weights = {name: kwargs.pop(name) for name in LossSettings.weight_names() if name in kwargs}
         super().__init__(**kwargs)
         # === Config ===
@@ -244,56 +239,34 @@ class StyleTransferModel(LossTracking, keras.Model):
         )
 
     def _context(self, content, styles, target_inputs):
-        inputs = dict(target_inputs or {})
-        known = {name for term in objective.TERMS for name in term.inputs}
-        if set(inputs) - known:
-            raise ValueError(f"Expected `target_inputs` named by the terms of the objective ({sorted(known)}). "
-                             f"Received: target_inputs with {sorted(inputs)}")
-        # Inputs that only terms weighted 0 read are not needed.
-        read = {name for term in self.terms for name in term.inputs}
-        inputs = {name: np.asarray(value, "float32") for name, value in inputs.items() if name in read}
-        if self.tiled_objective is None:
-            return objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, content, styles,
-                                                   inputs=inputs)
-        return dataclasses.replace(self.tiled_objective.target_context(content, styles), inputs=inputs)
+        if set(target_inputs or {}) - {name for term in objective.TERMS for name in term.inputs}:
+            raise ValueError(f"Expected `target_inputs` terms read. Received: target_inputs={sorted(target_inputs)}")
+        inputs = {name: np.asarray(value, "float32") for name, value in (target_inputs or {}).items()}
+        context = (objective.TargetContext.untiled(self.feature_extractor, self.loss_settings) if
+                   self.tiled_objective is None else self.tiled_objective.target_context())
+        return dataclasses.replace(context, content=content, styles=tuple(styles), inputs=inputs)
 
     def _targets(self, content, styles, target_inputs=None):
         targets = objective.build_targets(self.terms, self._context(content, styles, target_inputs))
-        initial = initial_image(self.init, content, styles[0], self.seed)
         arrays = {name: [ops.convert_to_numpy(ops.cast(t, "float32")) for t in values]
                   for name, values in targets.items()}
-        return ops.convert_to_numpy(initial), arrays
+        return ops.convert_to_numpy(initial_image(self.init, content, styles[0], self.seed)), arrays
 
     def set_content(self, content_image, *, target_inputs=None, initial=None):
-        """Turn the model to a new content image of the same size: its targets rebuilt, the image restarted.
+        """A new content image of the model's size: its targets rebuilt, the image restarted from ``initial``.
 
-        The targets built from the style images stay, and so does the
-        compiled step, so the next ``fit`` starts at once: a video's frames
-        are stylised this way one after the other. The optimizer's state is
-        left as it is.
-
-        Args:
-            content_image: ``[H, W, 3]`` or ``[B, H, W, 3]`` of the model's size.
-            target_inputs: as in the constructor.
-            initial: the image to start from (default: the content image,
-                or noise for ``init="noise"``).
-
-        Example:
+        The style targets, the optimizer and the traced step stay (a video's frames, one after the other).
+        ``initial`` defaults to the content (noise for ``init="noise"``); ``target_inputs`` as in the constructor.
 
         >>> model.set_content(next_frame, initial=warped_previous_result)     # doctest: +SKIP
-        >>> history = model.fit(epochs=1, steps_per_epoch=25)                # doctest: +SKIP
         """
         content = _as_batch(content_image, "content_image")
-        if content.shape[:3] != self.image_shape:
-            raise ValueError(f"Expected `content_image` of the model's shape {self.image_shape}. "
-                             f"Received: content_image with shape {np.shape(content_image)}")
         context = self._context(content, (), target_inputs)
         for name, values in objective.build_targets(self.terms, context, from_style=False).items():
             for variable, value in zip(self.targets[name], values):
                 variable.assign(ops.cast(value, "float32"))
-        if initial is None:
-            initial = initial_image("noise" if self.init == "noise" else "content", content, None, self.seed)
-        self.generated_image.assign(_as_batch(initial, "initial"))
+        fresh = initial is None and initial_image({"noise": "noise"}.get(self.init, "content"), content, None, self.seed)
+        self.generated_image.assign(_as_batch(fresh if initial is None else initial, "initial"))
 
     def _empty_targets(self):
         spec = self.feature_extractor.compute_output_spec(keras.KerasTensor(self.image_shape + (3,), dtype="float32"))

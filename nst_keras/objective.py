@@ -62,13 +62,10 @@ class TargetContext:
             tiled objective assembles them from tiles.
         statistics: ``statistics(images, term)``: ``term``'s statistics of
             ``images`` per layer; the tiled objective adds them up over tiles.
-        inputs: further arrays a target may be built from, by name (a term
-            lists the names it reads in ``LossTerm.inputs``), e.g. the
-            previous video frame's result for the temporal term.
-        generate: where a model makes the generated images from the content
-            (a style network being trained): that function,
-            ``generate(images)``; ``None`` where the generated image is
-            itself optimised.
+        inputs: further arrays targets are built from, by the names terms
+            read (``LossTerm.inputs``): the previous video frame's result.
+        generate: ``generate(images)``, where a model makes the generated
+            images (a style network being trained); else ``None``.
 
     Example:
 
@@ -113,8 +110,7 @@ class LossTerm:
     ``from_style`` (the target depends on the style images only), ``always``
     (part of every objective; otherwise only where its weight is above 0),
     ``default_weight`` (the weight where the settings have no such field),
-    ``inputs`` (the names of the :class:`TargetContext` inputs its target
-    may be built from).
+    ``inputs`` (the :class:`TargetContext` inputs its target may read).
 
     Example:
 
@@ -310,31 +306,24 @@ class LightTerm(LossTerm):
 class TemporalTerm(LossTerm):
     """Temporal consistency: the result follows the motion of its input (Ruder et al. 2016; Wang et al. 2020).
 
-    Its value is ``sum(mask * (warp(image, flow) - reference)^2) / (H W 3)``
-    (:func:`nst_keras.warping.warp`), Ruder et al.'s short-term temporal loss,
-    with the image in [0, 1]. Its target ``[reference, mask, flow]`` is built
-
-    - from the inputs ``previous_frame`` (the previous frame's result, warped
-      onto this frame) and ``previous_mask`` (1 where the flow between the
-      frames is reliable), with a zero flow: the per-frame optimisation of
-      :mod:`nst_keras.video`;
-    - where a style network is being trained (``TargetContext.generate``),
-      from a synthetic pair, as Wang et al. (2020, "Consistent video style
-      transfer via relaxation and regularization"): each photo moved by a
-      random smooth flow (:func:`nst_keras.warping.random_smooth_flow`), plus
-      noise, and stylised; the network's result for the photo, moved by the
-      same flow, is pulled towards it. Wang et al. differentiate both
-      results; here the moved photo's result is a fixed target, like every
-      target of the table, and the fixed point is the same;
-    - otherwise with nothing to follow (a zero mask): the term is 0.
+    Its value, Ruder et al.'s short-term temporal loss with images in [0, 1],
+    is ``sum(mask * (warp(image, flow) - reference)^2) / (H W 3)``
+    (:func:`nst_keras.warping.warp`). Its target ``[reference, mask, flow]``
+    is built from the inputs ``previous_frame`` (the previous result, warped
+    onto this frame) and ``previous_mask`` (1 where the flow is reliable) with
+    a zero flow (video, per-frame optimisation); else, where a style network is
+    trained (``TargetContext.generate``), from synthetic pairs as Wang et al.
+    ("Consistent video style transfer via relaxation and regularization"):
+    each photo moved by a random smooth flow plus noise and stylised, the
+    reference that the photo's own result, moved alike, must match (Wang et
+    al. differentiate both results; here the moved photo's is a fixed target,
+    as every target of the table: the same fixed point); else it is 0.
 
     Example:
 
     >>> import numpy as np
-    >>> image = np.full((1, 4, 4, 3), 0.5, "float32")
-    >>> target = [np.zeros((1, 4, 4, 3), "float32"), np.ones((1, 4, 4, 1), "float32"),
-    ...           np.zeros((1, 4, 4, 2), "float32")]
-    >>> float(TemporalTerm().value(image, None, target, None)[0])
+    >>> image, flow = np.full((1, 4, 4, 3), 0.5, "float32"), np.zeros((1, 4, 4, 2), "float32")
+    >>> float(TemporalTerm().value(image, None, [0 * image, image[..., :1] * 2, flow], None)[0])
     0.25
     """
 
@@ -346,14 +335,12 @@ class TemporalTerm(LossTerm):
     def target(self, context):
         content = ops.convert_to_tensor(context.content, "float32")
         zeros = ops.zeros_like(content)
-        flow = zeros[..., :2]
-        if context.inputs.get("previous_frame") is not None:
-            frame = ops.convert_to_tensor(context.inputs["previous_frame"], "float32")
-            mask = context.inputs.get("previous_mask")
-            mask = ops.ones_like(zeros[..., :1]) if mask is None else ops.convert_to_tensor(mask, "float32")
-            return [ops.reshape(frame, ops.shape(content)), ops.reshape(mask, ops.shape(flow[..., :1])), flow]
+        frame, mask = context.inputs.get("previous_frame"), context.inputs.get("previous_mask")
+        if frame is not None:
+            mask = ops.ones_like(zeros[..., :1]) if mask is None else ops.reshape(mask, ops.shape(zeros[..., :1]))
+            return [ops.reshape(frame, ops.shape(content)), ops.cast(mask, "float32"), zeros[..., :2]]
         if context.generate is None:
-            return [zeros, zeros[..., :1], flow]
+            return [zeros, zeros[..., :1], zeros[..., :2]]
         shape = ops.shape(content)
         flow = warping.random_smooth_flow(shape[0], shape[1], shape[2], self.max_shift)
         moved = warping.warp(content, flow) + self.noise * tf.random.normal(tf.shape(content))
@@ -361,8 +348,7 @@ class TemporalTerm(LossTerm):
         return [reference, warping.valid_mask(flow), flow]
 
     def target_shapes(self, image_shape, feature_shapes, settings):
-        batch, height, width = tuple(image_shape)[:3]
-        return [(batch, height, width, channels) for channels in (3, 1, 2)]
+        return [tuple(image_shape)[:3] + (channels,) for channels in (3, 1, 2)]
 
     def value(self, images, features, target, settings):
         reference, mask, flow = target
