@@ -164,7 +164,7 @@ def main(argv=None):
     opt_rows = [run_row("(d) optimisation, temporal loss", small, args, **optimised),
                 run_row("(d) optimisation, no temporal loss", small, args, temporal_weight=0.0, **optimised)]
     estimator = flow.FlowEstimator("medium")
-    floor = {len(clip): flow.warping_error(clip, clip, estimator), len(small): flow.warping_error(small, small, estimator)}
+    floor = {len(frames): flow.warping_error(frames, frames, estimator) for frames in (clip, small)}
     results = []
     print(f"\n| way | frames | warping error | style loss | frames/s |\n| --- | --- | --- | --- | --- |")
     print(f"| input clip ({args.size} px; its floor) | {len(clip)} | {floor[len(clip)]:.5f} | | |")
@@ -177,7 +177,8 @@ def main(argv=None):
         print(f"| {name} ({outputs.shape[2]} px) | {len(outputs)} | {error:.5f} | {loss:.4g} | {fps:.2f} |", flush=True)
     print(f"| input clip ({args.opt_size} px; its floor) | {len(small)} | {floor[len(small)]:.5f} | | |")
     a, default = results[0], results[3]
-    print(f"\ndefault fast path / independent frames: warping error x{default['warping_error'] / a['warping_error']:.2f}"
+    ratio = default["warping_error"] / a["warping_error"]
+    print(f"\ndefault fast path / independent frames: warping error x{ratio:.2f}"
           f" (target <= 0.5), style loss x{default['style_loss'] / a['style_loss']:.3f} (target <= 1.10), "
           f"{default['fps']:.2f} frames/s at {args.size} px (target >= 5)")
     print(f"optimisation: later frames {max(1, args.opt_epochs // 4) / args.opt_epochs:.0%} of the first's steps "

@@ -265,8 +265,8 @@ class StyleTransferModel(LossTracking, keras.Model):
         for name, values in objective.build_targets(self.terms, context, from_style=False).items():
             for variable, value in zip(self.targets[name], values):
                 variable.assign(ops.cast(value, "float32"))
-        fresh = initial is None and initial_image({"noise": "noise"}.get(self.init, "content"), content, None, self.seed)
-        self.generated_image.assign(_as_batch(fresh if initial is None else initial, "initial"))
+        start = initial_image("noise" if self.init == "noise" else "content", content, None, self.seed)
+        self.generated_image.assign(_as_batch(start if initial is None else initial, "initial"))
 
     def _empty_targets(self):
         spec = self.feature_extractor.compute_output_spec(keras.KerasTensor(self.image_shape + (3,), dtype="float32"))

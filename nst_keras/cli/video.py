@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         info(args, f"interrupted: finished frames are kept in {job.partial}; run the same command again to continue")
         return EXIT_FAILURE
     kept = result.frames - result.stylised
+    before = f"{kept} kept from before; " if kept else ""
     info(args, f"wrote {result.output}: {plural(result.frames, 'frame')} in {result.seconds:.1f} s "
-               f"({kept} kept from before; sound {result.audio})" if kept else
-               f"wrote {result.output}: {plural(result.frames, 'frame')} in {result.seconds:.1f} s (sound {result.audio})")
+               f"({before}sound {result.audio})")
     return EXIT_OK

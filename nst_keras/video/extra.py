@@ -7,10 +7,10 @@ Example:
 
 >>> require("nst_keras").__name__
 'nst_keras'
->>> require("surely_not_installed_here")
+>>> require("not_here")
 Traceback (most recent call last):
 ...
-nst_keras.video.extra.MissingExtra: video needs surely_not_installed_here, which is not installed: pip install "nst_keras[video]"
+nst_keras.video.extra.MissingExtra: video needs not_here, which is not installed: pip install "nst_keras[video]"
 """
 
 import importlib

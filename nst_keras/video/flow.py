@@ -136,7 +136,7 @@ class FlowEstimator:
 
 
 def warp_frame(image, flow):
-    """``image`` ``[H, W, C]`` (float or uint8) moved by ``flow`` ``[H, W, 2]`` (:func:`nst_keras.warping.warp`); float32.
+    """``image`` ``[H, W, C]`` moved by ``flow`` ``[H, W, 2]`` (:func:`nst_keras.warping.warp`), as float32.
 
     Example:
 

@@ -163,7 +163,8 @@ def _probe_container(path, start, duration):
     try:
         container = av.open(path)
     except av.error.FFmpegError as err:
-        raise VideoError(path, f"not a video file, or truncated ({' '.join(str(err.strerror or err).split())})") from None
+        reason = " ".join(str(err.strerror or err).split())
+        raise VideoError(path, f"not a video file, or truncated ({reason})") from None
     with container:
         if not container.streams.video:
             raise VideoError(path, "no video stream")

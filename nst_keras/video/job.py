@@ -199,7 +199,8 @@ class VideoJob:
                 previous = (frame, index)
                 continue
             if stylizer is None:
-                stylizer = FrameStylizer(self.network if self.loaded is None else self.loaded, self.styles or None, self.settings, on_event=on_event,
+                network = self.network if self.loaded is None else self.loaded
+                stylizer = FrameStylizer(network, self.styles or None, self.settings, on_event=on_event,
                                          **self.options)
             if previous is not None and stylizer.previous is None:
                 stylizer.restore(previous[0], _load(os.path.join(self.partial, _frame_name(previous[1]))),
@@ -210,9 +211,9 @@ class VideoJob:
             stylised += 1
             elapsed = time.perf_counter() - start
             rate = stylised / elapsed
-            remaining = total - index - 1
-            emit(on_event, "progress", f"{index + 1}/{total} frames, {rate:.2f} frames/s, {remaining / rate:.0f} s left",
-                 done=index + 1, total=total, fps=rate, eta=remaining / rate)
+            eta = (total - index - 1) / rate
+            emit(on_event, "progress", f"{index + 1}/{total} frames, {rate:.2f} frames/s, {eta:.0f} s left",
+                 done=index + 1, total=total, fps=rate, eta=eta)
         audio = self._write()
         emit(on_event, "saved", f"wrote {self.output}", path=self.output, audio=audio)
         return VideoResult(self.output, total, stylised, time.perf_counter() - start, audio)

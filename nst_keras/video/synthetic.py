@@ -34,7 +34,7 @@ def _view(image, width, height, centre, zoom):
 
 def camera_clip(image, *, width=256, height=144, frames=48, pan=(0.3, 0.1), zoom=(1.2, 1.5), start=(0.35, 0.45),
                 disc=None, disc_path=((0.1, 0.7), (0.9, 0.3))):
-    """``frames`` uint8 frames of ``image`` seen by a camera that pans by ``pan`` and zooms from ``zoom[0]`` to ``zoom[1]``.
+    """``frames`` uint8 frames of ``image`` seen by a camera that pans by ``pan`` and zooms ``zoom[0]`` to ``zoom[1]``.
 
     Args:
         image: ``[H, W, 3]`` uint8, larger than the frames for a sharp clip.
@@ -77,7 +77,7 @@ def camera_clip(image, *, width=256, height=144, frames=48, pan=(0.3, 0.1), zoom
 
 
 def painting_clip(first, second, *, width=256, height=144, seconds=4.0, fps=24, cut=0.6):
-    """Two shots joined by a cut: a pan and zoom over ``first`` with a disc of ``second`` sliding across, then ``second``.
+    """Two shots and a cut: a pan and zoom over ``first`` with a disc of ``second`` sliding across, then ``second``.
 
     Args:
         first, second: ``[H, W, 3]`` uint8 images (paintings).
