@@ -32,9 +32,9 @@ frame (tracing).
 
 Usage::
 
-    python benchmarks/video.py                                 # about 40 min on 2 busy cores
-    python benchmarks/video.py --size 128 --seconds 1 --train-steps 2 --opt-frames 3 --opt-epochs 1 \\
-        --steps-per-epoch 1 --work /tmp/video-smoke               # a smoke run
+    python benchmarks/video.py --gif side_by_side.gif          # about an hour on 2 busy cores
+    python benchmarks/video.py --size 128 --seconds 0.5 --train-steps 2 --train-size 64 --opt-size 64 \\
+        --opt-frames 3 --opt-epochs 1 --steps-per-epoch 1 --work /tmp/video-smoke   # a smoke run
 """
 
 import argparse
@@ -79,7 +79,8 @@ def train_network(path, args, temporal_weight):
                                   temporal_weight=temporal_weight, dtype=resolve_precision("auto"))
     trainer.compile(optimizer=training_optimizer(1e-3, args.train_steps))
     start = time.perf_counter()
-    history = trainer.fit(photos, epochs=1, steps_per_epoch=args.train_steps, verbose=0)
+    epochs = max(1, args.train_steps // 50)  # a line of progress every 50 steps
+    history = trainer.fit(photos, epochs=epochs, steps_per_epoch=args.train_steps // epochs, verbose=2)
     seconds = time.perf_counter() - start
     save_network(trainer.style_network, path, {"styles": ["starry_night.jpg"], "loss": history.history})
     print(f"trained {os.path.basename(path)}: {args.train_steps} steps in {seconds:.0f} s; "
@@ -124,11 +125,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=512, help="clip width in px (default 512)")
     parser.add_argument("--seconds", type=float, default=5.0, help="clip length at 24 fps (default 5)")
-    parser.add_argument("--train-steps", type=int, default=400, help="training steps per network (default 400)")
-    parser.add_argument("--train-size", type=int, default=192, help="training crop side (default 192)")
+    parser.add_argument("--train-steps", type=int, default=200, help="training steps per network (default 200)")
+    parser.add_argument("--train-size", type=int, default=128, help="training crop side (default 128)")
     parser.add_argument("--temporal-weight", type=float, default=20.0, help="the trained network's (default 20)")
     parser.add_argument("--opt-size", type=int, default=256, help="optimisation path's clip width (default 256)")
-    parser.add_argument("--opt-frames", type=int, default=24, help="optimisation path's frames (default 24)")
+    parser.add_argument("--opt-frames", type=int, default=12, help="optimisation path's frames (default 12)")
     parser.add_argument("--opt-epochs", type=int, default=4, help="first frame's epochs (default 4)")
     parser.add_argument("--steps-per-epoch", type=int, default=25, help="optimisation steps per epoch (default 25)")
     parser.add_argument("--weights", default=_perf.DEFAULT_WEIGHTS, help="VGG16 weights file")
