@@ -150,7 +150,7 @@ class LossSettings(_Settings):
         TEMPORAL_WEIGHT, checks.loss_weight,
         "weight of the temporal loss: the result follows the motion of its input (video; Ruder et al. 2016). "
         "With train: on synthetic pairs, each crop moved by a random smooth flow plus noise (Wang et al. 2020), "
-        "so that the network stays steady on video (default %(default)s: off)", parse=float, metavar="W")
+        "so that the network stays steady on video (default %(default)s: off)", flag=None, parse=float, metavar="W")
     init: str = setting(
         INIT, checks.init(INITS),
         "start from the content image, noise, the style image, or network:NETWORK.keras, the result of a style "

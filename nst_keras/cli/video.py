@@ -45,7 +45,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     parser = commands.add_parser(
         "video", help="stylise a video clip, steady and with its sound",
-        parents=[options.loss_options(exclude=("temporal_weight",)), network_cli.network_options(),
+        parents=[options.loss_options(), network_cli.network_options(),
                  options.model_options()],
         usage=("%(prog)s INPUT -o OUTPUT --network NETWORK.keras [options]\n"
                "       %(prog)s INPUT STYLE [STYLE ...] -o OUTPUT [options]"),

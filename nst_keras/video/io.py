@@ -113,6 +113,11 @@ class VideoInfo:
         return max(2, width - width % 2), max(2, height - height % 2)
 
 
+def _reason(err):
+    """FFmpeg's words for an error, on one line."""
+    return " ".join(str(getattr(err, "strerror", None) or err).split())
+
+
 def _too_large(path, width, height):
     if width * height > MAX_FRAME_PIXELS:
         raise VideoError(path, f"frames of {width}x{height} pixels are above the limit of {MAX_FRAME_PIXELS} pixels")
@@ -163,8 +168,7 @@ def _probe_container(path, start, duration):
     try:
         container = av.open(path)
     except av.error.FFmpegError as err:
-        reason = " ".join(str(err.strerror or err).split())
-        raise VideoError(path, f"not a video file, or truncated ({reason})") from None
+        raise VideoError(path, f"not a video file, or truncated ({_reason(err)})") from None
     with container:
         if not container.streams.video:
             raise VideoError(path, "no video stream")
@@ -185,7 +189,7 @@ def _probe_container(path, start, duration):
                 if packet.size and packet.pts is not None:
                     times.append(float((packet.pts - origin) * base))
         except av.error.FFmpegError as err:
-            raise VideoError(path, f"truncated or damaged ({' '.join(str(err.strerror or err).split())})") from None
+            raise VideoError(path, f"truncated or damaged ({_reason(err)})") from None
         if not times:
             raise VideoError(path, "no frames")
         if stream.frames and len(times) < stream.frames:
@@ -207,7 +211,7 @@ def _rotation(path):
             for frame in container.decode(video=0):
                 return int(round(getattr(frame, "rotation", 0) or 0)) % 360
     except av.error.FFmpegError as err:
-        raise VideoError(path, f"cannot be decoded ({' '.join(str(err.strerror or err).split())})") from None
+        raise VideoError(path, f"cannot be decoded ({_reason(err)})") from None
     raise VideoError(path, "no frame can be decoded")
 
 
@@ -336,4 +340,4 @@ def _container_frames(info, width, height):
                 done += 1
                 yield _upright(pixels, info.rotation)
     except av.error.FFmpegError as err:
-        raise VideoError(info.path, f"cannot be decoded ({' '.join(str(err.strerror or err).split())})") from None
+        raise VideoError(info.path, f"cannot be decoded ({_reason(err)})") from None

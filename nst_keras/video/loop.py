@@ -125,7 +125,7 @@ class FrameStylizer:
                                                                        else [style])]
         self.style_choice, self.vgg, self.weights, self.on_event = style_choice, vgg, weights, on_event
         self.estimator = flows_.FlowEstimator(flow_preset) if (network is None or self.blend > 0) else None
-        self.model = None
+        self.model = self.run = None  # the optimisation's model and resolved run settings, from the first frame
         self.previous = None  # (input uint8, output float32)
         self.index = 0
 
