@@ -91,8 +91,9 @@ class FrameStylizer:
         style_choice: a network's style index or blend weights.
         flow_preset: DIS's preset (:data:`nst_keras.video.flow.PRESETS`).
         vgg, weights: the VGG and its weights for the optimisation.
-        on_event: called with events (:mod:`nst_keras.events`): ``"frame"``
-            after each frame, with its index, steps and reliable share.
+        on_event: called with events (:mod:`nst_keras.events`): ``"weights"``
+            (the optimisation's VGG, weights and precision), ``"frame"`` after
+            each frame, with its index, steps and reliable share.
 
     Example:
 
@@ -183,6 +184,10 @@ class FrameStylizer:
 
         run = self.settings.run.resolved(max(frame.shape[:2]), precision=resolve_precision)
         resolved = resolve_weights(self.vgg, self.weights)
+        if resolved.note:
+            emit(self.on_event, "note", f"note: {resolved.note}")
+        emit(self.on_event, "weights", f"network: {resolved.network}; weights: {resolved.source}; "
+                                       f"precision: {run.precision}", network=resolved.network, weights=resolved.source)
         kwargs = {name: getattr(self.settings.loss, name) for name in self.settings.loss.names()}
         self.model = StyleTransferModel(_as_float(frame), self.styles, network=resolved.network,
                                         weights=resolved.weights, dtype=run.precision, **kwargs)
