@@ -74,7 +74,7 @@ def reliable_mask(backward, forward):
 
     >>> flow = np.zeros((8, 8, 2), "float32"); flow[..., 0] = 2.0
     >>> mask = reliable_mask(flow, -flow)
-    >>> mask[:, :6].min(), mask[:, 6:].max()
+    >>> float(mask[:, :6].min()), float(mask[:, 6:].max())
     (1.0, 0.0)
     """
     backward = np.asarray(backward, np.float32)
@@ -162,9 +162,9 @@ def warping_error(outputs, inputs, estimator=None):
 
     Example:
 
-    >>> frames = np.random.default_rng(1).integers(0, 255, (3, 16, 16, 3), dtype=np.uint8)
-    >>> warping_error(frames, frames) < 1e-3
-    True
+    >>> still = np.repeat(np.random.default_rng(1).integers(0, 255, (1, 16, 16, 3), dtype=np.uint8), 3, axis=0)
+    >>> warping_error(still, still)
+    0.0
     """
     estimator = estimator or FlowEstimator()
     errors = []

@@ -13,7 +13,7 @@ frame's own duration; a folder's images with :mod:`nst_keras.images`.
 Example:
 
 >>> info = probe("clip.mp4")                          # doctest: +SKIP
->>> info.frames, float(info.fps), info.rotation, info.audio
+>>> info.frames, float(info.fps), info.rotation, info.audio  # doctest: +SKIP
 (120, 24.0, 0, 'aac')
 >>> frames = list(read_frames(info, size=256))        # doctest: +SKIP
 """
@@ -107,7 +107,7 @@ class VideoInfo:
         Example:
 
         >>> VideoInfo("a.mp4", "container", 1920, 1080, 0, fractions.Fraction(30), 60).working_size(500)
-        (500, 282)
+        (500, 280)
         """
         width, height = images.working_size(*self.upright_size, size, min_side=MIN_SIDE)
         return max(2, width - width % 2), max(2, height - height % 2)
