@@ -134,7 +134,8 @@ def main(argv=None):
     parser.add_argument("--steps-per-epoch", type=int, default=25, help="optimisation steps per epoch (default 25)")
     parser.add_argument("--weights", default=_perf.DEFAULT_WEIGHTS, help="VGG16 weights file")
     parser.add_argument("--work", default="/tmp/nst_keras_video_benchmark", help="networks and outputs kept here")
-    parser.add_argument("--gif", default=None, help="also write the side-by-side animation (a) | default here")
+    parser.add_argument("--gif", default=None,
+                        help="also write 3 s of (a) beside the default fast path here (.gif or .webp)")
     args = parser.parse_args(argv)
     _perf.quiet_tensorflow()
     for line in _perf.machine_lines():
@@ -191,16 +192,22 @@ def main(argv=None):
     with open(os.path.join(args.work, "results.json"), "w") as fp:
         json.dump(results, fp, indent=1)
     if args.gif:
-        from nst_keras.video.writer import write_video
-
-        from PIL import Image
-
-        # Every other frame (12 fps), each half of the pair 240 px wide: a small file for the README.
-        pairs = [np.concatenate([Image.fromarray(x).resize((240, 240 * x.shape[0] // x.shape[1]), Image.LANCZOS)
-                                 for x in (a, b)], axis=1) for a, b in zip(rows[0][1][::2], rows[3][1][::2])]
-        write_video(args.gif, pairs, 12)
+        write_side_by_side(args.gif, rows[0][1], rows[3][1])
         print(f"wrote {args.gif}")
 
+
+def write_side_by_side(path, left, right, seconds=3.0):
+    """The first ``seconds`` of two 24 fps clips side by side, every other frame (12 fps), each 240 px wide."""
+    from PIL import Image
+
+    from nst_keras.video.writer import write_video
+
+    def small(frame):
+        return np.asarray(Image.fromarray(frame).resize((240, 240 * frame.shape[0] // frame.shape[1]), Image.LANCZOS))
+
+    count = int(round(24 * seconds))
+    pairs = [np.concatenate([small(a), small(b)], axis=1) for a, b in zip(left[:count:2], right[:count:2])]
+    write_video(path, pairs, 12)
 
 if __name__ == "__main__":
     main()

@@ -95,9 +95,11 @@ LIGHT_WEIGHT = 0.0
 TEMPORAL_WEIGHT = 0.0
 # Video (nst_keras.video): the temporal loss's weight in the per-frame
 # optimisation (images in [0, 1]), and how much of the previous output --blend
-# mixes in where the optical flow is reliable; benchmarks/RESULTS.md has the figures.
+# mixes in where the optical flow is reliable: with a network trained with the
+# temporal term, 0.15 cut the warping error to 0.3x of independent frames' at +9 %
+# style loss, 0.5 to 0.09x at +23 % (benchmarks/RESULTS.md, "Video").
 VIDEO_TEMPORAL_WEIGHT = 100.0
-VIDEO_BLEND = 0.5
+VIDEO_BLEND = 0.15
 # Style layer weights by name: "fine" is crowsonkb's 256:64:16:4:1 (block1 to
 # block5), a factor of 4 per layer, normalised to sum 1.
 LAYER_WEIGHT_PRESETS = ("equal", "fine")

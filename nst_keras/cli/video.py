@@ -41,7 +41,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     >>> _ = add_parser(parser.add_subparsers(dest="command"))
     >>> args = parser.parse_args(["video", "a.mp4", "-o", "b.mp4", "--network", "n.keras"])
     >>> args.size, args.blend, args.blend_strength, args.temporal_weight
-    (None, True, 0.5, 100.0)
+    (None, True, 0.15, 100.0)
     """
     parser = commands.add_parser(
         "video", help="stylise a video clip, steady and with its sound",
