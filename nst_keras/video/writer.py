@@ -74,7 +74,8 @@ def write_video(path, frames, fps, *, name=None, rotation=0, audio_from=None, st
 
     Example:
 
-    >>> write_video("out.gif", [np.zeros((8, 8, 3), "uint8")] * 3, fractions.Fraction(10))
+    >>> import tempfile
+    >>> write_video(os.path.join(tempfile.mkdtemp(), "out.gif"), [np.zeros((8, 8, 3), "uint8")] * 3, 10)
     'none'
     """
     ext = check_extension(name or path)
