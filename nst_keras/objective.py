@@ -321,8 +321,7 @@ class TemporalTerm(LossTerm):
 
     Example:
 
-    >>> import numpy as np
-    >>> image, flow = np.full((1, 4, 4, 3), 0.5, "float32"), np.zeros((1, 4, 4, 2), "float32")
+    >>> import numpy as np; image, flow = np.full((1, 4, 4, 3), 0.5, "float32"), np.zeros((1, 4, 4, 2), "float32")
     >>> float(TemporalTerm().value(image, None, [0 * image, image[..., :1] * 2, flow], None)[0])
     0.25
     """
