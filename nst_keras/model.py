@@ -1,5 +1,7 @@
 """StyleTransferModel: Gatys et al. style transfer as a Keras model trained with ``fit``."""
 
+import dataclasses
+
 import numpy as np
 import keras
 import tensorflow as tf
@@ -100,6 +102,8 @@ class StyleTransferModel(LossTracking, keras.Model):
             each a number, or a list with one weight per image of a batch.
         light_weight: weight of :func:`nst_keras.losses.light_loss`, which
             keeps the content's large-scale brightness (default 0: off).
+        temporal_weight: and any other loss weight of ``LossSettings`` by name.
+        target_inputs: arrays targets are built from, by name (``LossTerm.inputs``: ``previous_frame`` ...).
         init: start from the ``"content"`` image, seeded ``"noise"``, or the
             ``"style"`` image resized to the content's size.
         seed: seed for ``init="noise"``.
@@ -145,8 +149,10 @@ class StyleTransferModel(LossTracking, keras.Model):
         seed=_LOSS.seed,
         pooling=_LOSS.pooling,
         tile_size=None,
+        target_inputs=None,
         **kwargs,
     ):
+        other_weights = {name: kwargs.pop(name) for name in LossSettings.weight_names() if name in kwargs}
         super().__init__(**kwargs)
         # === Config ===
         # Every loss setting is checked, and normalised, by its field in nst_keras.settings.
@@ -154,7 +160,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             style_layer_names=style_layer_names, content_layer_names=content_layer_names,
             style_layer_weights=style_layer_weights, style_loss=style_loss, style_blend_weights=style_blend_weights,
             content_weight=content_weight, style_weight=style_weight, total_variation_weight=total_variation_weight,
-            light_weight=light_weight, init=init, seed=seed, pooling=pooling,
+            light_weight=light_weight, init=init, seed=seed, pooling=pooling, **other_weights,
         )
         checked = self.loss_settings
         self.style_layer_names = list(checked.style_layer_names)
@@ -162,10 +168,8 @@ class StyleTransferModel(LossTracking, keras.Model):
         self.style_layer_weights = list(checked.layer_weights)
         self.style_loss = checked.style_loss
         self.style_blend_weights = _listed(checked.style_blend_weights)
-        self.content_weight = _listed(checked.content_weight)
-        self.style_weight = _listed(checked.style_weight)
-        self.total_variation_weight = _listed(checked.total_variation_weight)
-        self.light_weight = _listed(checked.light_weight)
+        for name in checked.weight_names():
+            setattr(self, name, _listed(getattr(checked, name)))
         self.init = checked.init
         self.seed = checked.seed
         self.pooling = checked.pooling
@@ -206,7 +210,7 @@ class StyleTransferModel(LossTracking, keras.Model):
         if self.tile_size is not None:
             self.tiled_objective = TiledObjective(self.feature_extractor, checked, self.tile_size, self.terms)
         if has_images:
-            initial, targets = self._targets(content, styles)
+            initial, targets = self._targets(content, styles, target_inputs)
         else:
             initial, targets = self._empty_targets()
         self.generated_image = self.add_weight(
@@ -234,16 +238,35 @@ class StyleTransferModel(LossTracking, keras.Model):
             name=name,
         )
 
-    def _targets(self, content, styles):
-        if self.tiled_objective is None:
-            context = objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, content, styles)
-        else:
-            context = self.tiled_objective.target_context(content, styles)
-        targets = objective.build_targets(self.terms, context)
-        initial = initial_image(self.init, content, styles[0], self.seed)
+    def _context(self, content, styles, target_inputs):
+        if set(target_inputs or {}) - {name for term in objective.TERMS for name in term.inputs}:
+            raise ValueError(f"Expected `target_inputs` terms read. Received: target_inputs={sorted(target_inputs)}")
+        inputs = {name: np.asarray(value, "float32") for name, value in (target_inputs or {}).items()}
+        context = (objective.TargetContext.untiled(self.feature_extractor, self.loss_settings) if
+                   self.tiled_objective is None else self.tiled_objective.target_context())
+        return dataclasses.replace(context, content=content, styles=tuple(styles), inputs=inputs)
+
+    def _targets(self, content, styles, target_inputs=None):
+        targets = objective.build_targets(self.terms, self._context(content, styles, target_inputs))
         arrays = {name: [ops.convert_to_numpy(ops.cast(t, "float32")) for t in values]
                   for name, values in targets.items()}
-        return ops.convert_to_numpy(initial), arrays
+        return ops.convert_to_numpy(initial_image(self.init, content, styles[0], self.seed)), arrays
+
+    def set_content(self, content_image, *, target_inputs=None, initial=None):
+        """A new content image of the model's size: its targets rebuilt, the image restarted from ``initial``.
+
+        The style targets, the optimizer and the traced step stay (a video's frames, one after the other).
+        ``initial`` defaults to the content (noise for ``init="noise"``); ``target_inputs`` as in the constructor.
+
+        >>> model.set_content(next_frame, initial=warped_previous_result)     # doctest: +SKIP
+        """
+        content = _as_batch(content_image, "content_image")
+        context = self._context(content, (), target_inputs)
+        for name, values in objective.build_targets(self.terms, context, from_style=False).items():
+            for variable, value in zip(self.targets[name], values):
+                variable.assign(ops.cast(value, "float32"))
+        start = initial_image("noise" if self.init == "noise" else "content", content, None, self.seed)
+        self.generated_image.assign(_as_batch(start if initial is None else initial, "initial"))
 
     def _empty_targets(self):
         spec = self.feature_extractor.compute_output_spec(keras.KerasTensor(self.image_shape + (3,), dtype="float32"))
@@ -394,10 +417,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             style_layer_weights=self.style_layer_weights,
             style_loss=self.style_loss,
             style_blend_weights=self.style_blend_weights,
-            content_weight=self.content_weight,
-            style_weight=self.style_weight,
-            total_variation_weight=self.total_variation_weight,
-            light_weight=self.light_weight,
+            **{name: getattr(self, name) for name in self.loss_settings.weight_names()},
             init=self.init,
             seed=self.seed,
             pooling=self.pooling,

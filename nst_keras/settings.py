@@ -39,7 +39,7 @@ from nst_keras.defaults import (
     MIN_SIDE,     CONTENT_LAYER_NAMES, CONTENT_WEIGHT, EMA_DECAY, INIT, INITS, LAYER_WEIGHT_PRESETS, LBFGS_HISTORY_SIZE,
     LBFGS_LEARNING_RATE, LEARNING_RATE, LIGHT_CELLS, LIGHT_WEIGHT, MAX_UPSCALE, MEMORY_FRACTION, MIN_SCALE, OPTIMIZERS,
     OUTPUT_DEPTHS, POOLING, POOLINGS, PRECISION, PRECISIONS, PRESERVE_COLORS, SIZE, STYLE_LAYER_NAMES,
-    STYLE_LOSS, STYLE_LOSSES, STYLE_WEIGHT, TOTAL_VARIATION_WEIGHT, EPOCHS, STEPS_PER_EPOCH,
+    STYLE_LOSS, STYLE_LOSSES, STYLE_WEIGHT, TEMPORAL_WEIGHT, TOTAL_VARIATION_WEIGHT, EPOCHS, STEPS_PER_EPOCH,
 )
 
 
@@ -146,6 +146,11 @@ class LossSettings(_Settings):
         "weight of a loss on the content's large-scale brightness (luminance averaged over a "
         f"{LIGHT_CELLS}-cell grid): keeps dark areas dark and light areas light (default %(default)s: off)",
         parse=float, metavar="W")
+    temporal_weight: float = setting(
+        TEMPORAL_WEIGHT, checks.loss_weight,
+        "weight of the temporal loss: the result follows the motion of its input (video; Ruder et al. 2016). "
+        "With train: on synthetic pairs, each crop moved by a random smooth flow plus noise (Wang et al. 2020), "
+        "so that the network stays steady on video (default %(default)s: off)", flag=None, parse=float, metavar="W")
     init: str = setting(
         INIT, checks.init(INITS),
         "start from the content image, noise, the style image, or network:NETWORK.keras, the result of a style "
@@ -172,7 +177,7 @@ class LossSettings(_Settings):
         Example:
 
         >>> LossSettings.weight_names()
-        ('content_weight', 'style_weight', 'total_variation_weight', 'light_weight')
+        ('content_weight', 'style_weight', 'total_variation_weight', 'light_weight', 'temporal_weight')
         """
         return tuple(f.name for f in dataclasses.fields(cls) if f.metadata["check"] is checks.loss_weight)
 

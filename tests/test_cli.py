@@ -42,7 +42,12 @@ OPTIONS_ADDED = {
     ("export",): "--network " + QUALITY,
     ("train",): "-h --help -o --output --photos --tfds --image-key --size --batch-size --epochs --steps-per-epoch "
                 "--content-weight --style-weight --tv-weight --learning-rate --precision --seed --filters "
-                "--residual-blocks --preview --model --weights --overwrite --quiet --cosine-decay " + QUALITY,
+                "--residual-blocks --preview --model --weights --overwrite --quiet --cosine-decay --temporal-weight "
+                + QUALITY,
+    ("video",): "-h --help -o --output --size --style-scale --start --duration --fps --frames-dir --blend --no-blend "
+                "--blend-strength --temporal-weight --epochs --steps-per-epoch --learning-rate --precision "
+                "--frame-epochs --overwrite --quiet --network --style --style-weights --model --weights "
+                "--style-blend-weights --content-weight --style-weight --tv-weight --init --seed --pooling " + QUALITY,
     ("sweep",): "-h --help -o --output --save-cells --max-batch --overwrite --quiet --size --style-scale --background "
                 "--style-layer-weights --style-loss --style-blend-weights --content-weight --style-weight --tv-weight "
                 "--light-weight --init --seed --pooling --epochs --steps-per-epoch --learning-rate --optimizer "
@@ -81,7 +86,7 @@ def test_help_lists_the_same_options_as_before(command, monkeypatch):
 
 def test_commands_and_module_entry_point():
     assert sorted(cli.COMMANDS) == ["batch", "bench", "export", "sheet", "studio", "stylize", "sweep", "train",
-                                    "weights"]
+                                    "video", "weights"]
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("nst-keras ")
 

@@ -39,9 +39,10 @@ from nst_keras.settings import ImageSettings, LossSettings, RunSettings
 # Johnson et al.: batches of 4 crops of 256 px.
 SIZE, BATCH_SIZE, EPOCHS, STEPS_PER_EPOCH = 256, 4, 10, 1000
 # What a resumed run must share with the interrupted one (all but the length and the output rules).
-_SAME_RUN = ("style", "photos", "tfds", "image_key", "size", "batch_size", "content_weight", "style_weight",
-             "total_variation_weight", "light_weight", "style_loss", "style_layer_weights", "model", "weights", "precision",
-             "filters", "residual_blocks", "learning_rate", "cosine_decay", "seed")
+# The loss settings train takes: every loss weight of the table of terms, the statistic and the layer weights.
+_LOSS_OPTIONS = LossSettings.weight_names() + ("style_loss", "style_layer_weights")
+_SAME_RUN = ("style", "photos", "tfds", "image_key", "size", "batch_size", *_LOSS_OPTIONS, "model", "weights",
+             "precision", "filters", "residual_blocks", "learning_rate", "cosine_decay", "seed")
 
 
 def _same_run_settings(args):
@@ -99,8 +100,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="epochs of training; previews and backups at the end of each (default %(default)s)")
     options.add_setting(parser, RunSettings, "steps_per_epoch", default=STEPS_PER_EPOCH,
                         help="training steps per epoch (default %(default)s)")
-    for name in ("content_weight", "style_weight", "total_variation_weight", "light_weight", "style_loss",
-                 "style_layer_weights"):
+    for name in _LOSS_OPTIONS:
         options.add_setting(parser, LossSettings, name)
     options.add_setting(parser, RunSettings, "learning_rate", default=NETWORK_LEARNING_RATE,
                         help="Adam's learning rate (default %(default)s)")
@@ -332,10 +332,8 @@ def run(args: argparse.Namespace) -> int:
     network = StyleNetwork(filters=args.filters, residual_blocks=args.residual_blocks, styles=len(styles))
     try:
         trainer = StyleNetworkTrainer(
-            network, styles, network=resolved.network, weights=resolved.weights, content_weight=args.content_weight,
-            style_weight=args.style_weight, total_variation_weight=args.total_variation_weight,
-            light_weight=args.light_weight, style_loss=args.style_loss, style_layer_weights=args.style_layer_weights,
-            dtype=precision)
+            network, styles, network=resolved.network, weights=resolved.weights,
+            **{name: getattr(args, name) for name in _LOSS_OPTIONS}, dtype=precision)
     except ValueError as err:
         raise UsageError(options.with_flags(err)) from None
     total_steps = args.epochs * args.steps_per_epoch

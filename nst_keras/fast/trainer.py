@@ -231,7 +231,8 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         1.93
         """
         photos = ops.convert_to_tensor(photos, "float32")
-        return self._scored(photos, self._content_targets(photos), training, self._style_indices(photos, False))
+        indices = self._style_indices(photos, False)
+        return self._scored(photos, self._content_targets(photos, indices), training, indices)
 
     def _style_indices(self, photos, random):
         """Which style each photo is trained on: random in training, in turn in validation; None for one style."""
@@ -242,20 +243,26 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
             return tf.random.uniform(count, 0, self.styles, dtype=tf.int32)
         return tf.range(count[0]) % self.styles
 
-    def _content_targets(self, photos):
-        # The targets built from the content: each photo is its own. Targets, never differentiated.
-        context = objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, photos)
+    def _content_targets(self, photos, indices):
+        # The targets built from the content: each photo is its own. A target
+        # may also be built from what the network makes of other images
+        # (`generate`). Targets, never differentiated.
+        context = objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, photos,
+                                                  generate=lambda images: self._generated(images, False, indices))
         targets = objective.build_targets(self.terms, context, from_style=False)
         return {name: [ops.stop_gradient(ops.cast(t, "float32")) for t in values] for name, values in targets.items()}
 
+    def _generated(self, photos, training, indices):
+        if indices is None:
+            return self.style_network(photos, training=training)
+        return self.style_network({"images": photos, "style": tf.one_hot(indices, self.styles)}, training=training)
+
     def _scored(self, photos, content_targets, training, indices):
         targets = dict(content_targets)
+        generated = self._generated(photos, training, indices)
         if indices is None:
-            generated = self.style_network(photos, training=training)
             targets.update(self.targets)
         else:
-            style = tf.one_hot(indices, self.styles)
-            generated = self.style_network({"images": photos, "style": style}, training=training)
             targets.update({name: [tf.gather(t, indices) for t in values] for name, values in self.targets.items()})
         return objective.weighted_losses(
             generated, self.feature_extractor(generated), targets, self.loss_settings, self.terms)
@@ -282,11 +289,12 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         ['content_loss', 'loss', 'style_loss', 'total_variation_loss']
         """
         photos = ops.convert_to_tensor(photos, "float32")
+        indices = self._style_indices(photos, True)
         # Computed before the tape starts: nothing to record there.
-        content_targets = self._content_targets(photos)
+        content_targets = self._content_targets(photos, indices)
         variables = self.style_network.trainable_variables
         with tf.GradientTape() as tape:
-            losses = self._scored(photos, content_targets, True, self._style_indices(photos, True))
+            losses = self._scored(photos, content_targets, True, indices)
             # The mean over the global batch: under a tf.distribute strategy
             # each replica sees 1/N of it and the optimizer sums the replicas.
             total = ops.mean(losses["loss"]) / tf.distribute.get_strategy().num_replicas_in_sync
