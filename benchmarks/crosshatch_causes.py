@@ -18,11 +18,12 @@ same seed on the same crops for the same steps, with one thing changed:
 
 Each trained network then stylises the unseen photos (default the four of
 ``../shared/images/content``) at ``--eval-size``; the table gives the mean
-crosshatch number and high-frequency RMS (``_crosshatch.py``) and the mean
+crosshatch number and fine-texture RMS (``_crosshatch.py``) and the mean
 loss under the ``StyleTransferModel`` ``stylize`` builds for each photo (one
 scorer per photo, shared by all variants), so a variant that removes the
 pattern by losing the style shows it. ``--sheet`` writes, per variant, the
-stylised flattest 64 px of each photo, enlarged 3x.
+stylised flattest 64 px of each photo, enlarged 3x; ``--outputs DIR`` keeps
+every stylised photo (``VARIANT.npz``) for scoring again without training.
 
 Training at 128 px crops keeps each variant to minutes on 2 CPU cores; the
 style image is loaded at the crop size, as ``nst-keras train`` does.
@@ -103,6 +104,7 @@ def main(argv=None):
     parser.add_argument("--style", default=_perf.DEFAULT_STYLE)
     parser.add_argument("--weights", default=_perf.DEFAULT_WEIGHTS)
     parser.add_argument("--sheet", help="write the flattest corner of each photo, per variant, here")
+    parser.add_argument("--outputs", metavar="DIR", help="keep each variant's stylised photos here")
     args = parser.parse_args(argv)
 
     _perf.quiet_tensorflow()
@@ -124,7 +126,7 @@ def main(argv=None):
     photos = [load_image(path, args.eval_size) for path in args.photos]
     eval_style = load_image(args.style, args.eval_size)
     scorers = [scorer(photo, eval_style, args.weights) for photo in photos]
-    print(f"{'variant':<10} {'xhatch':>7} {'high':>6} {'loss':>7} {'train loss':>10} {'s/step':>7}")
+    print(f"{'variant':<10} {'xhatch':>7} {'fine':>6} {'loss':>7} {'train mean':>10} {'s/step':>7}")
     sheet, labels = [], []
     for name in args.variants:
         network = variant_network(name, args.filters, args.seed)
@@ -137,17 +139,21 @@ def main(argv=None):
         start = time.perf_counter()
         history = trainer.fit(data, epochs=1, steps_per_epoch=args.steps, verbose=0)
         per_step = (time.perf_counter() - start) / args.steps
-        hatches, highs, losses, corners = [], [], [], []
+        hatches, fines, losses, corners, images = [], [], [], [], []
         for photo, score in zip(photos, scorers):
             image = stylize_with_network(network, photo)
+            images.append(image)
             found = crosshatch(image, photo)
             hatches.append(found["periodic"])
-            highs.append(found["high"])
+            fines.append(found["fine"])
             losses.append(float(score.compute_losses(image[None])["loss"][0]))
             top, left = flat_tiles(photo, 64, 0.0)[0]
             corners.append(np.kron(image[top:top + 64, left:left + 64], np.ones((3, 3, 1))))
-        print(f"{name:<10} {np.mean(hatches):>7.2f} {np.mean(highs):>6.2f} {np.mean(losses):>7.4f} "
+        print(f"{name:<10} {np.mean(hatches):>7.2f} {np.mean(fines):>6.2f} {np.mean(losses):>7.4f} "
               f"{history.history['loss'][-1]:>10.4f} {per_step:>7.2f}", flush=True)
+        if args.outputs:
+            os.makedirs(args.outputs, exist_ok=True)
+            np.savez(os.path.join(args.outputs, f"{name}.npz"), *images)
         sheet.append(corners)
         labels.append([f"{name} {os.path.basename(path)}" for path in args.photos])
     if args.sheet:

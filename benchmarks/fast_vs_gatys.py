@@ -79,7 +79,7 @@ def network_seconds(network, image, repeats=3):
 
 
 def _crosshatch_text(values):
-    return f"{values['periodic']:>6.2f} {values['high']:>6.2f}"
+    return f"{values['periodic']:>6.2f} {values['fine']:>6.2f}"
 
 
 def quality(args, networks, style_path, weights):
@@ -96,12 +96,12 @@ def quality(args, networks, style_path, weights):
           f"(VGG16, default weights and layers); Gatys {steps} Adam steps"
           + (f", cached in {args.gatys_cache}" if args.gatys_cache else ""))
     print(f"(ratio: the loss over Gatys'; steps: the first multiple of {args.match_every} Gatys steps at which its "
-          "image's loss is at most this one's; crosshatch and high: RMS grey levels of periodic energy at the "
-          "strides' periods and of all energy at periods under 4 px, in the photo's flattest quarter)")
-    print(f"{'photo':<22} {'image':<24} {'loss':>7} {'ratio':>6} {'steps':>6} {'xhatch':>6} {'high':>6} "
+          "image's loss is at most this one's; xhatch and fine: RMS grey levels of the strongest regular pattern and of "
+          "all energy at periods of 2-8 px, in the photo's flattest quarter)")
+    print(f"{'photo':<22} {'image':<24} {'loss':>7} {'ratio':>6} {'steps':>6} {'xhatch':>6} {'fine':>6} "
           f"{'seconds':>8}")
     rows, labels = [], []
-    summary = {label: {"ratio": [], "periodic": [], "high": []} for label in ["Gatys", *networks]}
+    summary = {label: {"ratio": [], "periodic": [], "fine": []} for label in ["Gatys", *networks]}
     for path in args.photos:
         content, style = load_image(path, args.size), load_image(style_path, args.size)
         gatys = gatys_run(content, style, weights, steps, args.match_every, cache=args.gatys_cache,
@@ -123,7 +123,7 @@ def quality(args, networks, style_path, weights):
             worth = steps_to_reach(gatys["losses"], loss, args.match_every)
             print(f"{name:<22} {label[-24:]:<24} {loss:>7.4f} {loss / losses[1]:>6.2f} {worth or 'never':>6} "
                   f"{_crosshatch_text(hatch)} {seconds:>8.2f}", flush=True)
-            for key, value in (("ratio", loss / losses[1]), ("periodic", hatch["periodic"]), ("high", hatch["high"])):
+            for key, value in (("ratio", loss / losses[1]), ("periodic", hatch["periodic"]), ("fine", hatch["fine"])):
                 summary[label][key].append(value)
         rows.append([content, style, *(image for image, _ in outputs.values()), gatys["image"]])
         labels.append([name, "style", *(f"{label}, loss {loss:.3f}" for label, loss in zip(outputs, losses[2:])),
@@ -133,8 +133,8 @@ def quality(args, networks, style_path, weights):
         found = summary[label]
         print(f"{label}: mean ratio {np.mean(found['ratio']):.2f}, worst {max(found['ratio']):.2f}; crosshatch mean "
               f"{np.mean(found['periodic']):.2f} against Gatys' {gatys_hatch:.2f} "
-              f"({np.mean(found['periodic']) / max(gatys_hatch, 1e-9):.1f}x); high-frequency mean "
-              f"{np.mean(found['high']):.2f} against {np.mean(summary['Gatys']['high']):.2f}")
+              f"({np.mean(found['periodic']) / max(gatys_hatch, 1e-9):.2f}x); fine mean "
+              f"{np.mean(found['fine']):.2f} against {np.mean(summary['Gatys']['fine']):.2f}")
     return rows, labels
 
 

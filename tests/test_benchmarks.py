@@ -26,5 +26,5 @@ def test_the_crosshatch_number_sees_a_stride_pattern_in_flat_areas_and_not_noise
     noise = rng.normal(0.0, 0.03, photo.shape)
     hatched, noisy = crosshatch(photo + hatch, photo), crosshatch(photo + noise, photo)
     assert hatched["periodic"] > 5 * max(noisy["periodic"], 0.1)
-    assert noisy["high"] > hatched["high"] / 2  # noise has high-frequency energy, just no period
+    assert noisy["fine"] > hatched["fine"] / 2  # noise has fine energy, just no period
     assert crosshatch(photo, photo)["periodic"] < 0.1
