@@ -120,7 +120,7 @@ def quality(args, networks, style_path, weights):
                                             *((label, image, loss, seconds) for (label, (image, seconds)), loss
                                               in zip(outputs.items(), losses[2:]))]:
             hatch = crosshatch(image, content)
-            worth = steps_to_reach(gatys["losses"], loss, args.match_every)
+            worth = steps if label == "Gatys" else steps_to_reach(gatys["losses"], loss, args.match_every)
             print(f"{name:<22} {label[-24:]:<24} {loss:>7.4f} {loss / losses[1]:>6.2f} {worth or 'never':>6} "
                   f"{_crosshatch_text(hatch)} {seconds:>8.2f}", flush=True)
             for key, value in (("ratio", loss / losses[1]), ("periodic", hatch["periodic"]), ("fine", hatch["fine"])):
@@ -213,6 +213,7 @@ def main(argv=None):
 
     import nst_keras.fast
     from nst_keras import settings
+    from nst_keras.fast.files import load_network
     from nst_keras.images import save_image
     from nst_keras.plots import contact_sheet
 
@@ -230,7 +231,7 @@ def main(argv=None):
             network.save(path)
         label = os.path.basename(path)
         label = f"{label} ({len(networks) + 1})" if label in networks else label
-        networks[label] = network = keras.saving.load_model(path)
+        networks[label] = network = load_network(path)[0]
         print(f"network {path}: {network.count_params():,} parameters")
     args.network = args.network[0] if args.network[0] != "random" else path
     network = next(iter(networks.values()))

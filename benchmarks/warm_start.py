@@ -8,7 +8,9 @@ The same optimisation started from the network's result (``init=
 "network:..."``, every other setting the default) then runs for at most
 ``--fraction`` of the default's steps, scored every ``--match-every``
 steps; the table gives the steps and seconds at which it first reaches the
-default's final loss, and its seconds as a share of the default's.
+default's final loss, and its seconds as a share of the default's; and the
+step at which the default itself is as far as the warm start's last step
+(what the warm start saved).
 
 Seconds include the model build (and, for the warm start, the network's
 forward pass) and leave the scoring out. They are wall seconds on a shared
@@ -71,8 +73,8 @@ def main(argv=None):
     print("\n".join(_perf.machine_lines()))
     print(f"network {args.network}; style {args.style}; {args.size} px; the default: {steps} steps from the photo; "
           f"the warm start: at most {budget} steps from the network's result, scored every {args.match_every}\n")
-    print(f"{'photo':<22} {'default loss':>12} {'default s':>9} {'warm first':>10} {'warm steps':>10} "
-          f"{'warm s':>7} {'share s':>7} {'share steps':>11}")
+    print(f"{'photo':<22} {'default loss':>12} {'default s':>9} {'warm first':>10} {'warm last':>9} "
+          f"{'default at':>10} {'warm steps':>10} {'warm s':>7} {'share s':>7} {'share steps':>11}")
     met = 0
     for path in args.photos:
         content, style = load_image(path, args.size), load_image(args.style, args.size)
@@ -88,10 +90,14 @@ def main(argv=None):
             share_seconds = f"{float(seconds) / default_seconds:.0%}"
             share_steps = f"{reached / steps:.0%}"
             met += float(seconds) <= args.fraction * default_seconds
+        # The step at which the default, from the photo, is as far as the warm start's last step.
+        level = steps_to_reach(default["losses"], float(warm["losses"][-1]), args.match_every)
         print(f"{os.path.basename(path):<22} {target:>12.4f} {default_seconds:>9.0f} {warm['losses'][0]:>10.4f} "
-              f"{reached or 'never':>10} {seconds:>7} {share_seconds:>7} {share_steps:>11}", flush=True)
+              f"{warm['losses'][-1]:>9.4f} {level or 'never':>10} {reached or 'never':>10} {seconds:>7} "
+              f"{share_seconds:>7} {share_steps:>11}", flush=True)
     print(f"\nthe warm start reached the default's loss within {args.fraction:.0%} of its seconds on {met} of "
-          f"{len(args.photos)} photos (warm first: its loss after the first {args.match_every} steps)")
+          f"{len(args.photos)} photos (warm first, warm last: its loss after the first {args.match_every} steps and "
+          f"after {budget}; default at: the default's first step with a loss at most the warm start's last)")
 
 
 if __name__ == "__main__":
