@@ -40,7 +40,7 @@ OPTIONS_ADDED = {
     ("export",): "--network " + QUALITY,
     ("train",): "-h --help -o --output --photos --tfds --image-key --size --batch-size --epochs --steps-per-epoch "
                 "--content-weight --style-weight --tv-weight --learning-rate --precision --seed --filters "
-                "--residual-blocks --preview --model --weights --overwrite --quiet --cosine-decay " + QUALITY,
+                "--residual-blocks --preview --model --weights --overwrite --quiet --cosine-decay --procedural " + QUALITY,
     ("sweep",): "-h --help -o --output --save-cells --max-batch --overwrite --quiet --size --style-scale --background "
                 "--style-layer-weights --style-loss --style-blend-weights --content-weight --style-weight --tv-weight "
                 "--light-weight --init --seed --pooling --epochs --steps-per-epoch --learning-rate --optimizer "
