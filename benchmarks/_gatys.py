@@ -10,11 +10,23 @@ instead of optimising again: several networks, or variants of one, are then
 compared against the same optimised images.
 """
 
+import glob
 import hashlib
 import os
 import time
 
 import numpy as np
+
+import _perf
+
+
+def add_unseen_arguments(parser):
+    """``--style`` (the networks' style) and ``--photos`` (photos they never saw), as the network benchmarks take them."""
+    parser.add_argument("--style", default=_perf.DEFAULT_STYLE,
+                        help="the style the networks were trained on (default %(default)s)")
+    parser.add_argument("--photos", nargs="+",
+                        default=sorted(glob.glob(os.path.join(_perf.SHARED, "images", "content", "*.jpg"))),
+                        help="unseen photos (default ../shared/images/content/*.jpg)")
 
 
 def scorer(content, style, weights):

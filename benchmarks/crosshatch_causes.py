@@ -34,11 +34,11 @@ Usage::
 """
 
 import argparse
-import glob
 import os
 import time
 
 import _perf
+from _gatys import add_unseen_arguments
 
 VARIANTS = ("control", "bilinear", "blurred", "ends3", "avgpool", "tv10")
 
@@ -98,10 +98,8 @@ def main(argv=None):
     parser.add_argument("--filters", type=int, default=16, help="network width (default 16)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--train-photos", default=os.path.join(_perf.SHARED, "images", "photos"))
-    parser.add_argument("--photos", nargs="+",
-                        default=sorted(glob.glob(os.path.join(_perf.SHARED, "images", "content", "*.jpg"))))
+    add_unseen_arguments(parser)
     parser.add_argument("--eval-size", type=int, default=256, help="long side of the scoring (default 256)")
-    parser.add_argument("--style", default=_perf.DEFAULT_STYLE)
     parser.add_argument("--weights", default=_perf.DEFAULT_WEIGHTS)
     parser.add_argument("--sheet", help="write the flattest corner of each photo, per variant, here")
     parser.add_argument("--outputs", metavar="DIR", help="keep each variant's stylised photos here")

@@ -40,7 +40,6 @@ Usage (about 25 minutes on 2 CPU cores, most of it the four Gatys runs)::
 """
 
 import argparse
-import glob
 import os
 import subprocess
 import sys
@@ -48,6 +47,7 @@ import tempfile
 import time
 
 import _perf
+from _gatys import add_unseen_arguments
 
 
 def gatys_default_seconds(content, style, weights, timing_steps):
@@ -185,11 +185,7 @@ def main(argv=None):
                         help="trained NETWORK.keras files (from nst-keras train), all scored against the same Gatys "
                              "images, or 'random' for an untrained narrow network (smoke runs); the timings use the "
                              "first")
-    parser.add_argument("--style", default=_perf.DEFAULT_STYLE,
-                        help="the style the network was trained on (default %(default)s)")
-    parser.add_argument("--photos", nargs="+",
-                        default=sorted(glob.glob(os.path.join(_perf.SHARED, "images", "content", "*.jpg"))),
-                        help="unseen photos to compare on (default ../shared/images/content/*.jpg)")
+    add_unseen_arguments(parser)
     parser.add_argument("--size", type=int, default=256, help="long side of the quality comparison (default 256)")
     parser.add_argument("--gatys-epochs", type=int, default=None, help="Gatys epochs of stylize's default length (default: stylize's default epochs)")
     parser.add_argument("--match-every", type=int, default=10,

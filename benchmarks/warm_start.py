@@ -24,11 +24,11 @@ Usage::
 """
 
 import argparse
-import glob
 import os
 import time
 
 import _perf
+from _gatys import add_unseen_arguments
 
 
 def warm_run(content, style, weights, network, steps, match_every):
@@ -47,11 +47,7 @@ def warm_run(content, style, weights, network, steps, match_every):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--network", required=True, help="a trained NETWORK.keras (or a shipped network's name)")
-    parser.add_argument("--style", default=_perf.DEFAULT_STYLE,
-                        help="the style the network was trained on (default %(default)s)")
-    parser.add_argument("--photos", nargs="+",
-                        default=sorted(glob.glob(os.path.join(_perf.SHARED, "images", "content", "*.jpg"))),
-                        help="unseen photos (default ../shared/images/content/*.jpg)")
+    add_unseen_arguments(parser)
     parser.add_argument("--size", type=int, default=256, help="long side (default %(default)s)")
     parser.add_argument("--match-every", type=int, default=10, help="score every this many steps (default 10)")
     parser.add_argument("--fraction", type=float, default=0.2,
