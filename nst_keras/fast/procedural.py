@@ -72,7 +72,8 @@ def _leaf(rng, size):
     low, high = (fraction * size for fraction in RADIUS_RANGE)
     radius = (low ** -2 - rng.random() * (low ** -2 - high ** -2)) ** -0.5  # inverse of the r^-3 CDF
     centre = rng.uniform(-0.1 * size, 1.1 * size, 2)
-    shading = rng.uniform(0.0, 0.3) * np.array([np.cos(a := rng.uniform(0, 2 * np.pi)), np.sin(a)])
+    strength, direction = rng.uniform(0.0, 0.3), rng.uniform(0, 2 * np.pi)
+    shading = strength * np.array([np.cos(direction), np.sin(direction)])
     grating = None
     if rng.random() < TEXTURED:
         period = np.exp(rng.uniform(*np.log(PERIOD_RANGE)))
