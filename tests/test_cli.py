@@ -43,7 +43,7 @@ OPTIONS_ADDED = {
     ("train",): "-h --help -o --output --photos --tfds --image-key --size --batch-size --epochs --steps-per-epoch "
                 "--content-weight --style-weight --tv-weight --learning-rate --precision --seed --filters "
                 "--residual-blocks --preview --model --weights --overwrite --quiet --cosine-decay --temporal-weight "
-                + QUALITY,
+                "--procedural " + QUALITY,
     ("video",): "-h --help -o --output --size --style-scale --start --duration --fps --frames-dir --blend --no-blend "
                 "--blend-strength --temporal-weight --epochs --steps-per-epoch --learning-rate --precision "
                 "--frame-epochs --overwrite --quiet --network --style --style-weights --model --weights "

@@ -42,7 +42,7 @@ SIZE, BATCH_SIZE, EPOCHS, STEPS_PER_EPOCH = 256, 4, 10, 1000
 # The loss settings train takes: every loss weight of the table of terms, the statistic and the layer weights.
 _LOSS_OPTIONS = LossSettings.weight_names() + ("style_loss", "style_layer_weights")
 _SAME_RUN = ("style", "photos", "tfds", "image_key", "size", "batch_size", *_LOSS_OPTIONS, "model", "weights",
-             "precision", "filters", "residual_blocks", "learning_rate", "cosine_decay", "seed")
+             "precision", "filters", "residual_blocks", "learning_rate", "cosine_decay", "seed", "procedural")
 
 
 def _same_run_settings(args):
@@ -71,7 +71,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "train", help="train a feed-forward style network on photos (then stylize/batch/export --network)",
         parents=[options.model_options()],
         usage=("%(prog)s STYLE [STYLE ...] --photos DIR -o NETWORK.keras [options]\n"
-               "       %(prog)s STYLE [STYLE ...] --tfds NAME[:SPLIT] -o NETWORK.keras [options]"),
+               "       %(prog)s STYLE [STYLE ...] --tfds NAME[:SPLIT] -o NETWORK.keras [options]\n"
+               "       %(prog)s STYLE [STYLE ...] --procedural [--photos PAINTINGS_DIR] -o NETWORK.keras [options]"),
         description=(
             "Train a network that stylises any photo in one forward pass (Johnson et al. 2016, instance "
             "normalisation), with the losses of stylize scored by a frozen VGG. Several STYLE images train one "
@@ -85,10 +86,14 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                 "--quiet and --overwrite. Exit status: 0 trained, 1 interrupted (run the same command again to "
                 "continue) or failed, 2 bad usage."))
     parser.add_argument("style", nargs="+", metavar="STYLE", help="style image (painting) file(s), one per style")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--photos", metavar="DIR", help="folder of training photos (sub-folders not searched)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--photos", metavar="DIR", help="folder of training photos (sub-folders not searched); "
+                        "with --procedural, images mixed into the generated ones (half of the crops)")
     source.add_argument("--tfds", metavar="NAME[:SPLIT]",
                         help="train on a prepared TensorFlow Datasets split, e.g. coco/2017 (default split train)")
+    parser.add_argument("--procedural", action="store_true",
+                        help="train on generated dead-leaves images (nst_keras.fast.procedural), no photos needed: "
+                             "a network owing nothing to photos' licences")
     parser.add_argument("--image-key", default=None, metavar="KEY", help="the image feature of --tfds (default image)")
     parser.add_argument("-o", "--output", required=True, metavar="NETWORK.keras", help="the trained network file")
     options.add_setting(parser, ImageSettings, "size", default=SIZE,
@@ -134,6 +139,10 @@ def _check_inputs(args):
     reason = unwritable_reason(args.output)
     if reason:
         raise UsageError(f"{args.output}: {reason}")
+    if args.photos is None and args.tfds is None and not args.procedural:
+        raise UsageError("give the training images: --photos DIR, --tfds NAME or --procedural")
+    if args.procedural and args.tfds is not None:
+        raise UsageError("--procedural mixes in --photos, not --tfds")
     if args.image_key is not None and args.tfds is None:
         raise UsageError("--image-key goes with --tfds")
     if args.photos is not None and not os.path.exists(args.photos):
@@ -180,13 +189,15 @@ def _resume(args, partial):
 def _photos(args, context=None, report=None):
     """The photo pipeline; with a multi-worker input ``context``, this worker's share in per-replica batches."""
     from nst_keras.batch import parse_tfds_name
-    from nst_keras.fast import photo_dataset, tfds_photo_dataset
+    from nst_keras.fast import photo_dataset, procedural_dataset, tfds_photo_dataset
 
     batch_size, shard = args.batch_size, None
     if context is not None:
         batch_size = context.get_per_replica_batch_size(args.batch_size)
         shard = (context.input_pipeline_id, context.num_input_pipelines)
     try:
+        if args.procedural:
+            return procedural_dataset(args.size, args.batch_size, paintings=args.photos, seed=args.seed)
         if args.photos is not None:
             return photo_dataset(args.photos, args.size, batch_size, seed=args.seed, shard=shard, report=report)
         name, split = parse_tfds_name(args.tfds)
@@ -216,7 +227,8 @@ def _callbacks(args, photos, previews, styles, partial, losses):
     """Skipped-photo warnings, the loss log, previews and the backup, in that order."""
     import keras
 
-    from nst_keras.fast import AtomicBackupAndRestore, StylePreview
+    from nst_keras.fast import AtomicBackupAndRestore, StylePreview, TrainingClock
+    from nst_keras.fast.timing import estimate_text
 
     report = getattr(photos, "report", None)  # a TFDS pipeline has none: TFDS decodes
     shown = []
@@ -234,9 +246,15 @@ def _callbacks(args, photos, previews, styles, partial, losses):
         with atomic_write(os.path.join(partial, "losses.json"), "w") as fp:
             json.dump(losses, fp)
 
+    def estimate(per_step, steps):
+        sys.stdout.write("\n" if sys.stdout.isatty() and not args.quiet else "")  # end Keras' progress line
+        sys.stdout.flush()
+        info(args, estimate_text(per_step, steps))
+
     stem = os.path.splitext(args.output)[0].replace("{", "{{").replace("}", "}}")
     callbacks = [keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: (report_skipped(), log_loss(epoch, logs)), on_train_end=report_skipped)]
+        on_epoch_end=lambda epoch, logs: (report_skipped(), log_loss(epoch, logs)), on_train_end=report_skipped),
+        TrainingClock(estimate)]
     for style in range(len(styles)):
         suffix = ("_{index}" if len(previews) > 1 else "") + (f"_style{style}" if len(styles) > 1 else "")
         if previews:
@@ -342,6 +360,8 @@ def run(args: argparse.Namespace) -> int:
         tf.distribute.experimental_set_strategy(None)
     source = args.photos if args.photos is not None else f"tfds:{args.tfds}"
     where = "" if role is None else f" ({role.task_type} {role.index} of {role.workers} workers)"
+    if args.procedural:
+        source = "dead leaves" + (f" and {args.photos}" if args.photos is not None else "")
     info(args, f"training a network of {plural(len(styles), 'style')} on {source}: {plural(args.epochs, 'epoch')} "
                f"x {plural(args.steps_per_epoch, 'step')} of {args.batch_size} crops of {args.size} px; "
                f"precision {precision}{where}")

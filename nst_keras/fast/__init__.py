@@ -10,9 +10,12 @@ optimisation steps.
   and blends of them at inference.
 - :class:`StyleNetworkTrainer`: the Keras model whose ``fit`` trains it
   against a frozen VGG; :class:`StylePreview` saves previews while it trains;
-  :func:`training_optimizer` is its Adam, constant or cosine-decayed.
+  :func:`training_optimizer` is its Adam, constant or cosine-decayed;
+  :class:`TrainingClock` estimates the training's time from its first steps.
 - :func:`photo_dataset` / :func:`tfds_photo_dataset`: the training photos as
-  ``tf.data`` pipelines of random crops.
+  ``tf.data`` pipelines of random crops; :func:`procedural_dataset`: images
+  the project draws itself (dead leaves, plus crops of paintings), for
+  networks that owe nothing to photos.
 - :func:`stylize_with_network` and :func:`export_network` (a SavedModel that
   needs neither Keras nor nst_keras) to use the result; :func:`in_precision`
   runs a trained network in bfloat16 where the hardware has it.
@@ -44,11 +47,13 @@ _EXPORTS = {
     "StyleNetwork": "nst_keras.fast.network",
     "StyleNetworkTrainer": "nst_keras.fast.trainer",
     "StylePreview": "nst_keras.fast.trainer",
+    "TrainingClock": "nst_keras.fast.timing",
     "export_network": "nst_keras.fast.export",
     "in_precision": "nst_keras.fast.network",
     "load_network": "nst_keras.fast.files",
     "network_info": "nst_keras.fast.files",
     "photo_dataset": "nst_keras.fast.data",
+    "procedural_dataset": "nst_keras.fast.procedural",
     "save_network": "nst_keras.fast.files",
     "style_weights": "nst_keras.fast.network",
     "stylize_with_network": "nst_keras.fast.network",

@@ -7,14 +7,16 @@ zip), holds the style files, the VGG and its weights, the settings and the
 loss per epoch; :func:`network_info` reads it without TensorFlow.
 
 :func:`check_network_file` needs no TensorFlow either, so a command can refuse
-a bad file before the slow import.
+a bad file before the slow import. Networks shipped with the package (in
+``nst_keras/fast/networks/``, see :func:`shipped_networks`) are named instead
+of given as files: ``--network starry-night``.
 
 Example:
 
 >>> check_network_file("missing.keras")
 Traceback (most recent call last):
 ...
-nst_keras.fast.files.NetworkFileError: missing.keras: no such file
+nst_keras.fast.files.NetworkFileError: missing.keras: no such file (the shipped networks are starry-night)
 """
 
 import contextlib
@@ -29,6 +31,8 @@ INFO_NAME = "nst_keras.json"
 # What Keras writes into every .keras archive: the model's class and layers.
 _KERAS_CONFIG = "config.json"
 NETWORK_CLASS = "StyleNetwork"
+# Networks shipped with the package: NAME.keras here is the network NAME.
+SHIPPED_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "networks")
 
 
 class NetworkFileError(ValueError):
@@ -41,8 +45,40 @@ class NetworkFileError(ValueError):
     """
 
 
+def shipped_networks() -> dict:
+    """The networks shipped with nst_keras: ``{name: path}`` (``--network NAME`` takes the name).
+
+    Example:
+
+    >>> sorted(shipped_networks())
+    ['starry-night']
+    """
+    if not os.path.isdir(SHIPPED_FOLDER):
+        return {}
+    found = sorted(name for name in os.listdir(SHIPPED_FOLDER) if name.endswith(".keras"))
+    return {name[:-len(".keras")]: os.path.join(SHIPPED_FOLDER, name) for name in found}
+
+
+def network_path(path) -> str:
+    """``path`` itself, or, where no such file exists, the shipped network of that name (see :func:`shipped_networks`).
+
+    A file in the working folder wins over a shipped network of the same name.
+
+    Example:
+
+    >>> os.path.basename(network_path("starry-night"))
+    'starry-night.keras'
+    >>> network_path("mine.keras")
+    'mine.keras'
+    """
+    path = os.fspath(path)
+    if os.path.lexists(path):
+        return path
+    return shipped_networks().get(path, path)
+
+
 def check_network_file(path) -> None:
-    """Raise :class:`NetworkFileError` unless ``path`` is a style network file that ``nst-keras train`` wrote.
+    """Raise :class:`NetworkFileError` unless ``path`` (or the shipped network so named) is a network of ``train``.
 
     The archive must hold a :class:`~nst_keras.fast.StyleNetwork` (Keras'
     ``config.json``) and the record ``nst_keras.json``; any other file is
@@ -57,8 +93,10 @@ def check_network_file(path) -> None:
     nst_keras.fast.files.NetworkFileError: .: not a style network from nst-keras train (it is a folder)
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise NetworkFileError(f"{path}: no such file")
+    if not os.path.exists(network_path(path)):
+        shipped = ", ".join(shipped_networks())
+        raise NetworkFileError(f"{path}: no such file" + (f" (the shipped networks are {shipped})" if shipped else ""))
+    path = network_path(path)
     what = "it is a folder" if os.path.isdir(path) else _what_archive(path)
     if what is not None:
         raise NetworkFileError(f"{path}: not a style network from nst-keras train ({what})")
@@ -107,7 +145,7 @@ def load_network(path, precision=None):
 
     Args:
         path: a ``.keras`` file from ``nst-keras train`` (or
-            :func:`save_network`).
+            :func:`save_network`), or a shipped network's name.
         precision: run the network in this dtype policy (``"auto"``:
             bfloat16 where the hardware has it natively); ``None`` keeps the
             precision it was saved in.
@@ -130,8 +168,9 @@ def load_network(path, precision=None):
 
     from nst_keras.fast.network import StyleNetwork, in_precision
 
-    path = os.fspath(path)
-    check_network_file(path)
+    name = os.fspath(path)
+    check_network_file(name)
+    path = network_path(name)
     try:
         network = keras.saving.load_model(path)
     except Exception as err:
@@ -143,7 +182,7 @@ def load_network(path, precision=None):
         network = in_precision(network, precision)
     found = network_info(path)
     record = {key: value for key, value in found.get("provenance", {}).items() if key != "settings"}
-    record["style_network"] = os.path.basename(path)
+    record["style_network"] = os.path.basename(path) if name == path else f"{name} (shipped with nst_keras)"
     record["precision"] = network.dtype_policy.name
     return network, dict(found, provenance=record)
 
