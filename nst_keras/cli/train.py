@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     from nst_keras.fast import StyleNetwork, StyleNetworkTrainer, training_optimizer
     from nst_keras.fast.files import save_network
     from nst_keras.precision import resolve_precision
-    from nst_keras.provenance import provenance
+    from nst_keras.provenance import input_record, provenance
 
     precision = resolve_precision(args.precision)
     photos = _photos(args)
@@ -262,7 +262,7 @@ def run(args: argparse.Namespace) -> int:
     settings = {name: getattr(args, name) for name in _SAME_RUN if name not in ("style", "model", "weights")}
     record = {
         "provenance": provenance(resolved.network, resolved.source, dict(settings, precision=precision),
-                                 style_image=", ".join(os.path.basename(path) for path in args.style)),
+                                 **input_record(args.output, None, args.style)),
         "styles": [os.path.basename(path) for path in args.style], "loss_per_epoch": history,
         "skipped_photos": [list(item) for item in getattr(getattr(photos, "report", None), "skipped", [])],
     }
