@@ -88,9 +88,12 @@ def test_train_reports_each_bad_photo_once_and_how_the_loss_fell(files, one_styl
     code, lines, network = one_style
     assert code == 0, lines
     skipped = [line for line in lines if line.startswith("nst-keras: warning:")]
-    assert skipped == [f"nst-keras: warning: {photos / 'broken.jpg'}: not an image (unrecognised format); skipped"]
-    assert lines[-1].startswith(f"wrote {network} (1 style) in ")
-    assert "with vgg16, weights random initialisation" in lines[-1] and "(epoch means)" in lines[-1]
+    assert len(skipped) == 1 and skipped[0].startswith("nst-keras: warning: ")
+    assert skipped[0].endswith("/broken.jpg: not an image (unrecognised format); skipped")
+    assert lines[-1].startswith("wrote ") and f"{os.path.basename(network)} (1 style) in " in lines[-1]
+    assert "with vgg16: loss" in lines[-1] and "(epoch means)" in lines[-1]
+    assert "network: vgg16; weights: random initialisation (no pretrained weights)" in lines
+    assert max(len(line) for line in lines) <= 120
     # The output exists now: a second run refuses to replace it.
     code, lines = _main("train", styles[0], "--photos", photos, "-o", network, *TINY)
     assert code == 2 and lines == [f"nst-keras: error: {network}: already exists; pass --overwrite to replace it"]

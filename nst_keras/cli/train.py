@@ -269,5 +269,5 @@ def run(args: argparse.Namespace) -> int:
     save_network(trainer.style_network, args.output, record)
     shutil.rmtree(partial, ignore_errors=True)
     info(args, f"wrote {args.output} ({plural(len(styles), 'style')}) in {time.perf_counter() - start:.0f} s "
-               f"with {resolved.network}, weights {resolved.source}: {loss_text({'loss': history})}")
+               f"with {resolved.network}: {loss_text({'loss': history})}")
     return EXIT_OK
