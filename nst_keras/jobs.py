@@ -341,6 +341,8 @@ def read_inputs(content, styles, outputs, image_settings, *, extra_inputs=(), ov
     except images.ImageError:
         raise
     except ValueError as err:  # Pillow's word on a colour it does not know
+        if "`background`" in str(err):  # already said in full by nst_keras.images
+            raise
         raise ValueError(f"Expected `background` to be a colour name, #rrggbb or (r, g, b) ({err}). "
                          f"Received: background={background!r}") from None
 

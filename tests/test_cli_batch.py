@@ -45,4 +45,4 @@ def test_export_library_refusal_names_the_flag(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(nst_keras.export, "export_saved_model", export)
     assert cli.main(["export", str(tmp_path / "m"), "--weights", "none", "--model", "vgg16", "--max-side", "8"]) == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "nst-keras: error: expected --max-side to be >= 32. Received: --max-side 8")
+        "nst-keras: error: --max-side: expected >= 32, got 8")

@@ -36,8 +36,8 @@ from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROG, Parse
                                   reported_warnings)
 from nst_keras.cli.options import stylize_settings, with_flags
 
-__all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main",
-           "stylize_settings"]
+__all__ = ["COMMANDS", "COMMAND_SPELLINGS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser",
+           "command_parser", "main", "stylize_settings"]
 
 # Each sub-command's module: add_parser(commands) declares it, run(args) runs it.
 COMMANDS = {module.__name__.rsplit(".", 1)[-1]: module for module in (stylize, batch, export, sheet, sweep, train, weights)}
@@ -60,6 +60,35 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("stylize", "sheet", "sweep", "weights", "batch", "export", "train"):
         COMMANDS[name].add_parser(commands)
     return parser
+
+
+# Other spellings of the commands, accepted as they are written in prose ("stylise").
+COMMAND_SPELLINGS = {"stylise": "stylize"}
+
+
+def _spelled(argv):
+    """``argv`` with the command in the spelling the parser knows (the first word that is no option)."""
+    for index, word in enumerate(argv):
+        if not word.startswith("-"):
+            return argv[:index] + [COMMAND_SPELLINGS.get(word, word)] + argv[index + 1:]
+    return argv
+
+
+def command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (sub-)command that ``args`` were parsed for: ``stylize``'s, ``weights fetch``'s ...
+
+    Example:
+
+    >>> parser = build_parser()
+    >>> command_parser(parser, parser.parse_args(["weights", "fetch"])).prog
+    'nst-keras weights fetch'
+    """
+    while True:
+        commands = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+        chosen = getattr(args, commands[0].dest, None) if commands else None
+        if chosen not in (commands[0].choices if commands else {}):
+            return parser
+        parser = commands[0].choices[chosen]
 
 
 def _failure_text(err):
@@ -86,6 +115,7 @@ def main(argv: list | None = None) -> int:
     2
     """
     parser = build_parser()
+    argv = _spelled(sys.argv[1:] if argv is None else list(argv))
     try:
         args, extras = parser.parse_known_args(argv)
         # argparse gives an optional positional (stylize's STYLE) nothing when
@@ -93,7 +123,7 @@ def main(argv: list | None = None) -> int:
         if extras and getattr(args, "style", None) == [] and not any(text.startswith("-") for text in extras):
             args.style = extras
         elif extras:
-            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+            command_parser(parser, args).unknown(extras)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
     try:

@@ -25,6 +25,9 @@ from nst_keras.settings import ImageSettings, LossSettings, RunSettings
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 PROG = "nst-keras"
+LINE_WIDTH = 120  # every line printed by default fits (Keras' progress bar aside)
+# Said when a comma list is given to an option that takes one value.
+LIST_HINT = "lists of values belong to nst-keras sweep"
 PACKAGE_DIR = os.path.dirname(os.path.abspath(nst_keras.__file__))
 
 
@@ -54,12 +57,66 @@ class Parser(argparse.ArgumentParser):
     ...         print(exit_.code)
     2
     >>> err.getvalue()
-    "nst-keras: error: argument --size: invalid int value: 'big' (see nst-keras stylize --help)\\n"
+    "nst-keras: error: --size: invalid int value: 'big' (see nst-keras stylize --help)\\n"
     """
 
     def error(self, message):
         """Print ``nst-keras: error: MESSAGE (see PROG --help)`` and exit with code 2."""
-        self.exit(EXIT_USAGE, f"{PROG}: error: {one_line(message)} (see {self.prog} --help)\n")
+        # "--size: expected ...", as our other errors; a command's name needs no label.
+        message = re.sub(r"^argument ([A-Z]+: )?", "", one_line(message))
+        self.exit(EXIT_USAGE, f"{PROG}: error: {message} (see {self.prog} --help)\n")
+
+    def _check_value(self, action, value):
+        # argparse's "invalid choice: 'x' (choose from ...)" in our one form, with the nearest choice.
+        if action.choices is not None and value not in action.choices:
+            choices = [str(choice) for choice in action.choices]
+            if isinstance(action, argparse._SubParsersAction):
+                raise argparse.ArgumentError(action, f"unknown command {value}" + did_you_mean(str(value), choices))
+            message = f"expected one of {', '.join(choices)}, got {value}"
+            if "," in str(value) and action.dest in settings_flags():
+                raise argparse.ArgumentError(action, f"{message}; {LIST_HINT}")
+            raise argparse.ArgumentError(action, message + did_you_mean(str(value), choices))
+
+    def unknown(self, extras: list) -> None:
+        """Refuse arguments this parser does not know, naming the nearest option, and exit with code 2.
+
+        Example:
+
+        >>> import contextlib, io
+        >>> parser = Parser(prog="nst-keras stylize")
+        >>> _ = parser.add_argument("--size", type=int)
+        >>> err = io.StringIO()
+        >>> with contextlib.redirect_stderr(err):
+        ...     try:
+        ...         parser.unknown(["--szie", "384"])
+        ...     except SystemExit as exit_:
+        ...         print(exit_.code)
+        2
+        >>> err.getvalue()
+        'nst-keras: error: unknown option --szie; did you mean --size? (see nst-keras stylize --help)\\n'
+        """
+        options = [text.split("=", 1)[0] for text in extras if text.startswith("-")]
+        if not options:
+            self.error(f"unexpected {'argument' if len(extras) == 1 else 'arguments'}: {' '.join(extras)}")
+        known = [option for action in self._actions if action.help != argparse.SUPPRESS
+                 for option in action.option_strings]
+        self.error(f"unknown option {options[0]}" + did_you_mean(options[0], known))
+
+
+def did_you_mean(word: str, candidates: list) -> str:
+    """``"; did you mean X?"`` for the candidate nearest to a misspelt ``word``, or ``""`` when none is near.
+
+    Example:
+
+    >>> did_you_mean("--szie", ["--size", "--style-scale", "--seed"])
+    '; did you mean --size?'
+    >>> did_you_mean("stylze", ["stylize", "sheet", "sweep"]), did_you_mean("xyz", ["stylize"])
+    ('; did you mean stylize?', '')
+    """
+    import difflib
+
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:
@@ -91,15 +148,17 @@ def one_line(text: str) -> str:
 
 
 def info(args: argparse.Namespace, message: str) -> None:
-    """Print a progress or result line to stderr, unless ``--quiet``.
+    """Print a progress or result line to stderr, unless ``--quiet``; paths shortened to fit, but with ``--debug``.
 
     Example:
 
     >>> import argparse
     >>> info(argparse.Namespace(quiet=True), "not shown")
     """
-    if not getattr(args, "quiet", False):
-        print(message, file=sys.stderr, flush=True)
+    if getattr(args, "quiet", False):
+        return
+    lines = str(message).split("\n")
+    print("\n".join(lines if getattr(args, "debug", False) else map(fit_line, lines)), file=sys.stderr, flush=True)
 
 
 def warn(args: argparse.Namespace, message: str) -> None:
@@ -225,9 +284,89 @@ def resolve_weights(args: argparse.Namespace):
             raise
         raise UsageError(with_flags(str(err))) from None
     if resolved.note:
-        info(args, f"note: {with_flags(resolved.note)}")
-    info(args, f"network: {resolved.network}; weights: {resolved.source}")
+        report_note(args, resolved.note, getattr(resolved, "details", None))
+    report_weights(args, resolved.network, resolved.source, resolved.weights)
     return resolved
+
+
+def short_path(path, width: int = 60) -> str:
+    """``path`` for a line of output: the home folder as ``~``, and folders in the middle left out to fit ``width``.
+
+    The file name is always kept whole.
+
+    Example:
+
+    >>> short_path("/data/a/very/long/folder/name/for/weights/vgg16.weights.h5", 40)
+    '/data/…/for/weights/vgg16.weights.h5'
+    >>> short_path("weights.h5")
+    'weights.h5'
+    """
+    text = os.fspath(path)
+    home = os.path.expanduser("~")
+    if home not in ("", "~", os.sep) and text.startswith(home + os.sep):
+        text = "~" + text[len(home):]
+    parts = text.split(os.sep)
+    head = parts[:2] if parts[0] == "" else parts[:1]  # "/data" or "~" or a relative path's first folder
+    keep = len(parts) - len(head)
+    while len(text) > width and keep > 1:
+        keep -= 1
+        text = os.sep.join(head + ["…"] + parts[-keep:])
+    return text if len(text) <= width else "…" + os.sep + parts[-1]
+
+
+def fit_line(line: str, width: int = LINE_WIDTH) -> str:
+    """``line`` shortened to ``width`` characters by shortening its paths (:func:`short_path`), longest first.
+
+    Words without a path separator are never cut, so a line without paths
+    may stay longer.
+
+    Example:
+
+    >>> fit_line("wrote /tmp/" + "x" * 40 + "/" + "y" * 40 + "/out.png (64x48) in 3 s", 60)
+    'wrote /tmp/…/out.png (64x48) in 3 s'
+    """
+    words = line.split(" ")
+    while len(" ".join(words)) > width:
+        paths = [i for i, word in enumerate(words) if os.sep in word.strip("(),;:") and "…" not in word]
+        if not paths:
+            break
+        index = max(paths, key=lambda i: len(words[i]))
+        word = words[index]
+        excess = len(" ".join(words)) - width
+        words[index] = short_path(word, max(12, len(word) - excess))
+    return " ".join(words)
+
+
+def report_note(args: argparse.Namespace, note: str, details: str | None = None) -> None:
+    """Print a note about the weights in one short line; why in full only with ``--debug``.
+
+    Example:
+
+    >>> with contextlib.redirect_stderr(sys.stdout):
+    ...     report_note(argparse.Namespace(debug=False), "VGG19 is not available", "VGG19: offline")
+    note: VGG19 is not available (--debug says why)
+    """
+    debug = getattr(args, "debug", False)
+    info(args, f"note: {with_flags(note)}" + (" (--debug says why)" if details and not debug else ""))
+    if debug and details:
+        info(args, f"note: {with_flags(details)}")
+
+
+def report_weights(args: argparse.Namespace, network: str, source: str, path: str | None) -> None:
+    """Print which network and weights run in one short line (``--debug``: the weights' whole source).
+
+    Example:
+
+    >>> with contextlib.redirect_stderr(sys.stdout):
+    ...     report_weights(argparse.Namespace(debug=False), "vgg16", "ImageNet VGG16 (...), file /c/v.weights.h5",
+    ...                    "/c/v.weights.h5")
+    network: vgg16; weights: ImageNet, /c/v.weights.h5
+    """
+    if getattr(args, "debug", False) or path is None:
+        what = source
+    else:
+        what = ("ImageNet, " if source.startswith("ImageNet") else "file ") + short_path(path)
+    info(args, f"network: {network}; weights: {what}")
 
 
 def weights_argument(args: argparse.Namespace):
@@ -251,7 +390,13 @@ def on_event(args: argparse.Namespace):
     """
     def report(event):
         sys.stdout.flush()  # Keras' progress line first
-        info(args, with_flags(event.message))
+        data = event.data
+        if event.kind == "note" and "note" in data:
+            report_note(args, data["note"], data.get("details"))
+        elif event.kind == "weights" and "source" in data:
+            report_weights(args, data["network"], data["source"], data.get("path"))
+        else:
+            info(args, with_flags(event.message))
 
     return report
 
@@ -271,7 +416,7 @@ def usage_errors(args: argparse.Namespace) -> Iterator[None]:
     ...     raise ValueError("Expected `style_weight` to be >= 0. Received: style_weight=-1")
     Traceback (most recent call last):
     ...
-    nst_keras.cli.common.UsageError: expected --style-weight to be >= 0. Received: --style-weight -1
+    nst_keras.cli.common.UsageError: --style-weight: expected >= 0, got -1
     """
     from nst_keras.fast.files import NetworkFileError
 
@@ -353,18 +498,30 @@ def with_flags(message: str) -> str:
     """A library message with its parameter names written as the options that set them.
 
     ``overwrite=True`` becomes ``--overwrite``; `` `content_weight` `` and
-    ``content_weight=`` become ``--content-weight``. The first letter is
-    lower-cased to follow ``nst-keras: error:``.
+    ``content_weight=`` become ``--content-weight``. Keras' form of a value
+    error, "Expected ... Received: ...", becomes the command line's one form,
+    ``--option: expected ..., got VALUE``. The first letter is lower-cased
+    to follow ``nst-keras: error:``.
 
     Example:
 
     >>> with_flags("out: exists; pass overwrite=True to replace it")
     'out: exists; pass --overwrite to replace it'
     >>> with_flags("Expected `total_variation_weight` to be >= 0. Received: total_variation_weight=-1")
-    'expected --tv-weight to be >= 0. Received: --tv-weight -1'
+    '--tv-weight: expected >= 0, got -1'
+    >>> with_flags("Expected one `style_blend_weights` entry per style image (2). Received: style_blend_weights=[1]")
+    'expected one --style-blend-weights entry per style image (2), got --style-blend-weights [1]'
     """
     flags = dict(settings_flags(), **LIBRARY_FLAGS)
     pattern = "|".join(sorted(map(re.escape, flags), key=len, reverse=True))
+    message = str(message)
+    one = re.fullmatch(r"Expected `(\w+)` to be (.*?)\. Received: \1=(.*)", message, re.S)
+    if one:
+        value = one.group(3)
+        value = value[1:-1] if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"" else value
+        message = f"`{one.group(1)}`: expected {one.group(2)}, got {value}"
+    else:
+        message = re.sub(r"^Expected (.*?)\. Received: (.*)$", r"expected \1, got \2", message, flags=re.S)
 
     def replace(match):
         name = match.group("quoted") or match.group("true") or match.group("assigned")
