@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Callable
 
 from nst_keras import defaults
-from nst_keras.cli.common import EXIT_OK, LINE_WIDTH, import_tensorflow_quietly, info, report_note
+from nst_keras.cli.common import EXIT_OK, LINE_WIDTH, fit_line, import_tensorflow_quietly, info, report_note
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -111,6 +111,11 @@ def entry_state(entry: dict) -> str:
     return f"present, {checksum}" if checksum else "present"
 
 
+def _fitted(args, text):
+    """``text``'s lines with their paths shortened to the line width, but with ``--debug``."""
+    return text if getattr(args, "debug", False) else "\n".join(map(fit_line, text.split("\n")))
+
+
 def _indented(text):
     """``text`` indented by two spaces, wrapped at spaces to the line width."""
     return textwrap.fill(text, LINE_WIDTH, initial_indent="  ", subsequent_indent="  ", break_long_words=False,
@@ -137,11 +142,12 @@ def run(args: argparse.Namespace) -> int:
             if found.note:
                 report_note(args, found.note, getattr(found, "details", None))
             status = getattr(found, "status", None)
-            print(f"{found.network}: {found.weights}" + (f" ({status})" if status else ""))
-            print(_indented(found.source))
+            print(_fitted(args, f"{found.network}: {found.weights}" + (f" ({status})" if status else "")))
+            print(_fitted(args, _indented(found.source)))
         return EXIT_OK
     for entry in weights.available_weights():
         entry = dict(entry) if isinstance(entry, dict) else vars(entry)
-        print(f"{entry['network']}  {entry_state(entry)}  {entry['path']}\n" + _indented(entry["source"]))
+        print(_fitted(args, f"{entry['network']}  {entry_state(entry)}  {entry['path']}"))
+        print(_fitted(args, _indented(entry["source"])))
     sys.stdout.flush()
     return EXIT_OK
