@@ -145,6 +145,9 @@ def test_stylize_with_a_network(trained, files, tmp_path):
     assert metadata["content_image"] == "p2.png" and metadata["network"] == "vgg16"
     blend = tmp_path / "blend.png"
     assert _main("stylize", photos / "p2.png", "--network", network, "-o", blend, "--style-weights", "1,3")[0] == 0
+    # The network recorded where its styles were: a sheet of its output shows photo, both styles and result.
+    code, lines = _main("sheet", out, "-o", tmp_path / "sheet.png", "--height", "20")
+    assert code == 0 and lines[-1].endswith(", 1 row)"), lines
 
 
 def test_stylize_with_a_network_in_each_precision(trained, files, tmp_path):

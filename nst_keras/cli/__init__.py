@@ -3,7 +3,8 @@
 One module per command (:mod:`~nst_keras.cli.stylize`, :mod:`~nst_keras.cli.batch`,
 :mod:`~nst_keras.cli.export`, :mod:`~nst_keras.cli.sheet`, :mod:`~nst_keras.cli.sweep`, :mod:`~nst_keras.cli.train`,
 :mod:`~nst_keras.cli.weights`), each with ``add_parser`` and ``run``; the
-options of the settings come from :mod:`~nst_keras.cli.options`.
+options of the settings come from :mod:`~nst_keras.cli.options`, the wording
+of messages from :mod:`~nst_keras.cli.messages`.
 
 Exit codes: 0 success, 2 bad usage or bad input (a missing or unreadable
 image, an output that already exists, a missing weights file), 1 anything
