@@ -153,6 +153,8 @@ def fit_line(line: str, width: int = LINE_WIDTH) -> str:
 
     >>> fit_line("wrote /tmp/" + "x" * 40 + "/" + "y" * 40 + "/out.png (64x48) in 3 s", 60)
     'wrote /tmp/…/out.png (64x48) in 3 s'
+    >>> fit_line("asked for it (/tmp/" + "x" * 40 + "/" + "y" * 40 + "/vgg19.h5)", 60)
+    'asked for it (/tmp/…/vgg19.h5)'
     """
     words = line.split(" ")
     while len(" ".join(words)) > width:
@@ -162,7 +164,9 @@ def fit_line(line: str, width: int = LINE_WIDTH) -> str:
         index = max(paths, key=lambda i: len(words[i]))
         word = words[index]
         excess = len(" ".join(words)) - width
-        words[index] = short_path(word, max(12, len(word) - excess))
+        path = word.strip("(),;:")
+        start = word.index(path)
+        words[index] = word[:start] + short_path(path, max(12, len(path) - excess)) + word[start + len(path):]
     return " ".join(words)
 
 
