@@ -40,7 +40,8 @@ def test_the_fallback_note_is_one_short_line_once_and_says_why_only_with_debug(f
     notes = [line for line in lines if line.startswith("note:")]
     assert notes == [f"note: {weights.FALLBACK_NOTE} (--debug says why)"]
     network = next(line for line in lines if line.startswith("network:"))
-    assert network.startswith("network: vgg16; weights: ImageNet, ") and network.endswith("vgg16_imagenet_notop.weights.h5")
+    assert network.startswith("network: vgg16; weights: ImageNet, ")
+    assert network.endswith("vgg16_imagenet_notop.weights.h5")
     assert len(str(fallback_home)) > 120 and max(len(line) for line in lines) <= common.LINE_WIDTH
 
     assert cli.main(["--debug", "stylize", *pair, "-o", str(out), *TINY, "--overwrite"]) == 0
