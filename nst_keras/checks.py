@@ -130,13 +130,13 @@ def init(choices):
     >>> init(("content", "noise"))("init", "network:")
     Traceback (most recent call last):
     ...
-    ValueError: Expected `init` to be one of ('content', 'noise') or network:NETWORK.keras. Received: init='network:'
+    ValueError: Expected `init` to be one of content, noise or network:NETWORK.keras. Received: init='network:'
     """
     def check(name, value):
         if isinstance(value, str) and value.startswith(NETWORK_INIT) and value[len(NETWORK_INIT):].strip():
             return value
         if value not in choices:
-            raise error(name, f"one of {choices} or {NETWORK_INIT}NETWORK.keras", value)
+            raise error(name, f"one of {', '.join(choices)} or {NETWORK_INIT}NETWORK.keras", value)
         return value
 
     return check

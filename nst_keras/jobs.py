@@ -287,24 +287,22 @@ class StylizeJob:
             return self._run_network(on_event)
         from nst_keras.callbacks import ImageCheckpoint
         from nst_keras.precision import resolve_precision
-        from nst_keras.provenance import provenance
+        from nst_keras.provenance import input_record, provenance
         from nst_keras.stylize import stylize
         from nst_keras.weights import resolve_weights
 
         resolved = resolve_weights(self.network, self.weights)
         if resolved.note:
-            emit(on_event, "note", f"note: {resolved.note}")
+            emit(on_event, "note", f"note: {resolved.note}", note=resolved.note, details=resolved.details)
         emit(on_event, "weights", f"network: {resolved.network}; weights: {resolved.source}",
-             network=resolved.network, weights=resolved.source)
+             network=resolved.network, weights=resolved.source, source=resolved.source, path=resolved.weights)
         run = self.settings.run.resolved(self.image_settings.size, precision=resolve_precision)
         settings = StylizeSettings(self.settings.loss, run)
         how = " (auto)" if self.settings.run.precision == "auto" else ""
         emit(on_event, "precision", f"precision: {run.precision}{how}", precision=run.precision)
-        metadata = provenance(
-            resolved.network, resolved.source, dict(settings.to_dict(), **self.image_settings.to_dict()),
-            content_image=os.path.basename(self.content_path),
-            style_image=", ".join(os.path.basename(path) for path in self.style_paths),
-        )
+        recorded = dict(settings.to_dict(), **self.image_settings.to_dict())
+        metadata = provenance(resolved.network, resolved.source, recorded,
+                              **input_record(self.output, self.content_path, self.style_paths))
         height, width = self.content.shape[:2]
         fits = _memory_check(self.content_path, self.image_settings.size, run, resolved.network, tensorflow=True)
         fits(height, width)
@@ -332,7 +330,7 @@ class StylizeJob:
     def _run_network(self, on_event):
         from nst_keras.fast import stylize_with_network
         from nst_keras.fast.files import load_network
-        from nst_keras.provenance import provenance
+        from nst_keras.provenance import input_record, provenance
 
         if self.loaded is not None:
             network, found = self.loaded
@@ -342,11 +340,20 @@ class StylizeJob:
              precision=found["provenance"]["precision"])
         start = time.perf_counter()
         result = stylize_with_network(network, self.content, style=self.style_choice)
-        metadata = dict(provenance("unknown", "unknown"), **found["provenance"],
-                        content_image=os.path.basename(self.content_path))
+        inputs = input_record(self.output, self.content_path, _network_styles(found["provenance"], self.style_network))
+        metadata = {**provenance("unknown", "unknown"), **found["provenance"], **inputs}
         images.save_image(self.output, result, metadata=metadata, depth=self.image_settings.output_depth)
         styles = ", ".join(found.get("styles", [])) or "styles not recorded"
         return JobResult(self.output, result, time.perf_counter() - start, None, styles, metadata=metadata)
+
+
+def _network_styles(record, network_file):
+    """The style files a network's ``record`` names (where they are now, else where they were); ``[]`` if unknown."""
+    from nst_keras.provenance import recorded_inputs
+
+    styles = [next((path for path in paths if os.path.isfile(path)), paths[-1] if paths else None)
+              for role, _, paths in recorded_inputs(record, network_file) if role == "style image"]
+    return styles if all(styles) else []
 
 
 def read_inputs(content, styles, outputs, image_settings, *, extra_inputs=(), overwrite=False, replaceable=(),
@@ -382,6 +389,8 @@ def read_inputs(content, styles, outputs, image_settings, *, extra_inputs=(), ov
     except images.ImageError:
         raise
     except ValueError as err:  # Pillow's word on a colour it does not know
+        if "`background`" in str(err):  # already said in full by nst_keras.images
+            raise
         raise ValueError(f"Expected `background` to be a colour name, #rrggbb or (r, g, b) ({err}). "
                          f"Received: background={background!r}") from None
 

@@ -171,6 +171,60 @@ def cell_width(image_shape, height):
 
 
 LABEL_HEIGHT = 16
+# Words of a label are parted by two spaces: the font's space is 2 px, too narrow to part an option from its value.
+WORD_SPACE = "  "
+
+
+def text_width(text):
+    """The width in pixels of ``text`` written in the labels' font.
+
+    Example:
+
+    >>> text_width("abc") > text_width("a") > 0
+    True
+    """
+    return ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(str(text), font=_font())
+
+
+def label_lines(label, width, measure):
+    """The lines a cell's ``label`` is written in, and the width they need: never cut, wrapped at spaces.
+
+    Each line of ``label`` (split at ``"\n"``) that is wider than ``width``
+    pixels is wrapped at its spaces; a word wider than ``width`` widens the
+    cell instead of being cut, so every value stays readable at any cell size.
+    The words of a line are parted by :data:`WORD_SPACE`.
+
+    Args:
+        label: the caption; ``"\n"`` starts another line.
+        width: the cell's width in pixels.
+        measure: a function giving a text's width in pixels.
+
+    Returns:
+        ``(lines, width)``: the lines to draw and the width they take, at
+        least ``width``.
+
+    Example:
+
+    >>> label_lines("--content-weight 0.05", 20, len)
+    (['--content-weight', '0.05'], 20)
+    >>> label_lines("--content-weight 0.05", 10, len)
+    (['--content-weight', '0.05'], 16)
+    >>> label_lines("--init noise", 40, len)
+    (['--init  noise'], 40)
+    """
+    lines = []
+    for text in str(label).split("\n"):
+        words = text.split(" ")
+        width = max([width] + [math.ceil(measure(word)) for word in words])
+        line = words[0]
+        for word in words[1:]:
+            if measure(line + WORD_SPACE + word) <= width:
+                line += WORD_SPACE + word
+            else:
+                lines.append(line)
+                line = word
+        lines.append(line)
+    return lines, width
 
 
 def contact_sheet(rows, height=192, labels=None, gap=8):
@@ -185,12 +239,16 @@ def contact_sheet(rows, height=192, labels=None, gap=8):
             [0, 1] or uint8).
         height: cell height in pixels.
         labels: optional list of rows of captions (same shape as ``rows``),
-            written under each image; ``"\n"`` starts another line.
+            written under each image; ``"\n"`` starts another line. Captions
+            are never cut: a line too wide for its image is wrapped at its
+            spaces, and a word wider than the image widens its column, the
+            image centred in it (:func:`label_lines`).
         gap: white space between and around cells.
 
-    Size: width ``gap + max over rows of sum(cell_width + gap)``, height
+    Size: width ``gap + max over rows of sum(column width + gap)``, height
     ``gap + len(rows) * (height + gap)``, plus ``LABEL_HEIGHT`` per line of
-    the longest label, per row, with labels.
+    the longest label, per row, with labels; a column is as wide as its
+    image, or as its widest label word.
 
     Example:
 
@@ -208,33 +266,26 @@ def contact_sheet(rows, height=192, labels=None, gap=8):
             f"{[len(r) for r in labels]} for rows of {[len(r) for r in rows]} images"
         )
     height, gap = int(height), int(gap)
-    lines = max(str(label).count("\n") + 1 for row in labels for label in row) if labels is not None else 0
-    label_height = LABEL_HEIGHT * lines
     cells = [[_as_pil(image) for image in row] for row in rows]
     widths = [[cell_width((im.height, im.width), height) for im in row] for row in cells]
-    sheet_width = gap + max(sum(w + gap for w in row) for row in widths)
+    font = _font()
+    laid_out = [[label_lines(label, w, text_width) for label, w in zip(label_row, row)]
+                for label_row, row in zip(labels, widths)] if labels is not None else None
+    columns = [[w for _, w in row] for row in laid_out] if laid_out is not None else widths
+    lines = max(len(text) for row in laid_out for text, _ in row) if laid_out is not None else 0
+    label_height = LABEL_HEIGHT * lines
+    sheet_width = gap + max(sum(w + gap for w in row) for row in columns)
     sheet_height = gap + len(rows) * (height + label_height + gap)
     sheet = Image.new("RGB", (sheet_width, sheet_height), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    font = _font()
     y = gap
-    for row_index, (row, row_widths) in enumerate(zip(cells, widths)):
+    for row_index, (row, row_widths, row_columns) in enumerate(zip(cells, widths, columns)):
         x = gap
-        for col, (im, w) in enumerate(zip(row, row_widths)):
-            sheet.paste(im.resize((w, height), Image.Resampling.LANCZOS), (x, y))
-            if labels is not None:
-                for line_index, line in enumerate(str(labels[row_index][col]).split("\n")):
-                    text = _fit_text(draw, line, w, font)
-                    draw.text((x + w / 2, y + height + 2 + line_index * LABEL_HEIGHT), text, fill=(40, 40, 40),
-                              font=font, anchor="mt")
-            x += w + gap
+        for col, (im, w, column) in enumerate(zip(row, row_widths, row_columns)):
+            sheet.paste(im.resize((w, height), Image.Resampling.LANCZOS), (x + (column - w) // 2, y))
+            for line_index, line in enumerate(laid_out[row_index][col][0] if laid_out is not None else []):
+                draw.text((x + column / 2, y + height + 2 + line_index * LABEL_HEIGHT), line, fill=(40, 40, 40),
+                          font=font, anchor="mt")
+            x += column + gap
         y += height + label_height + gap
     return np.asarray(sheet, dtype=np.uint8)
-
-
-def _fit_text(draw, text, width, font):
-    if draw.textlength(text, font=font) <= width:
-        return text
-    while text and draw.textlength(text + "...", font=font) > width:
-        text = text[:-1]
-    return text + "..."

@@ -29,7 +29,7 @@ Example:
 >>> StylizeSettings.from_kwargs(init="paint")
 Traceback (most recent call last):
 ...
-ValueError: Expected `init` to be one of ('content', 'noise', 'style') or network:NETWORK.keras. Received: init='paint'
+ValueError: Expected `init` to be one of content, noise, style or network:NETWORK.keras. Received: init='paint'
 """
 
 import dataclasses
@@ -43,11 +43,14 @@ from nst_keras.defaults import (
 )
 
 
-def setting(default, check, help, *, flag="", choices=None, parse=None, metavar=None):
+def setting(default, check, help, *, flag="", choices=None, parse=None, metavar=None, aliases=(), suggest=()):
     """A settings field: its default, check, help text and command-line option.
 
     ``flag=""`` derives the option from the field name (``--content-weight``);
-    ``flag=None`` gives the setting no option of its own.
+    ``flag=None`` gives the setting no option of its own. ``aliases`` are
+    other spellings of the option, accepted but not listed in ``--help``
+    (``--preserve-colour``). ``suggest`` names values that a misspelt one is
+    compared with, where ``choices`` cannot list them all (``init``).
 
     Example:
 
@@ -55,7 +58,8 @@ def setting(default, check, help, *, flag="", choices=None, parse=None, metavar=
     >>> dataclasses.fields(LossSettings)[0].metadata["flag"] is None
     True
     """
-    metadata = {"check": check, "help": help, "flag": flag, "choices": choices, "parse": parse, "metavar": metavar}
+    metadata = {"check": check, "help": help, "flag": flag, "choices": choices, "parse": parse, "metavar": metavar,
+                "aliases": tuple(aliases), "suggest": tuple(suggest)}
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -155,7 +159,7 @@ class LossSettings(_Settings):
         INIT, checks.init(INITS),
         "start from the content image, noise, the style image, or network:NETWORK.keras, the result of a style "
         "network from nst-keras train (a warm start: far fewer steps to the same loss) (default %(default)s)",
-        metavar="|".join(INITS) + "|network:FILE")
+        metavar="|".join(INITS) + "|network:FILE", suggest=INITS)
     seed: int = setting(None, checks.optional(checks.seed), "random seed (noise init)", parse=int, metavar="N")
     pooling: str = setting(POOLING, checks.choice(POOLINGS), "VGG pooling (default %(default)s)", choices=POOLINGS)
 
@@ -258,7 +262,7 @@ class RunSettings(_Settings):
         "none", checks.choice(PRESERVE_COLORS, off="none"),
         "keep the content's colours: 'luminance' (the result's luminance with the content's chroma) or "
         "'histogram' (style recoloured to the content's colour statistics first) (default %(default)s)",
-        choices=PRESERVE_COLORS)
+        choices=PRESERVE_COLORS, aliases=("--preserve-colour",))
     ema_decay: float = setting(
         EMA_DECAY, checks.decay,
         "decay of the iterate average that is output (default %(default)s; --no-average for the last iterate)",
@@ -427,11 +431,17 @@ def parse_text(cls, name, text):
     (128, 256)
     >>> parse_text(LossSettings, "content_weight", "0.3")
     0.3
+    >>> parse_text(ImageSettings, "size", "512px")
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected `size` to be an integer >= 1. Received: size='512px'
     """
     field = {f.name: f for f in dataclasses.fields(cls)}[name]
     parse = field.metadata["parse"] or str
     try:
         value = parse(text)
     except ValueError:
-        raise checks.error(name, f"a value for --{name.replace('_', '-')}", text) from None
+        # The check, given the text itself, says what the setting expects.
+        field.metadata["check"](name, text)
+        raise checks.error(name, "a valid value", text) from None
     return field.metadata["check"](name, value)

@@ -35,9 +35,9 @@ OPTIONS_BEFORE = {
 QUALITY = "--style-loss --style-layer-weights --light-weight"
 # Options added since, each by one settings field.
 OPTIONS_ADDED = {
-    ("stylize",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY
+    ("stylize",): "--tile-size --memory-limit --output-depth --network --style --network-style-weights " + QUALITY
                   + " --max-upscale",
-    ("batch",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY
+    ("batch",): "--tile-size --memory-limit --output-depth --network --style --network-style-weights " + QUALITY
                 + " --max-upscale",
     ("export",): "--network " + QUALITY,
     ("train",): "-h --help -o --output --photos --tfds --image-key --size --batch-size --epochs --steps-per-epoch "
@@ -46,7 +46,7 @@ OPTIONS_ADDED = {
                 "--procedural " + QUALITY,
     ("video",): "-h --help -o --output --size --style-scale --start --duration --fps --frames-dir --blend --no-blend "
                 "--blend-strength --temporal-weight --epochs --steps-per-epoch --learning-rate --precision "
-                "--frame-epochs --overwrite --quiet --network --style --style-weights --model --weights "
+                "--frame-epochs --overwrite --quiet --network --style --network-style-weights --model --weights "
                 "--style-blend-weights --content-weight --style-weight --tv-weight --init --seed --pooling " + QUALITY,
     ("sweep",): "-h --help -o --output --save-cells --max-batch --overwrite --quiet --size --style-scale --background "
                 "--style-layer-weights --style-loss --style-blend-weights --content-weight --style-weight --tv-weight "
@@ -105,7 +105,7 @@ def test_bad_usage_exit_2(capsys):
     assert cli.main(["stylize", "a.jpg", "b.jpg", "-o", "x.png", "--size", "0"]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "nst-keras: error: the following arguments are required: -o/--output (see nst-keras stylize --help)",
-        "nst-keras: error: argument --size: expected an integer >= 1, got 0 (see nst-keras stylize --help)"]
+        "nst-keras: error: --size: expected an integer >= 1, got 0 (see nst-keras stylize --help)"]
 
 
 def test_missing_weights_file_exit_2(tmp_path, pair, capsys):
@@ -155,7 +155,7 @@ def test_library_parameter_names_become_flags():
     assert cli.with_flags("out.png: already exists; pass overwrite=True to replace it") == (
         "out.png: already exists; pass --overwrite to replace it")
     assert cli.with_flags("Expected `epochs_per_scale` per scale. Received: epochs_per_scale=[1]") == (
-        "expected --epochs-per-scale per scale. Received: --epochs-per-scale [1]")
+        "expected --epochs-per-scale per scale, got --epochs-per-scale [1]")
     assert cli.with_flags("Photo.jpg: bad") == "Photo.jpg: bad"
 
 
@@ -167,7 +167,8 @@ def test_warning_is_one_line_without_source(tmp_path, capsys):
     assert cli.main(["stylize", str(frames), str(frames), "-o", str(out), *TINY, "--epochs", "1"]) == 0
     err = capsys.readouterr().err
     warned = [line for line in err.splitlines() if line.startswith("nst-keras: warning")]
-    assert warned == [f"nst-keras: warning: {frames}: animated or multi-page image; only the first frame is used"]
+    line = f"nst-keras: warning: {frames}: animated or multi-page image; only the first frame is used"
+    assert warned == [common.fit_line(line)] and len(warned[0]) <= common.LINE_WIDTH  # the path shortened to fit
     assert "Warning" not in err and "warnings.warn" not in err
 
 
@@ -188,8 +189,9 @@ def test_stylize_writes_image_with_metadata(tmp_path, pair, capsys):
     err = capsys.readouterr().err
     assert "network: vgg16" in err and ": 2 epochs x 2 steps" in err
     last = err.strip().splitlines()[-1]
-    assert re.fullmatch(rf"wrote {re.escape(str(out))} \(48x32\) in \d+ s with vgg16: "
+    assert re.fullmatch(r"wrote \S+/result.png \(48x32\) in \d+ s with vgg16: "
                         r"loss \S+ → \S+ \(epoch means\)", last), last
+    assert max(len(line) for line in err.splitlines()) <= common.LINE_WIDTH  # long paths are shortened
 
 
 def test_coarse_to_fine_reports_the_last_scales_loss(tmp_path, pair, capsys):
@@ -197,7 +199,7 @@ def test_coarse_to_fine_reports_the_last_scales_loss(tmp_path, pair, capsys):
     out = tmp_path / "result.png"
     assert cli.main(["stylize", *pair, "-o", str(out), *TINY, "--scales", "16,32", "--epochs-per-scale", "2,2"]) == 0
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert re.fullmatch(rf"wrote {re.escape(str(out))} \(48x32\) in \d+ s with vgg16: "
+    assert re.fullmatch(r"wrote \S+/result.png \(48x32\) in \d+ s with vgg16: "
                         r"loss \S+ → \S+ \(epoch means\) at 32 px", last), last
 
 

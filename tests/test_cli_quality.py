@@ -39,7 +39,8 @@ def test_settings_mapping():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--size", "64", "--scales", "32,48"], "--scales must end at the output size --size 64; got 32,48"),
+        (["--size", "64", "--scales", "32,48"],
+         "--scales: expected sizes ending at the output size (--size 64), got 32,48"),
         (["--size", "64", "--scales", "32,64", "--epochs-per-scale", "1,2,3"],
          "expected one entry of --epochs-per-scale per scale (2)"),
     ],

@@ -35,7 +35,7 @@ def test_output_over_an_input_refused(pair, no_model, capsys):
 def test_blend_weights_must_match_the_styles(tmp_path, pair, no_model, capsys):
     argv = ["stylize", *pair, "-o", str(tmp_path / "o.png"), *TINY, "--style-blend-weights", "1,2"]
     assert cli.main(argv) == 2
-    assert "--style-blend-weights: 2 weights for 1 style image" in capsys.readouterr().err
+    assert "--style-blend-weights: expected one weight per STYLE image (1), got 2 weights" in capsys.readouterr().err
 
 
 def test_schedule_and_loss_text_are_plural_correct():

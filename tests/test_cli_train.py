@@ -89,9 +89,12 @@ def test_train_reports_each_bad_photo_once_and_how_the_loss_fell(files, one_styl
     code, lines, network = one_style
     assert code == 0, lines
     skipped = [line for line in lines if line.startswith("nst-keras: warning:")]
-    assert skipped == [f"nst-keras: warning: {photos / 'broken.jpg'}: not an image (unrecognised format); skipped"]
-    assert lines[-1].startswith(f"wrote {network} (1 style) in ")
-    assert "with vgg16, weights random initialisation" in lines[-1] and "(epoch means)" in lines[-1]
+    assert len(skipped) == 1 and skipped[0].startswith("nst-keras: warning: ")
+    assert skipped[0].endswith("/broken.jpg: not an image (unrecognised format); skipped")
+    assert lines[-1].startswith("wrote ") and f"{os.path.basename(network)} (1 style) in " in lines[-1]
+    assert "with vgg16: loss" in lines[-1] and "(epoch means)" in lines[-1]
+    assert "network: vgg16; weights: random initialisation (no pretrained weights)" in lines
+    assert max(len(line) for line in lines) <= 120
     # The output exists now: a second run refuses to replace it.
     code, lines = _main("train", styles[0], "--photos", photos, "-o", network, *TINY)
     assert code == 2 and lines == [f"nst-keras: error: {network}: already exists; pass --overwrite to replace it"]
@@ -144,6 +147,9 @@ def test_stylize_with_a_network(trained, files, tmp_path):
     blend = tmp_path / "blend.png"
     assert _main("stylize", photos / "p2.png", "--network", network, "-o", blend, "--size", "40",
                  "--style-weights", "1,3")[0] == 0
+    # The network recorded where its styles were: a sheet of its output shows photo, both styles and result.
+    code, lines = _main("sheet", out, "-o", tmp_path / "sheet.png", "--height", "20")
+    assert code == 0 and lines[-1].endswith(", 1 row)"), lines
 
 
 def test_stylize_with_a_network_in_each_precision(trained, files, tmp_path):

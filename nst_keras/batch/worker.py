@@ -26,7 +26,7 @@ from nst_keras.batch.plan import BatchPlan
 from nst_keras.batch.report import ItemReport
 from nst_keras.batch.sources import ContentRecord, error_reason
 from nst_keras.files import os_reason
-from nst_keras.provenance import provenance
+from nst_keras.provenance import input_record, provenance
 from nst_keras.settings import ImageSettings, StylizeSettings
 
 
@@ -279,9 +279,12 @@ class BatchWorker:
     def _save(self, record, style_index, label, pixels, losses, share):
         saved = time.perf_counter()
         output = record.outputs[style_index]
-        metadata = dict(self.metadata, content_image=_printable(record.name))
-        if self.style_network is None:  # a network's metadata names the styles it learnt
-            metadata["style_image"] = _printable(os.path.basename(self.plan.styles[style_index]))
+        content = None if self.plan.tfds is not None else os.path.join(self.plan.source, record.name)
+        # A network's metadata names the styles it learnt.
+        styles = [self.plan.styles[style_index]] if self.style_network is None else []
+        metadata = {**self.metadata, **input_record(output, content, styles), "content_image": _printable(record.name)}
+        if styles:
+            metadata["style_image"] = _printable(os.path.basename(styles[0]))
         status, reason = "done", None
         try:
             self.save_image(output, pixels, metadata=metadata, depth=self.image_settings.output_depth)

@@ -4,7 +4,8 @@ One module per command (:mod:`~nst_keras.cli.stylize`, :mod:`~nst_keras.cli.batc
 :mod:`~nst_keras.cli.export`, :mod:`~nst_keras.cli.sheet`, :mod:`~nst_keras.cli.sweep`,
 :mod:`~nst_keras.cli.train`, :mod:`~nst_keras.cli.weights`, :mod:`~nst_keras.cli.studio`,
 :mod:`~nst_keras.cli.bench`, :mod:`~nst_keras.cli.video`), each with ``add_parser`` and ``run``; the options of
-the settings come from :mod:`~nst_keras.cli.options`.
+the settings come from :mod:`~nst_keras.cli.options`, the wording of messages from
+:mod:`~nst_keras.cli.messages`.
 
 Exit codes: 0 success, 2 bad usage or bad input (a missing or unreadable
 image, an output that already exists, a missing weights file), 1 anything
@@ -40,8 +41,8 @@ from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROG, Parse
                                   reported_warnings)
 from nst_keras.cli.options import stylize_settings, with_flags
 
-__all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main",
-           "stylize_settings"]
+__all__ = ["COMMANDS", "COMMAND_SPELLINGS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser",
+           "command_parser", "main", "stylize_settings"]
 
 # Each sub-command's module: add_parser(commands) declares it, run(args) runs it.
 COMMANDS = {module.__name__.rsplit(".", 1)[-1]: module
@@ -65,6 +66,35 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("stylize", "sheet", "sweep", "weights", "batch", "export", "train", "studio", "bench", "video"):
         COMMANDS[name].add_parser(commands)
     return parser
+
+
+# Other spellings of the commands, accepted as they are written in prose ("stylise").
+COMMAND_SPELLINGS = {"stylise": "stylize"}
+
+
+def _spelled(argv):
+    """``argv`` with the command in the spelling the parser knows (the first word that is no option)."""
+    for index, word in enumerate(argv):
+        if not word.startswith("-"):
+            return argv[:index] + [COMMAND_SPELLINGS.get(word, word)] + argv[index + 1:]
+    return argv
+
+
+def command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (sub-)command that ``args`` were parsed for: ``stylize``'s, ``weights fetch``'s ...
+
+    Example:
+
+    >>> parser = build_parser()
+    >>> command_parser(parser, parser.parse_args(["weights", "fetch"])).prog
+    'nst-keras weights fetch'
+    """
+    while True:
+        commands = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+        chosen = getattr(args, commands[0].dest, None) if commands else None
+        if chosen not in (commands[0].choices if commands else {}):
+            return parser
+        parser = commands[0].choices[chosen]
 
 
 def _failure_text(err):
@@ -91,6 +121,7 @@ def main(argv: list | None = None) -> int:
     2
     """
     parser = build_parser()
+    argv = _spelled(sys.argv[1:] if argv is None else list(argv))
     try:
         args, extras = parser.parse_known_args(argv)
         # argparse gives an optional positional (stylize's STYLE) nothing when
@@ -98,7 +129,7 @@ def main(argv: list | None = None) -> int:
         if extras and getattr(args, "style", None) == [] and not any(text.startswith("-") for text in extras):
             args.style = extras
         elif extras:
-            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+            command_parser(parser, args).unknown(extras)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
     try:

@@ -1,8 +1,10 @@
-"""What every ``nst-keras`` command shares: exit codes, one-line messages, quiet TensorFlow, weights.
+"""What every ``nst-keras`` command shares: exit codes, the parser, quiet TensorFlow, weights, events.
 
 Messages go to stderr, one line each, as ``nst-keras: warning: ...`` or
 ``nst-keras: error: ...``; progress and results (``info``) go there too, so
-stdout carries only Keras' progress bar and what ``weights`` lists.
+stdout carries only Keras' progress bar and what ``weights`` lists. How they
+are worded lives in :mod:`nst_keras.cli.messages`; its helpers are imported
+here too.
 
 Example:
 
@@ -12,7 +14,6 @@ Example:
 
 import argparse
 import contextlib
-import dataclasses
 import os
 import re
 import signal
@@ -21,10 +22,13 @@ import warnings
 from collections.abc import Iterator
 
 import nst_keras
-from nst_keras.settings import ImageSettings, LossSettings, RunSettings
+# The messages' helpers are imported from here by every command module.
+from nst_keras.cli.messages import (  # noqa: F401
+    LINE_WIDTH, LIST_HINT, PROG, did_you_mean, error, fit_line, flag_of, info, loss_text, one_line, plural,
+    report_note, report_weights, settings_flags, short_path, warn, with_flags,
+)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-PROG = "nst-keras"
 PACKAGE_DIR = os.path.dirname(os.path.abspath(nst_keras.__file__))
 
 
@@ -54,82 +58,50 @@ class Parser(argparse.ArgumentParser):
     ...         print(exit_.code)
     2
     >>> err.getvalue()
-    "nst-keras: error: argument --size: invalid int value: 'big' (see nst-keras stylize --help)\\n"
+    "nst-keras: error: --size: invalid int value: 'big' (see nst-keras stylize --help)\\n"
     """
 
     def error(self, message):
         """Print ``nst-keras: error: MESSAGE (see PROG --help)`` and exit with code 2."""
-        self.exit(EXIT_USAGE, f"{PROG}: error: {one_line(message)} (see {self.prog} --help)\n")
+        # "--size: expected ...", as our other errors; a command's name needs no label.
+        message = re.sub(r"^argument ([A-Z]+: )?", "", one_line(message))
+        self.exit(EXIT_USAGE, f"{PROG}: error: {message} (see {self.prog} --help)\n")
 
+    def _check_value(self, action, value):
+        # argparse's "invalid choice: 'x' (choose from ...)" in our one form, with the nearest choice.
+        if action.choices is not None and value not in action.choices:
+            choices = [str(choice) for choice in action.choices]
+            if isinstance(action, argparse._SubParsersAction):
+                raise argparse.ArgumentError(action, f"unknown command {value}" + did_you_mean(str(value), choices))
+            message = f"expected one of {', '.join(choices)}, got {value}"
+            if "," in str(value) and action.dest in settings_flags():
+                raise argparse.ArgumentError(action, f"{message}; {LIST_HINT}")
+            raise argparse.ArgumentError(action, message + did_you_mean(str(value), choices))
 
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """``count`` and ``word``, in the plural unless ``count`` is 1.
+    def unknown(self, extras: list) -> None:
+        """Refuse arguments this parser does not know, naming the nearest option, and exit with code 2.
 
-    Example:
+        Example:
 
-    >>> plural(1, "step"), plural(0, "step"), plural(2, "scale")
-    ('1 step', '0 steps', '2 scales')
-    """
-    return f"{count} {word if count == 1 else (words or word + 's')}"
-
-
-def one_line(text: str) -> str:
-    """``text`` on one line: its lines joined with ``; `` (a space after ``:`` or ``;``; blank lines dropped).
-
-    Example:
-
-    >>> one_line("no weights\\n  vgg19: offline\\n")
-    'no weights; vgg19: offline'
-    >>> one_line("could not fetch:\\n  vgg19: offline")
-    'could not fetch: vgg19: offline'
-    """
-    joined = ""
-    for line in (line.strip() for line in str(text).splitlines()):
-        if line:
-            joined += (" " if joined.endswith((":", ";")) else "; ") * bool(joined) + line
-    return joined
-
-
-def info(args: argparse.Namespace, message: str) -> None:
-    """Print a progress or result line to stderr, unless ``--quiet``.
-
-    Example:
-
-    >>> import argparse
-    >>> info(argparse.Namespace(quiet=True), "not shown")
-    """
-    if not getattr(args, "quiet", False):
-        print(message, file=sys.stderr, flush=True)
-
-
-def warn(args: argparse.Namespace, message: str) -> None:
-    """Print ``nst-keras: warning: MESSAGE`` on one line, unless ``--quiet``.
-
-    Example:
-
-    >>> import argparse, contextlib, io
-    >>> err = io.StringIO()
-    >>> with contextlib.redirect_stderr(err):
-    ...     warn(argparse.Namespace(quiet=False), "animated GIF:\\nfirst frame used")
-    >>> err.getvalue()
-    'nst-keras: warning: animated GIF: first frame used\\n'
-    """
-    info(args, f"{PROG}: warning: {one_line(message)}")
-
-
-def error(message: str) -> None:
-    """Print ``nst-keras: error: MESSAGE`` on one line (even with ``--quiet``).
-
-    Example:
-
-    >>> import contextlib, io
-    >>> err = io.StringIO()
-    >>> with contextlib.redirect_stderr(err):
-    ...     error("out.png: already exists")
-    >>> err.getvalue()
-    'nst-keras: error: out.png: already exists\\n'
-    """
-    print(f"{PROG}: error: {one_line(message)}", file=sys.stderr, flush=True)
+        >>> import contextlib, io
+        >>> parser = Parser(prog="nst-keras stylize")
+        >>> _ = parser.add_argument("--size", type=int)
+        >>> err = io.StringIO()
+        >>> with contextlib.redirect_stderr(err):
+        ...     try:
+        ...         parser.unknown(["--szie", "384"])
+        ...     except SystemExit as exit_:
+        ...         print(exit_.code)
+        2
+        >>> err.getvalue()
+        'nst-keras: error: unknown option --szie; did you mean --size? (see nst-keras stylize --help)\\n'
+        """
+        options = [text.split("=", 1)[0] for text in extras if text.startswith("-")]
+        if not options:
+            self.error(f"unexpected {'argument' if len(extras) == 1 else 'arguments'}: {' '.join(extras)}")
+        known = [option for action in self._actions if action.help != argparse.SUPPRESS
+                 for option in action.option_strings]
+        self.error(f"unknown option {options[0]}" + did_you_mean(options[0], known))
 
 
 @contextlib.contextmanager
@@ -225,8 +197,8 @@ def resolve_weights(args: argparse.Namespace):
             raise
         raise UsageError(with_flags(str(err))) from None
     if resolved.note:
-        info(args, f"note: {with_flags(resolved.note)}")
-    info(args, f"network: {resolved.network}; weights: {resolved.source}")
+        report_note(args, resolved.note, getattr(resolved, "details", None))
+    report_weights(args, resolved.network, resolved.source, resolved.weights)
     return resolved
 
 
@@ -251,7 +223,13 @@ def on_event(args: argparse.Namespace):
     """
     def report(event):
         sys.stdout.flush()  # Keras' progress line first
-        info(args, with_flags(event.message))
+        data = event.data
+        if event.kind == "note" and "note" in data:
+            report_note(args, data["note"], data.get("details"))
+        elif event.kind == "weights" and "source" in data:
+            report_weights(args, data["network"], data["source"], data.get("path"))
+        else:
+            info(args, with_flags(event.message))
 
     return report
 
@@ -271,7 +249,7 @@ def usage_errors(args: argparse.Namespace) -> Iterator[None]:
     ...     raise ValueError("Expected `style_weight` to be >= 0. Received: style_weight=-1")
     Traceback (most recent call last):
     ...
-    nst_keras.cli.common.UsageError: expected --style-weight to be >= 0. Received: --style-weight -1
+    nst_keras.cli.common.UsageError: --style-weight: expected >= 0, got -1
     """
     from nst_keras.fast.files import NetworkFileError
 
@@ -309,73 +287,6 @@ def weights_errors(args: argparse.Namespace) -> Iterator[None]:
         raise UsageError(with_flags(str(err))) from None
 
 
-SETTINGS_CLASSES = (LossSettings, RunSettings, ImageSettings)
-# Keyword arguments of the library that are options but no settings field.
-LIBRARY_FLAGS = {"overwrite": "--overwrite", "max_side": "--max-side", "steps": "--steps",
-                 "batch_size": "--batch-size", "network": "--model", "weights": "--weights", "plot": "--plot",
-                 "save_every": "--save-every", "style_network": "--network", "output_depth": "--output-depth"}
-
-
-def flag_of(field: dataclasses.Field) -> str | None:
-    """The option of a settings field: its ``flag``, ``--field-name`` when that is ``""``, or ``None``.
-
-    Example:
-
-    >>> fields = {f.name: f for f in dataclasses.fields(LossSettings)}
-    >>> flag_of(fields["total_variation_weight"]), flag_of(fields["content_weight"])
-    ('--tv-weight', '--content-weight')
-    >>> flag_of(fields["style_layer_names"]) is None
-    True
-    """
-    flag = field.metadata.get("flag", "")
-    if flag is None:
-        return None
-    return flag or "--" + field.name.replace("_", "-")
-
-
-def settings_flags() -> dict:
-    """Every settings field that has an option, by name: ``{"total_variation_weight": "--tv-weight", ...}``.
-
-    Example:
-
-    >>> settings_flags()["epochs_per_scale"]
-    '--epochs-per-scale'
-    """
-    flags = {}
-    for cls in SETTINGS_CLASSES:
-        for field in dataclasses.fields(cls):
-            if flag_of(field) is not None:
-                flags[field.name] = flag_of(field)
-    return flags
-
-
-def with_flags(message: str) -> str:
-    """A library message with its parameter names written as the options that set them.
-
-    ``overwrite=True`` becomes ``--overwrite``; `` `content_weight` `` and
-    ``content_weight=`` become ``--content-weight``. The first letter is
-    lower-cased to follow ``nst-keras: error:``.
-
-    Example:
-
-    >>> with_flags("out: exists; pass overwrite=True to replace it")
-    'out: exists; pass --overwrite to replace it'
-    >>> with_flags("Expected `total_variation_weight` to be >= 0. Received: total_variation_weight=-1")
-    'expected --tv-weight to be >= 0. Received: --tv-weight -1'
-    """
-    flags = dict(settings_flags(), **LIBRARY_FLAGS)
-    pattern = "|".join(sorted(map(re.escape, flags), key=len, reverse=True))
-
-    def replace(match):
-        name = match.group("quoted") or match.group("true") or match.group("assigned")
-        return flags[name] + (" " if match.group("assigned") else "")
-
-    text = re.sub(rf"`(?P<quoted>{pattern})`|\b(?P<true>{pattern})=True\b|\b(?P<assigned>{pattern})=",
-                  replace, str(message))
-    first = text.split(" ", 1)[0]
-    return text[:1].lower() + text[1:] if first.isalpha() and first.istitle() else text
-
-
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -399,20 +310,3 @@ def interrupt_on_sigterm() -> Iterator[None]:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
-
-def loss_text(history) -> str:
-    """How the loss fell: the first and last epoch's mean, e.g. ``loss 0.912 → 0.0821 (epoch means)``.
-
-    Example:
-
-    >>> loss_text({"loss": [0.91234, 0.5, 0.082101]})
-    'loss 0.912 → 0.0821 (epoch means)'
-    >>> loss_text({"loss": [0.5]})
-    "loss 0.5 (the epoch's mean)"
-    """
-    losses = getattr(history, "history", history).get("loss") or []
-    if not losses:
-        return "no loss logged"
-    if len(losses) == 1:
-        return f"loss {losses[0]:.3g} (the epoch's mean)"
-    return f"loss {losses[0]:.3g} → {losses[-1]:.3g} (epoch means)"

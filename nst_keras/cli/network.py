@@ -2,7 +2,8 @@
 
 ``stylize``, ``batch`` and ``export`` take ``--network NETWORK.keras`` (from
 ``nst-keras train``) and, for a network of several styles, ``--style INDEX``
-or ``--style-weights W1,W2``. The file format itself is
+or ``--network-style-weights W1,W2`` (``--style-weights``, its old name, is
+still accepted). The file format itself is
 :mod:`nst_keras.fast.files`.
 
 Example:
@@ -23,12 +24,12 @@ def network_options(*, choose_style: bool = True) -> argparse.ArgumentParser:
     """The parent parser of ``--network`` (a network from ``nst-keras train``) and the style to take from it.
 
     ``--style INDEX`` lands in ``style_index`` (``style`` is the STYLE
-    positional); ``--style-weights`` blends the styles of the network.
+    positional); ``--network-style-weights`` blends the styles of the network.
 
     Example:
 
     >>> parser = argparse.ArgumentParser(parents=[network_options()])
-    >>> args = parser.parse_args(["--network", "wave.keras", "--style-weights", "1,3"])
+    >>> args = parser.parse_args(["--network", "wave.keras", "--network-style-weights", "1,3"])
     >>> args.network, args.style_index, args.style_weights
     ('wave.keras', None, [1.0, 3.0])
     """
@@ -39,10 +40,13 @@ def network_options(*, choose_style: bool = True) -> argparse.ArgumentParser:
                              "from the network")
     if choose_style:
         which = parent.add_mutually_exclusive_group()
-        which.add_argument("--style", dest="style_index", type=int, metavar="INDEX",
+        which.add_argument("--style", dest="style_index", type=_index, metavar="INDEX",
                            help="with --network of several styles: the style to apply, 0-based (default 0)")
-        which.add_argument("--style-weights", type=_floats, metavar="W1,W2",
-                           help="with --network of several styles: blend them, one weight per style")
+        blend = dict(dest="style_weights", type=_floats, metavar="W1,W2")
+        which.add_argument("--network-style-weights", **blend,
+                           help="with --network of several styles: blend them, one weight per style (the "
+                                "optimisation blends style images with --style-blend-weights)")
+        which.add_argument("--style-weights", **blend, default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old name
     return parent
 
 
@@ -53,8 +57,18 @@ def _floats(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text}") from None
 
 
+def _index(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
+    return value
+
+
 def network_style(args: argparse.Namespace) -> int | list | None:
-    """The ``style`` of ``stylize_with_network`` that ``--style``/``--style-weights`` give (``None``: the first).
+    """The ``style`` of ``stylize_with_network`` that ``--style`` or ``--network-style-weights`` give (``None``: 0).
 
     Example:
 
@@ -84,7 +98,7 @@ def check_network_file(path: str) -> None:
 
 
 def load_network(args: argparse.Namespace) -> tuple:
-    """Load ``--network`` and check ``--style``/``--style-weights`` against it; return ``(network, info)``.
+    """Load ``--network`` and check ``--style``/``--network-style-weights`` against it; return ``(network, info)``.
 
     Where the command has ``--precision`` (``stylize``, ``batch``), the network
     runs in it; the export keeps the precision the network was saved in.
@@ -109,7 +123,7 @@ def load_network(args: argparse.Namespace) -> tuple:
     try:
         style_weights(network_style(args), styles)
     except ValueError:
-        given = f"--style {args.style_index}" if args.style_index is not None else "--style-weights"
+        given = f"--style {args.style_index}" if args.style_index is not None else "--network-style-weights"
         raise UsageError(f"{given}: the network has {plural(styles, 'style')}; give an index from 0 to "
                          f"{styles - 1} or {plural(styles, 'weight')} >= 0 with a positive sum") from None
     if network_style(args) is not None:

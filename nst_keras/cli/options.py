@@ -23,19 +23,23 @@ import re
 from collections.abc import Callable
 
 from nst_keras import defaults
-from nst_keras.cli.common import UsageError, flag_of, with_flags
+from nst_keras.cli.common import LIST_HINT, UsageError, did_you_mean, flag_of, with_flags
 from nst_keras.settings import ImageSettings, LossSettings, RunSettings, StylizeSettings, parse_text
 
 def _parser(cls, name, flag):
-    """The argparse ``type`` of one field: ``parse_text`` with its error said as the option's."""
+    """The argparse ``type`` of one field: ``parse_text`` with its error said as ``expected ..., got TEXT``."""
+    field = {f.name: f for f in dataclasses.fields(cls)}[name]
+    single = field.type is not tuple
+    suggest = field.metadata.get("suggest", ())
+
     def parse(text):
         try:
             return parse_text(cls, name, text)
         except ValueError as err:
             match = re.match(r"Expected `\w+` to be (.*?)\. Received: ", str(err), re.S)
-            if match:
-                raise argparse.ArgumentTypeError(f"expected {match.group(1)}, got {text}") from None
-            raise argparse.ArgumentTypeError(with_flags(str(err))) from None
+            expected = f"expected {match.group(1)}, got {text}" if match else with_flags(str(err))
+            hint = f"; {LIST_HINT}" if single and "," in text else did_you_mean(text, list(suggest))
+            raise argparse.ArgumentTypeError(expected + hint) from None
 
     parse.__name__ = flag.lstrip("-")
     return parse
@@ -68,8 +72,8 @@ def add_setting(parser: argparse.ArgumentParser, cls: type, name: str, *, sweep:
                 **overrides) -> argparse.Action:
     """Add the option of field ``name`` of ``cls`` to ``parser``; ``overrides`` replace its argparse keywords.
 
-    A ``default`` that differs from the field's is named in the help text.
-    With ``sweep=True`` the option takes several values (see
+    A ``default`` that differs from the field's is named in the help text;
+    the field's ``aliases`` are accepted too, unlisted. With ``sweep=True`` the option takes several values (see
     :func:`alternatives_separator`) and parses to a list, or to ``None`` when
     it is not given.
 
@@ -100,7 +104,10 @@ def add_setting(parser: argparse.ArgumentParser, cls: type, name: str, *, sweep:
     keywords.update(overrides)
     if "default" in overrides and "%(default)" not in keywords["help"]:
         keywords["help"] += " (default %(default)s)"
-    return parser.add_argument(flag, **keywords)
+    action = parser.add_argument(flag, **keywords)
+    for alias in meta.get("aliases", ()):  # other spellings: accepted, not listed
+        parser.add_argument(alias, **dict(keywords, default=argparse.SUPPRESS, help=argparse.SUPPRESS))
+    return action
 
 
 def settings_parent(cls: type, *, exclude=(), sweep=False, **defaults_) -> argparse.ArgumentParser:
@@ -310,11 +317,12 @@ def resolved_settings(settings: StylizeSettings, size: int, precision: Callable 
     >>> resolved_settings(StylizeSettings(run=RunSettings(scales=(32, 48))), 64)
     Traceback (most recent call last):
     ...
-    nst_keras.cli.common.UsageError: --scales must end at the output size --size 64; got 32,48
+    nst_keras.cli.common.UsageError: --scales: expected sizes ending at the output size (--size 64), got 32,48
     """
     scales = settings.run.scales
-    if scales not in (None, "auto") and scales[-1] != size:
-        raise UsageError(f"--scales must end at the output size --size {size}; got {','.join(map(str, scales))}")
+    if scales not in (None, "auto", "sqrt2") and scales[-1] != size:
+        raise UsageError(f"--scales: expected sizes ending at the output size (--size {size}), "
+                         f"got {','.join(map(str, scales))}")
     try:
         run = settings.run.resolved(size, precision=precision)
     except ValueError as err:

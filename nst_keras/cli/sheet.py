@@ -28,13 +28,14 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "sheet", help="contact sheet: content, style(s) and result, one row per result", description=(
             "Build a contact sheet with one row per result: content, style(s), optionally the saved epochs, "
-            "and the result. The content and style files are found from the names nst-keras stylize "
-            "records in each result's metadata, or given with --row."))
+            "and the result. The content and style files are found where each result's metadata recorded "
+            "them (from any folder), or given with --row."))
     parser.add_argument("results", nargs="*", metavar="RESULT", help="images written by nst-keras stylize")
     parser.add_argument("-o", "--output", required=True, help="sheet image: .png, .jpg, .webp or .tif")
     parser.add_argument("--inputs", action="append", default=None, metavar="FOLDER",
-                        help="folder holding the content and style files named in the metadata (repeatable; "
-                             "default: the result's folder, then the current folder)")
+                        help="folder holding the content and style files named in the metadata, searched "
+                             "first (repeatable; by default the inputs are found where the result recorded them, "
+                             "else in the result's folder or the current folder)")
     parser.add_argument("--row", nargs="+", action="append", default=None, metavar="PATH",
                         help="a row given explicitly: CONTENT STYLE [STYLE ...] RESULT (repeatable)")
     parser.add_argument("--checkpoints", action="store_true",
@@ -47,23 +48,33 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def find_input(name: str, folders: list, result: str, what: str) -> str:
-    """The path of the input ``name`` that ``result``'s metadata names, from the first folder holding it.
+def find_input(role: str, name: str, recorded: list, folders: list, result: str) -> str:
+    """The input ``name`` of ``result``: at a ``recorded`` path (``recorded_inputs``), else by name in ``folders``.
+
+    ``folders`` (``--inputs``) are searched first when given, then the paths
+    the output recorded, then the output's folder and the current folder.
 
     Example:
 
-    >>> find_input("x.png", ["/no/such"], "out.png", "style image")
+    >>> find_input("style image", "x.png", ["/gone/x.png"], [], "out.png")
     Traceback (most recent call last):
     ...
-    nst_keras.cli.common.UsageError: out.png: its style image x.png (named in its metadata) is not in /no/such; \
-pass --inputs FOLDER or --row
+    nst_keras.cli.common.UsageError: out.png: its style image x.png has moved: it is not at /gone/x.png \
+(recorded in out.png) nor in .; pass --inputs FOLDER or --row CONTENT STYLE RESULT
     """
-    for folder in folders:
-        path = os.path.join(folder, name)
+    searched = list(dict.fromkeys(os.path.normpath(folder) for folder in folders))
+    default = list(dict.fromkeys(os.path.normpath(folder) for folder in (os.path.dirname(result) or ".", ".")))
+    candidates = [os.path.join(folder, name) for folder in searched] + list(recorded)
+    candidates += [os.path.join(folder, name) for folder in default]
+    for path in candidates:
         if os.path.isfile(path):
             return path
-    raise UsageError(f"{result}: its {what} {name} (named in its metadata) is not in "
-                     f"{', '.join(folders)}; pass --inputs FOLDER or --row")
+    where = ", ".join(dict.fromkeys(searched + default))
+    if recorded:
+        raise UsageError(f"{result}: its {role} {name} has moved: it is not at {recorded[-1]} (recorded in "
+                         f"{result}) nor in {where}; pass --inputs FOLDER or --row CONTENT STYLE RESULT")
+    raise UsageError(f"{result}: its {role} {name} (named in its metadata) is not in {where}; "
+                     "pass --inputs FOLDER or --row CONTENT STYLE RESULT")
 
 
 def checkpoint_files(result: str) -> list:
@@ -94,6 +105,7 @@ def sheet_rows(args: argparse.Namespace) -> list:
     [('c.jpg', ['s.jpg'], 'r.png')]
     """
     from nst_keras import images
+    from nst_keras.provenance import recorded_inputs
 
     rows = []
     for result in args.results:
@@ -101,13 +113,13 @@ def sheet_rows(args: argparse.Namespace) -> list:
             metadata = images.read_metadata(result)
         except images.ImageError as err:
             raise UsageError(str(err)) from None
-        content, style = metadata.get("content_image"), metadata.get("style_image")
-        if not content or not style:
+        found = recorded_inputs(metadata, result)
+        roles = [role for role, _, _ in found]
+        if "content image" not in roles or "style image" not in roles:
             raise UsageError(f"{result}: no content_image and style_image in its metadata (not written by "
                              "nst-keras stylize?); give the row with --row CONTENT STYLE RESULT")
-        folders = args.inputs or [os.path.dirname(result) or ".", "."]
-        styles = [find_input(name, folders, result, "style image") for name in style.split(", ")]
-        rows.append((find_input(content, folders, result, "content image"), styles, result))
+        paths = [find_input(role, name, recorded, args.inputs or [], result) for role, name, recorded in found]
+        rows.append((paths[0], paths[1:], result))
     for spec in args.row or []:
         if len(spec) < 3:
             raise UsageError(f"--row: expected CONTENT STYLE [STYLE ...] RESULT, got {' '.join(spec)}")

@@ -28,8 +28,8 @@ from nst_keras.memory import MemoryLimitError
 DESCRIPTION = (
     "Paint CONTENT in the style of STYLE. The image is optimised with Keras' fit; the loss of every epoch is "
     "shown. With --network, a network from nst-keras train paints it in one forward pass; then only --size, "
-    "--background, --output-depth, --style, --style-weights, --precision, --overwrite and --quiet apply, and the "
-    "other options are refused.")
+    "--background, --output-depth, --style, --network-style-weights, --precision, --overwrite and --quiet apply, "
+    "and the other options are refused.")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -45,8 +45,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "stylize", help="stylise one content image", parents=options.stylize_options() + [network_cli.network_options()],
         usage=("%(prog)s CONTENT STYLE [STYLE ...] -o OUTPUT [options]\n"
-               "       %(prog)s CONTENT --network NETWORK.keras -o OUTPUT [--size PX] [--style INDEX | "
-               "--style-weights W1,W2]"),
+               "       %(prog)s CONTENT --network NETWORK.keras -o OUTPUT [--size PX]\n"
+               "              [--style INDEX | --network-style-weights W1,W2]"),
         description=DESCRIPTION)
     options.add_image_files(parser, styles="*", style_help="style image (painting) file(s); left out with --network",
                             output_help="output image: .png, .jpg, .webp or .tif")
@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
                                "without --network")
         blend = args.style_blend_weights
         if blend is not None and len(blend) != len(args.style):
-            raise UsageError(f"--style-blend-weights: {plural(len(blend), 'weight')} for "
-                             f"{plural(len(args.style), 'style image')}")
+            raise UsageError(f"--style-blend-weights: expected one weight per STYLE image ({len(args.style)}), "
+                             f"got {plural(len(blend), 'weight')}")
     settings = options.resolved_settings(options.stylize_settings(args), args.size)
     with usage_errors(args):
         job = StylizeJob.prepare(

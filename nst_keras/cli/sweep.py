@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     plan, resolved = plans[0], resolved or resolve_weights(args)
 
     from nst_keras import images
-    from nst_keras.provenance import provenance
+    from nst_keras.provenance import input_record, provenance
 
     flags = settings_flags()
     varied = [name for name, values in swept(args).items() if len(values) > 1]
@@ -170,15 +170,14 @@ def run(args: argparse.Namespace) -> int:
     results = sweep(content, styles, settings, plan=plan.batches, on_batch=on_batch,
                     network=resolved.network, weights=resolved.weights)
     columns = len(swept(args)[varied[-1]]) if varied else 1
-    names = dict(content_image=os.path.basename(args.content),
-                 style_image=", ".join(os.path.basename(path) for path in args.style))
     for path, result, variant in zip(cells, results, settings):
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         metadata = provenance(resolved.network, resolved.source,
                               dict(variant.to_dict(), **image.to_dict()),
-                              **names)
+                              **input_record(path, args.content, args.style))
         images.save_image(path, result, metadata=metadata)
     images.save_image(args.output, grid(results, labels, columns),
-                      metadata=provenance(resolved.network, resolved.source, image.to_dict(), **names))
+                      metadata=provenance(resolved.network, resolved.source, image.to_dict(),
+                                          **input_record(args.output, args.content, args.style)))
     info(args, f"wrote {args.output} ({plural(len(variants), 'cell')}) in {time.perf_counter() - start:.0f} s")
     return EXIT_OK

@@ -324,7 +324,7 @@ def run(args: argparse.Namespace) -> int:
     from nst_keras.fast.distributed import multi_worker_strategy
     from nst_keras.fast.files import save_network
     from nst_keras.precision import resolve_precision
-    from nst_keras.provenance import provenance
+    from nst_keras.provenance import input_record, provenance
 
     # Created before any other TensorFlow work, as MultiWorkerMirroredStrategy requires.
     strategy = multi_worker_strategy() if role else None
@@ -376,7 +376,7 @@ def run(args: argparse.Namespace) -> int:
     settings = {name: getattr(args, name) for name in _SAME_RUN if name not in ("style", "model", "weights")}
     record = {
         "provenance": provenance(resolved.network, resolved.source, dict(settings, precision=precision),
-                                 style_image=", ".join(os.path.basename(path) for path in args.style)),
+                                 **input_record(args.output, None, args.style)),
         "styles": [os.path.basename(path) for path in args.style], "loss_per_epoch": history,
         "skipped_photos": [list(item) for item in getattr(getattr(photos, "report", None), "skipped", [])],
     }
@@ -388,5 +388,5 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     shutil.rmtree(partial, ignore_errors=True)
     info(args, f"wrote {args.output} ({plural(len(styles), 'style')}) in {time.perf_counter() - start:.0f} s "
-               f"with {resolved.network}, weights {resolved.source}: {loss_text({'loss': history})}")
+               f"with {resolved.network}: {loss_text({'loss': history})}")
     return EXIT_OK

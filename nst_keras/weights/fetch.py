@@ -127,9 +127,10 @@ def fetch_weights(
             failures.append(f"vgg16: {cache._one_line(err)}")
         else:
             if vgg19_reason is not None:
-                notes.insert(0, f"VGG19 ImageNet weights could not be fetched ({vgg19_reason}); using VGG16 instead")
+                notes.insert(0, "VGG19 ImageNet weights could not be fetched; using VGG16 instead")
             checksum = cache._vgg16_file_checksum(path)
+            details = vgg19_reason
             return [FetchedWeights("vgg16", str(path), _rebuilt_source(path), "; ".join(notes) or None,
-                                   status, checksum)]
+                                   status, checksum, details=details)]
     lines = "\n".join(f"  {line}" for line in failures)
     raise WeightsError(f"could not fetch any pretrained weights; pass weights=PATH instead, or fix:\n{lines}")

