@@ -189,7 +189,8 @@ def test_fast_mode_runs_a_network_of_the_folder_with_blend_weights(client, input
     record = events[-1]["result"]
     assert images.read_metadata(folder / record["image"])["style_network"] == "two.keras"
     assert Image.open(folder / record["image"]).size == (48, 32)  # the short side is raised to 32 px
-    wrong = client.start(mode="fast", content=photo, network="two.keras", style_weights=[1.0], settings={})
+    wrong = client.start(mode="fast", content=photo, network="two.keras", style_weights=[1.0],
+                         settings={"size": "32"})
     failed = client.events(until_job=wrong)[-1]
     assert failed["kind"] == "failed" and "Expected `style`" in failed["message"]
 

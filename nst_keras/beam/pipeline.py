@@ -240,7 +240,7 @@ def prepare_batch(input_pattern, output_dir, style_images=(), *, network=None, o
             f"Expected `output_format` to be one of {OUTPUT_FORMATS}. Received: output_format={output_format!r}")
     sources = sources or [os.fspath(network)]
     files = _style_files(sources, network is not None)
-    plan = BatchPlan(source=pattern, styles=sources, labels=style_labels(sources), output_dir=os.fspath(output_dir),
+    plan = BatchPlan(source=root, styles=sources, labels=style_labels(sources), output_dir=os.fspath(output_dir),
                      output_format=output_format, overwrite=overwrite)
     if network is None:
         options = dict(batch_size=batch_size or 1, network=vgg, weights=weights)
