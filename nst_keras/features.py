@@ -45,6 +45,17 @@ def vgg_layer_names(network):
     ]
 
 
+def layer_stride(layer_name):
+    """Input pixels per feature-map position of a VGG layer: ``2 ** pools`` before it.
+
+    Example:
+
+    >>> layer_stride("block1_conv1"), layer_stride("block5_conv1")
+    (1, 16)
+    """
+    return 2 ** (int(layer_name.split("_")[0][len("block"):]) - 1)
+
+
 def _check_network(network):
     if network not in _APPLICATIONS:
         raise ValueError(f"Expected `network` to be one of {tuple(_APPLICATIONS)}. Received: network={network!r}")

@@ -6,15 +6,19 @@ import tensorflow as tf
 from keras import ops
 
 from nst_keras import defaults, objective
+from nst_keras.constraints import KeepPhoto
 from nst_keras.features import FeatureExtractor
 from nst_keras.initialization import initial_image
 from nst_keras.optimizers import get_optimizer
+from nst_keras.regions import Regions, keep_bounds
 from nst_keras.settings import LossSettings
 from nst_keras.tiling import TiledObjective
 from nst_keras.tracking import LossTracking
 from nst_keras.weights import ResolvedWeights
 
 _LOSS = LossSettings()  # the defaults of the keyword arguments below
+# from_config's regions of a model that keeps part of the photo: its image's bounds are weights, loaded later.
+_FROM_WEIGHTS = "from_weights"
 
 
 @keras.saving.register_keras_serializable(package="nst_keras")
@@ -108,6 +112,8 @@ class StyleTransferModel(LossTracking, keras.Model):
             a side (:mod:`nst_keras.tiling`): the same losses and gradient,
             memory bounded by the tile instead of the image. ``fit`` then
             runs eagerly, tile after tile.
+        regions: :class:`nst_keras.regions.Regions` (masks, label maps): style statistics per region, the
+            photo kept where ``keep`` is 0 (:class:`~nst_keras.constraints.KeepPhoto`); sets ``guided_regions``.
 
     The defaults and checks of every loss setting are the fields of
     :class:`nst_keras.settings.LossSettings`, and ``get_config`` returns them.
@@ -145,6 +151,8 @@ class StyleTransferModel(LossTracking, keras.Model):
         seed=_LOSS.seed,
         pooling=_LOSS.pooling,
         tile_size=None,
+        guided_regions=_LOSS.guided_regions,
+        regions=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -155,6 +163,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             style_layer_weights=style_layer_weights, style_loss=style_loss, style_blend_weights=style_blend_weights,
             content_weight=content_weight, style_weight=style_weight, total_variation_weight=total_variation_weight,
             light_weight=light_weight, init=init, seed=seed, pooling=pooling,
+            guided_regions=regions.count if isinstance(regions, Regions) else guided_regions,
         )
         checked = self.loss_settings
         self.style_layer_names = list(checked.style_layer_names)
@@ -169,6 +178,7 @@ class StyleTransferModel(LossTracking, keras.Model):
         self.init = checked.init
         self.seed = checked.seed
         self.pooling = checked.pooling
+        self.guided_regions = checked.guided_regions
         if tile_size is not None and (isinstance(tile_size, bool) or int(tile_size) != tile_size or tile_size < 1):
             raise ValueError(f"Expected `tile_size` to be an integer >= 1 or None. Received: tile_size={tile_size!r}")
         self.tile_size = None if tile_size is None else int(tile_size)
@@ -206,13 +216,21 @@ class StyleTransferModel(LossTracking, keras.Model):
         if self.tile_size is not None:
             self.tiled_objective = TiledObjective(self.feature_extractor, checked, self.tile_size, self.terms)
         if has_images:
-            initial, targets = self._targets(content, styles)
+            initial, targets = self._targets(content, styles, regions)
         else:
             initial, targets = self._empty_targets()
+        # Where a mask keeps the photo, each pixel has its own box (made before the image, which it constrains).
+        self.keeps_photo = isinstance(regions, str) or getattr(regions, "keep", None) is not None
+        constraint = ClipToUnitInterval()
+        if self.keeps_photo:
+            bounds = keep_bounds(content, regions.keep) if has_images else (initial, initial)
+            constraint = KeepPhoto(*[self._frozen(value, name)
+                                     for value, name in zip(bounds, ("keep_low", "keep_high"))])
+            initial = ops.convert_to_numpy(constraint(initial))
         self.generated_image = self.add_weight(
             shape=self.image_shape + (3,),
             initializer=_array(initial),
-            constraint=ClipToUnitInterval(),
+            constraint=constraint,
             dtype="float32",
             name="generated_image",
         )
@@ -233,11 +251,13 @@ class StyleTransferModel(LossTracking, keras.Model):
             name=name,
         )
 
-    def _targets(self, content, styles):
+    def _targets(self, content, styles, regions=None):
+        guides = {} if regions is None else regions.context_arguments(content.shape)
         if self.tiled_objective is None:
-            context = objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, content, styles)
+            context = objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, content, styles,
+                                                      **guides)
         else:
-            context = self.tiled_objective.target_context(content, styles)
+            context = self.tiled_objective.target_context(content, styles, **guides)
         targets = objective.build_targets(self.terms, context)
         initial = initial_image(self.init, content, styles[0], self.seed)
         arrays = {name: [ops.convert_to_numpy(ops.cast(t, "float32")) for t in values] for name, values in targets.items()}
@@ -385,6 +405,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             weights=self.feature_extractor.resolved_weights.weights,
             weights_source=self.weights_source,
             tile_size=self.tile_size,
+            keeps_photo=self.keeps_photo,
         )
         config.update(
             style_layer_names=self.style_layer_names,
@@ -399,6 +420,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             init=self.init,
             seed=self.seed,
             pooling=self.pooling,
+            guided_regions=self.guided_regions,
         )
         return config
 
@@ -420,7 +442,8 @@ class StyleTransferModel(LossTracking, keras.Model):
         config = dict(config)
         weights = config.pop("weights", None)
         source = config.pop("weights_source", weights)
-        model = cls(weights=None, **config)
+        regions = _FROM_WEIGHTS if config.pop("keeps_photo", False) else None
+        model = cls(weights=None, regions=regions, **config)
         model.weights_source = source
         model.feature_extractor.weights_source = source
         model.feature_extractor.resolved_weights = ResolvedWeights(model.network, weights, source, None)

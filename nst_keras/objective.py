@@ -38,7 +38,7 @@ import dataclasses
 
 from keras import ops
 
-from nst_keras import losses
+from nst_keras import guides as regions, losses
 from nst_keras.statistics import float32, get_statistic
 
 TILINGS = ("statistics", "positions", "whole")
@@ -57,8 +57,15 @@ class TargetContext:
         features: ``features(images, group)``: the ``{layer: map}`` of one
             feature group (``"style"``, ``"content"``) of ``images``; the
             tiled objective assembles them from tiles.
-        statistics: ``statistics(images, term)``: ``term``'s statistics of
-            ``images`` per layer; the tiled objective adds them up over tiles.
+        statistics: ``statistics(images, term, guide=None)``: ``term``'s
+            statistics of ``images`` per layer (:meth:`LossTerm.measure`),
+            guided by ``guide`` (``[B, H, W, R]``, see :mod:`nst_keras.guides`)
+            when given; the tiled objective adds them up over tiles.
+        guides: ``[B, H, W, R]`` float32: the weight of each of ``R`` regions
+            at every pixel of the content (``None``: no regions).
+        style_guides: one per style image, ``[1, h, w, R]``: the part of the
+            painting that serves each region (``None``: all of it); empty
+            when none of them has one.
 
     Example:
 
@@ -74,9 +81,11 @@ class TargetContext:
     styles: tuple = ()
     features: object = None
     statistics: object = None
+    guides: object = None
+    style_guides: tuple = ()
 
     @classmethod
-    def untiled(cls, extractor, settings, content=None, styles=()):
+    def untiled(cls, extractor, settings, content=None, styles=(), guides=None, style_guides=()):
         """A context whose features come from one pass of ``extractor`` over the whole image.
 
         Example:
@@ -86,10 +95,11 @@ class TargetContext:
         def features(images, group):
             return extractor(images)[group]
 
-        def statistics(images, term):
-            return [term.statistic(f, settings) for f in features(images, term.group).values()]
+        def statistics(images, term, guide=None):
+            return [term.measure(f, settings, None if guide is None else regions.layer_guide(guide, name))
+                    for name, f in features(images, term.group).items()]
 
-        return cls(settings, content, tuple(styles), features, statistics)
+        return cls(settings, content, tuple(styles), features, statistics, guides, tuple(style_guides))
 
 
 class LossTerm:
@@ -157,7 +167,9 @@ class LossTerm:
     def value(self, images, features, target, settings):
         """The unweighted term, ``[B]`` float32, of ``images`` with VGG ``features`` against ``target``."""
         if self.tiling == "statistics":
-            statistics = [self.statistic(f, settings) for f in features[self.group].values()]
+            maps = list(features[self.group].values())
+            statistics = [self.measure(f, settings, guide)
+                          for f, guide in zip(maps, self.guides(target, settings) or [None] * len(maps))]
             return self.loss_of_statistics(statistics, target, settings)
         if self.tiling == "positions":
             total = 0.0
@@ -169,6 +181,27 @@ class LossTerm:
     # "statistics" terms: statistic(features) averages over positions; the loss is of the whole image's.
     def statistic(self, features, settings):
         raise NotImplementedError
+
+    def measure(self, features, settings, guide=None):
+        """:meth:`statistic`, or given a ``guide`` (``[B, h, w, R]``, the features' size) :meth:`guided_statistic`.
+
+        Example:
+
+        >>> import numpy as np
+        >>> from nst_keras.settings import LossSettings
+        >>> f, guide = np.ones((1, 4, 4, 2), "float32"), np.ones((1, 4, 4, 3), "float32")
+        >>> [tuple(StyleTerm().measure(f, LossSettings(), g).shape) for g in (None, guide)]
+        [(1, 2, 2), (1, 3, 2, 2)]
+        """
+        return self.statistic(features, settings) if guide is None else self.guided_statistic(features, settings, guide)
+
+    def guided_statistic(self, features, settings, guide):
+        """The statistics of ``R`` regions, ``[B, R, ...]``: sums weighted by ``guide``, still over all positions."""
+        raise NotImplementedError(f"{type(self).__name__} has no guided statistic")
+
+    def guides(self, target, settings):
+        """Per layer of ``group``, the whole image's guide ``[B, h, w, R]`` held in ``target``; ``None``: unguided."""
+        return None
 
     def loss_of_statistics(self, statistics, target, settings):
         raise NotImplementedError
@@ -215,6 +248,13 @@ class StyleTerm(LossTerm):
     ``style_blend_weights`` (normalised to sum 1): the statistics are means
     over positions, so that blends the feature distributions.
 
+    With ``guided_regions`` (masks, label maps) the statistics are guided
+    (:mod:`nst_keras.guides`): each region of the content has its own
+    target, blended from the paintings (or their parts) paired with it, and
+    the target holds, after the statistics of each layer, the content's
+    guide at each layer. Nothing else changes: untiled, tiled, the model and
+    its saved weights read them through :meth:`guides`.
+
     Example:
 
     >>> StyleTerm().from_style, StyleTerm().group
@@ -226,8 +266,19 @@ class StyleTerm(LossTerm):
     def statistic(self, features, settings):
         return get_statistic(settings.style_loss).statistics(features)
 
+    def guided_statistic(self, features, settings, guide):
+        return get_statistic(settings.style_loss).guided(features, guide)
+
+    def guides(self, target, settings):
+        return list(target[len(settings.style_layer_names):]) if settings.guided_regions else None
+
     def loss_of_statistics(self, statistics, target, settings):
-        return losses.layer_sum(statistics, target, settings.layer_weights, get_statistic(settings.style_loss))
+        statistic = get_statistic(settings.style_loss)
+        if settings.guided_regions:
+            layers = len(statistics)
+            return regions.regional_loss(statistic, statistics, target[:layers], target[layers:],
+                                         settings.layer_weights)
+        return losses.layer_sum(statistics, target, settings.layer_weights, statistic)
 
     def target(self, context):
         settings, styles = context.settings, context.styles
@@ -238,6 +289,8 @@ class StyleTerm(LossTerm):
                 "Expected one blend weight per style image. Received: "
                 f"style_blend_weights={list(settings.style_blend_weights)} for {len(styles)} style images"
             )
+        if settings.guided_regions or context.guides is not None:
+            return regions.context_targets(self, context, blend)
         blended = None
         for style, weight in zip(styles, blend):
             layers = [s * (weight / sum(blend)) for s in context.statistics(style, self)]
@@ -247,7 +300,12 @@ class StyleTerm(LossTerm):
 
     def target_shapes(self, image_shape, feature_shapes, settings):
         statistic = get_statistic(settings.style_loss)
-        return [statistic.target_shape(shape[-1]) for shape in feature_shapes[self.group].values()]
+        shapes = [statistic.target_shape(shape[-1]) for shape in feature_shapes[self.group].values()]
+        count = settings.guided_regions
+        if not count:
+            return shapes
+        return ([(1, count) + tuple(shape[1:]) for shape in shapes]
+                + [tuple(shape[:3]) + (count,) for shape in feature_shapes[self.group].values()])
 
 
 class TotalVariationTerm(LossTerm):

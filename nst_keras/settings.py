@@ -134,6 +134,10 @@ class LossSettings(_Settings):
     style_blend_weights: tuple = setting(
         None, checks.optional(checks.blend_weights), "comma-separated weight per style image (default equal)",
         parse=checks.parse_floats, metavar="W1,W2")
+    guided_regions: int = setting(
+        None, checks.optional(checks.positive_int),
+        "regions of the guided style statistics (Gatys et al. 2017), one per style mask, label colour or the "
+        "--mask; set from the masks (default None: the whole image has one style)", flag=None)
     content_weight: float = setting(
         CONTENT_WEIGHT, checks.loss_weight, "weight of the content loss (default %(default)s)", parse=float, metavar="W")
     style_weight: float = setting(

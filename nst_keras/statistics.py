@@ -12,6 +12,11 @@ Each statistic (``style_loss="gram"`` or ``"wasserstein"``) is one object of
 - :meth:`~StyleStatistic.target_shape`: its shape for a layer of ``c`` channels.
 - :meth:`~StyleStatistic.distance`: the per-image loss of statistics against
   a target, relative to the target, so every layer starts near 1.
+- :meth:`~StyleStatistic.guided`: the statistics of regions (Gatys et al.
+  2017, guided Gram matrices): each a sum over positions weighted by the
+  region's guide, still divided by the number of positions, so that tiles
+  add up; divided by the region's area (the guide's mean) it is the plain
+  statistic of the features inside the region.
 
 Heitz et al.'s sliced Wasserstein distance (CVPR 2021) sorts projected
 features instead: that is not a sum over positions, so it would neither blend
@@ -147,6 +152,29 @@ class StyleStatistic:
         """``[B]`` float32 relative distances of statistics from a target."""
         raise NotImplementedError
 
+    def guided(self, features, guide):
+        """``[B, R, ...]`` statistics of ``R`` regions: ``sum_p g_r(p) s(p) / positions`` per region.
+
+        ``guide`` is ``[B, h, w, R]``: each region's weight at each position
+        of ``features`` (1 inside, 0 outside, between on a soft edge).
+        """
+        raise NotImplementedError
+
+
+def _weighted_gram(features, guide):
+    """``sum_p g_r(p) f_p f_p^T / positions`` per region, ``[B, R, c, c]``: the Gram of ``sqrt(g_r) f``.
+
+    The regions go through :func:`gram_matrix` as a batch of ``B * R``
+    images, so they share its one-product gradient.
+    """
+    features = ops.convert_to_tensor(features)
+    guide = ops.sqrt(ops.maximum(float32(guide), 0.0))
+    shape = ops.shape(features)
+    regions = ops.shape(guide)[-1]
+    weighted = features[:, :, :, None, :] * ops.cast(guide, features.dtype)[..., None]
+    weighted = ops.reshape(ops.transpose(weighted, (0, 3, 1, 2, 4)), (-1, shape[1], shape[2], shape[3]))
+    return ops.reshape(gram_matrix(weighted), (shape[0], regions, shape[3], shape[3]))
+
 
 class Gram(StyleStatistic):
     """Gram matrices (Gatys et al.): ``mean((G - A)^2) / mean(A^2)`` per layer.
@@ -176,6 +204,9 @@ class Gram(StyleStatistic):
     def distance(self, statistics, target):
         target = float32(target)
         return relative_mean_square(float32(statistics) - target, target, (1, 2))
+
+    def guided(self, features, guide):
+        return _weighted_gram(features, guide)
 
 
 def _covariance(second, mean):
@@ -241,6 +272,13 @@ class Wasserstein(StyleStatistic):
     def statistics(self, features):
         mean = ops.mean(float32(features), axis=(1, 2))
         return ops.concatenate([gram_matrix(features), mean[:, None, :]], axis=1)
+
+    def guided(self, features, guide):
+        features = ops.convert_to_tensor(features)
+        shape = ops.shape(features)
+        positions = ops.cast(shape[1] * shape[2], "float32")
+        means = ops.einsum("bhwr,bhwc->brc", float32(guide), float32(features)) / positions
+        return ops.concatenate([_weighted_gram(features, guide), means[:, :, None, :]], axis=2)
 
     def target(self, statistics):
         statistics = float32(statistics)
