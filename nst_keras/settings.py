@@ -270,6 +270,11 @@ class RunSettings(_Settings):
         None, checks.optional(checks.positive_int),
         "compute every step in tiles of at most PX pixels a side: the same result, memory bounded by the tile "
         "(default: the whole image at once, unless --memory-limit says otherwise)", parse=int, metavar="PX")
+    mask_feather: float = setting(
+        0.0, checks.non_negative,
+        "soften the edges of --mask, --style-mask and label maps over PX pixels of the output: the mask's inward, "
+        "so that black stays the photo's, the styles' into each other (default %(default)s: as drawn)",
+        parse=float, metavar="PX")
     memory_limit: float = setting(
         None, checks.optional(checks.non_negative),
         "largest estimated memory a step may take, in GiB: above it (and without --tile-size) steps are tiled "

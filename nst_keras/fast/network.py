@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from nst_keras.masks import as_mask
 from nst_keras.precision import resolve_precision
 
 # The 9x9 convolutions reflect 4 pixels on each side, which needs a side of
@@ -53,7 +54,9 @@ class _StyleAffine(keras.layers.Layer):
     """Conditional instance normalisation's scale and shift (Dumoulin, Shlens & Kudlur 2017).
 
     One ``(gamma, beta)`` pair per style; a row of style weights ``[B,
-    styles]`` (one-hot, or a blend) mixes them per image.
+    styles]`` (one-hot, or a blend) mixes them per image, a map ``[B, H, W,
+    styles]`` per pixel (Dumoulin et al.'s spatial blending), averaged over
+    each cell of the layer's resolution.
     """
 
     def __init__(self, styles, **kwargs):
@@ -66,8 +69,11 @@ class _StyleAffine(keras.layers.Layer):
         self.beta = self.add_weight(shape=(self.styles, channels), initializer="zeros", name="beta")
 
     def call(self, x, style):
-        gamma = ops.matmul(style, ops.cast(self.gamma, style.dtype))[:, None, None, :]
-        beta = ops.matmul(style, ops.cast(self.beta, style.dtype))[:, None, None, :]
+        if len(style.shape) == 4:
+            style = ops.cast(tf.image.resize(ops.cast(style, "float32"), tf.shape(x)[1:3], method="area"), x.dtype)
+        else:
+            style = style[:, None, None, :]
+        gamma, beta = (ops.matmul(style, ops.cast(weight, style.dtype)) for weight in (self.gamma, self.beta))
         return x * gamma + beta
 
 
@@ -106,8 +112,9 @@ class StyleNetwork(keras.Model):
             Kudlur 2017, "A Learned Representation for Artistic Style"): its
             scale and shift are chosen per image by a row of style weights,
             a one-hot row for one style or any blend of them. The network is
-            then called on ``{"images": ..., "style": [B, styles]}``; images
-            alone get the first style.
+            then called on ``{"images": ..., "style": [B, styles]}``, or with
+            a map ``[B, H, W, styles]`` of weights per pixel (one pass, each
+            region in its own style); images alone get the first style.
         **kwargs: ``keras.Model`` arguments, e.g. ``name`` or ``dtype``
             (``"mixed_bfloat16"`` runs the convolutions in bfloat16; the
             output is float32 either way).
@@ -215,6 +222,8 @@ class StyleNetwork(keras.Model):
         top, left = pad_h // 2, pad_w // 2
         paddings = tf.stack([[0, 0], [top, pad_h - top], [left, pad_w - left], [0, 0]])
         x = tf.pad(ops.cast(images, self.compute_dtype), paddings, mode="REFLECT")
+        if style is not None and len(style.shape) == 4:  # weights per pixel, padded like the image
+            style = tf.pad(style, paddings, mode="REFLECT")
 
         def norm(layer, x):
             return layer(x) if style is None else layer(x, style)
@@ -341,7 +350,29 @@ def style_weights(style, styles: int) -> np.ndarray:
     return weights / weights.sum()
 
 
-def stylize_with_network(network: keras.Model, image, *, style=None, batch_size: int = 8) -> np.ndarray:
+def style_map(weights, styles: int, shape) -> np.ndarray:
+    """Per-pixel style weights ``[B, H, W, styles]`` for images of ``shape`` ``(B, H, W)``, each pixel's summing 1.
+
+    ``weights`` is ``[H, W, styles]`` or ``[B, H, W, styles]``, >= 0; a pixel
+    whose weights are all 0 gets the styles equally.
+
+    Example:
+
+    >>> style_map(np.array([[[1, 0], [0, 0]]], "float32"), 2, (1, 1, 2))[0, 0].tolist()
+    [[1.0, 0.0], [0.5, 0.5]]
+    """
+    array = np.asarray(weights, np.float32)
+    array = array if array.ndim == 4 else array[None]
+    if (array.ndim != 4 or array.shape[-1] != styles or array.shape[1:3] != tuple(shape[1:3])
+            or len(array) not in (1, shape[0]) or not np.all(np.isfinite(array)) or array.min() < 0):
+        raise ValueError(f"Expected `style` per pixel to be [H, W, {styles}] weights >= 0 for images of "
+                         f"{shape[2]}x{shape[1]}. Received: style with shape {np.shape(weights)}")
+    total = array.sum(axis=-1, keepdims=True)
+    array = np.where(total > 0, array / np.where(total > 0, total, 1.0), 1.0 / styles)
+    return np.ascontiguousarray(np.broadcast_to(array, tuple(shape[:3]) + (styles,)), np.float32)
+
+
+def stylize_with_network(network: keras.Model, image, *, style=None, mask=None, batch_size: int = 8) -> np.ndarray:
     """Run a trained style network on one image or a batch; return float32 in [0, 1].
 
     Args:
@@ -349,9 +380,15 @@ def stylize_with_network(network: keras.Model, image, *, style=None, batch_size:
             batches to [0, 1] RGB batches).
         image: ``[H, W, 3]`` or ``[B, H, W, 3]``, float in [0, 1] or uint8;
             each side at least :data:`MIN_SIDE`.
-        style: for a network of several styles: the style's index, or one
-            blend weight per style (see :func:`style_weights`); default the
-            first style.
+        style: for a network of several styles: the style's index, one
+            blend weight per style (see :func:`style_weights`), or weights
+            per pixel ``[H, W, styles]`` (:func:`style_map`: each region in
+            its own style, through the conditional normalisation, in the same
+            one pass); default the first style.
+        mask: ``[H, W]`` (or ``[B, H, W]``) in [0, 1]: the output is
+            ``mask * stylised + (1 - mask) * image``, the image kept pixel for
+            pixel where the mask is 0. The network sees the whole image, so
+            the stylised part is what it would be unmasked.
         batch_size: images per forward pass for a batch (memory grows with it).
 
     Returns:
@@ -363,21 +400,34 @@ def stylize_with_network(network: keras.Model, image, *, style=None, batch_size:
     >>> network = StyleNetwork(filters=8, residual_blocks=1)
     >>> stylize_with_network(network, np.zeros((9, 13, 3), "uint8")).shape
     (9, 13, 3)
+    >>> photo, mask = np.random.rand(8, 8, 3).astype("float32"), np.zeros((8, 8), "float32")
+    >>> mask[:, 4:] = 1.0
+    >>> bool(np.array_equal(stylize_with_network(network, photo, mask=mask)[:, :4], photo[:, :4]))
+    True
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"Expected `batch_size` to be an integer >= 1. Received: batch_size={batch_size!r}")
     batch, single = _as_images(image)
     styles = getattr(network, "styles", 1)
-    row = style_weights(style, styles)
     if styles > 1:
-        batch = {"images": batch, "style": np.repeat(row[None], len(batch), axis=0)}
+        if np.ndim(style) >= 3:
+            weights = style_map(style, styles, batch.shape[:3])
+        else:
+            weights = np.repeat(style_weights(style, styles)[None], len(batch), axis=0)
+        batch = {"images": batch, "style": weights}
+    else:
+        style_weights(style, styles)
     # predict_on_batch runs Keras' compiled predict function, traced with
     # relaxed shapes: 30 % faster than eager calls at 512 px on a 2-core
-    # CPU, and a new image size costs one trace at most.
-    count = len(batch["images"]) if styles > 1 else len(batch)
-    outputs = [
-        np.asarray(network.predict_on_batch(_slice(batch, start, start + batch_size)), dtype="float32")
-        for start in range(0, count, batch_size)
-    ]
+    # CPU, and a new image size costs one trace at most. A map of style
+    # weights runs eagerly: traced after rows, its rank would be relaxed away.
+    images = batch["images"] if styles > 1 else batch
+    per_pixel = styles > 1 and batch["style"].ndim == 4
+    run = (lambda part: network(part, training=False)) if per_pixel else network.predict_on_batch
+    outputs = [np.asarray(run(_slice(batch, start, start + batch_size)), dtype="float32")
+               for start in range(0, len(images), batch_size)]
     result = np.concatenate(outputs)
+    if mask is not None:
+        keep = as_mask(mask, images.shape[:3])[..., None]
+        result = keep * result + (1.0 - keep) * images
     return result[0] if single else result
