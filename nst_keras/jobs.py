@@ -27,8 +27,9 @@ import itertools
 import os
 import time
 
-from nst_keras import images
+from nst_keras import images, label_maps, mask_files
 from nst_keras.events import emit
+from nst_keras.regions import describe, make_regions
 from nst_keras.settings import ImageSettings, RunSettings, StylizeSettings
 
 
@@ -146,6 +147,10 @@ class StylizeJob:
         save_every: also save the image every N epochs (:func:`checkpoint_paths`).
         plot: also write the loss curves to this image file.
         notes: remarks made while decoding (an animated file's first frame...).
+        region_files: the mask and label-map files by argument name
+            (:meth:`prepare`'s ``mask`` ... ``style_label_maps``);
+            ``region_inputs`` the arrays read from them, as
+            :func:`nst_keras.stylize` takes them.
 
     Example:
 
@@ -169,10 +174,13 @@ class StylizeJob:
     save_every: int | None = None
     plot: str | None = None
     loaded: tuple | None = None
+    region_files: dict = dataclasses.field(default_factory=dict)
+    region_inputs: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def prepare(cls, content, style=(), output=None, settings=None, image_settings=None, *, network=None,
                 weights="auto", style_network=None, style_choice=None, overwrite=False, save_every=None, plot=None,
+                mask=None, style_masks=None, style_regions=None, label_map=None, style_label_maps=None,
                 **overrides):
         """Check the paths and decode the images (no TensorFlow); return the job.
 
@@ -189,6 +197,16 @@ class StylizeJob:
                 then only the image settings and ``precision`` apply.
             overwrite: replace ``output`` (and the ``save_every`` files) if they exist.
             save_every, plot: see the attributes.
+            mask: a mask file: the photo is stylised where it is white and
+                kept where it is black (:mod:`nst_keras.regions`; any
+                format, alpha as the mask, another size resized).
+            style_masks: one mask file per style image (where each applies);
+                style_regions: one per style image (its part of the
+                painting, ``None`` for all of it); label_map and
+                style_label_maps: colour-coded files of the photo and of each
+                painting, paired by colour (:mod:`nst_keras.label_maps`).
+                With a ``style_network``: ``mask``, and ``style_masks`` one per
+                style of the network.
 
         Raises:
             nst_keras.images.ImageError: a file that cannot be read, or an
@@ -224,6 +242,10 @@ class StylizeJob:
             _check_blend(settings, styles)
             settings = StylizeSettings(settings.loss, settings.run.resolved(image_settings.size))
             outputs = [output] + checkpoint_paths(output, save_every, settings.run)
+        region_files = {name: value for name, value in dict(
+            mask=mask, style_masks=style_masks, style_regions=style_regions, label_map=label_map,
+            style_label_maps=style_label_maps).items() if value is not None}
+        inputs += [path for value in region_files.values() for path in _paths(value)]
         if plot is not None:
             try:
                 images.check_output_path(plot, inputs + [output], overwrite=overwrite)
@@ -231,9 +253,11 @@ class StylizeJob:
                 raise images.ImageError(f"`plot` {err.path}", err.reason) from None
         pixels, decoded = read_inputs(content, styles, outputs, image_settings, extra_inputs=inputs[1 + len(styles):],
                                       overwrite=overwrite)
+        region_inputs = _region_inputs(region_files, pixels, decoded, settings, style_network)
         return cls(os.fspath(content), styles, output, settings, image_settings, pixels, decoded, network=network,
                    weights=weights, style_network=None if style_network is None else os.fspath(style_network),
-                   style_choice=style_choice, overwrite=overwrite, save_every=save_every, plot=plot)
+                   style_choice=style_choice, overwrite=overwrite, save_every=save_every, plot=plot,
+                   region_files=region_files, region_inputs=region_inputs)
 
     def run(self, *, callbacks=(), on_event=None, verbose=0) -> JobResult:
         """Stylise and save; return a :class:`JobResult`. Events go to ``on_event``.
@@ -267,8 +291,10 @@ class StylizeJob:
         metadata = provenance(
             resolved.network, resolved.source, dict(settings.to_dict(), **self.image_settings.to_dict()),
             content_image=os.path.basename(self.content_path),
-            style_image=", ".join(os.path.basename(path) for path in self.style_paths),
+            style_image=", ".join(os.path.basename(path) for path in self.style_paths), **self._region_names(),
         )
+        if self.region_inputs:
+            emit(on_event, "regions", describe(self._regions([style.shape for style in self.styles])))
         callbacks = list(callbacks)
         if self.save_every is not None:
             callbacks.append(ImageCheckpoint(checkpoint_template(self.output), self.save_every, metadata))
@@ -277,7 +303,7 @@ class StylizeJob:
              width=width, height=height)
         start = time.perf_counter()
         result = stylize(self.content, self.styles, settings, network=resolved.network, weights=resolved.weights,
-                         callbacks=callbacks, verbose=verbose, on_event=on_event)
+                         callbacks=callbacks, verbose=verbose, on_event=on_event, **self.region_inputs)
         images.save_image(self.output, result.image, metadata=metadata, depth=self.image_settings.output_depth)
         done = JobResult(self.output, result.image, time.perf_counter() - start, resolved.network, resolved.source,
                          settings, result.history, list(result.scales), list(result.tile_sizes), metadata,
@@ -301,13 +327,55 @@ class StylizeJob:
             network, found = load_network(self.style_network, self.settings.run.precision)
         emit(on_event, "precision", f"precision: {found['provenance']['precision']}",
              precision=found["provenance"]["precision"])
+        style, keep = self.style_choice, None
+        if self.region_inputs:  # the network's styles stand in for the paintings
+            count = len(self.region_inputs.get("style_masks", []))
+            if count and count != getattr(network, "styles", 1):
+                raise ValueError(f"Expected one of `style_masks` per style of the network "
+                                 f"({getattr(network, 'styles', 1)}). Received: {count} style masks")
+            regions = self._regions([self.content.shape] * count)
+            emit(on_event, "regions", describe(regions))
+            style = regions.guides[0] if "style_masks" in self.region_inputs else style
+            keep = None if regions.keep is None else regions.keep[0]
         start = time.perf_counter()
-        result = stylize_with_network(network, self.content, style=self.style_choice)
+        result = stylize_with_network(network, self.content, style=style, mask=keep)
         metadata = dict(provenance("unknown", "unknown"), **found["provenance"],
-                        content_image=os.path.basename(self.content_path))
+                        content_image=os.path.basename(self.content_path), **self._region_names())
         images.save_image(self.output, result, metadata=metadata, depth=self.image_settings.output_depth)
         styles = ", ".join(found.get("styles", [])) or "styles not recorded"
         return JobResult(self.output, result, time.perf_counter() - start, None, styles, metadata=metadata)
+
+
+    def _regions(self, style_shapes):
+        return make_regions((1,) + self.content.shape[:2], [shape[:2] for shape in style_shapes],
+                            blend=self.settings.loss.style_blend_weights, feather=self.settings.run.mask_feather,
+                            **self.region_inputs)
+
+    def _region_names(self):
+        """The mask and label-map files for the output's metadata, by argument name."""
+        return {name: ", ".join(os.path.basename(path) for path in _paths(value) if path is not None)
+                for name, value in self.region_files.items()}
+
+
+def _paths(value):
+    return [value] if isinstance(value, (str, os.PathLike)) else [path for path in value if path is not None]
+
+
+def _region_inputs(files, content, styles, settings, style_network):
+    """Read a job's mask and label-map files (:mod:`nst_keras.mask_files`) and check them together."""
+    if not files:
+        return {}
+    if style_network is not None and set(files) - {"mask", "style_masks"}:
+        raise ValueError("Expected only `mask` and `style_masks` with a `style_network` (it holds no paintings). "
+                         f"Received: {', '.join(sorted(set(files) - {'mask', 'style_masks'}))}")
+    shapes = [content.shape] * len(files.get("style_masks", [])) if style_network else [s.shape for s in styles]
+    found = mask_files.read_region_files(content.shape, shapes, **files)
+    if "label_maps" in found:  # its messages name the files
+        label_maps.pair_labels(*found["label_maps"], files["label_map"], list(files["style_label_maps"]))
+    if style_network is None:  # the masks checked together: counts, overlap
+        make_regions((1,) + content.shape[:2], [shape[:2] for shape in shapes],
+                     blend=settings.loss.style_blend_weights, feather=settings.run.mask_feather, **found)
+    return found
 
 
 def read_inputs(content, styles, outputs, image_settings, *, extra_inputs=(), overwrite=False):

@@ -41,7 +41,10 @@ def aspect_problem(height, width, mask_height, mask_width):
 
 
 def resize(mask, height, width):
-    """``mask`` (``[H, W]`` or ``[B, H, W]``, float) resized to ``height x width``; antialiased bilinear, no overshoot.
+    """``mask`` (``[H, W]`` or ``[B, H, W]``, float) resized to ``height x width``.
+
+    Antialiased bilinear (no overshoot), except that pixels black in a
+    nearest-neighbour resize stay black: the soft edge lies on the white side.
 
     Raises ValueError when the aspect ratios differ by more than :data:`ASPECT_TOLERANCE`.
 
@@ -72,10 +75,13 @@ def resample(mask, height, width):
     mask = np.asarray(mask, np.float32)
     if mask.shape[-2:] == (height, width):
         return mask
-    flat = mask.reshape((-1,) + mask.shape[-2:])
-    resized = [np.asarray(Image.fromarray(plane, "F").resize((width, height), Image.Resampling.BILINEAR))
-               for plane in flat]
-    return np.clip(np.stack(resized), 0.0, 1.0).reshape(mask.shape[:-2] + (height, width))
+    resized = []
+    for plane in mask.reshape((-1,) + mask.shape[-2:]):
+        image = Image.fromarray(plane, "F")
+        smooth = np.asarray(image.resize((width, height), Image.Resampling.BILINEAR))
+        # Black stays black: the smooth edge lies on the white side of a nearest-neighbour resize.
+        resized.append(np.where(np.asarray(image.resize((width, height), Image.Resampling.NEAREST)) > 0.0, smooth, 0.0))
+    return np.clip(np.stack(resized), 0.0, 1.0).reshape(mask.shape[:-2] + (height, width)).astype(np.float32)
 
 
 def as_mask(mask, shape, name="mask"):

@@ -101,6 +101,19 @@ class Regions:
         return dict(guides=self.guides, style_guides=style_guides)
 
 
+def describe(regions):
+    """One line on what ``regions`` do, for a job's report.
+
+    Example:
+
+    >>> keep = np.zeros((1, 4, 4), "float32"); keep[:, :, 1:] = 1.0
+    >>> describe(Regions(keep[..., None], (None,), keep, ("mask",)))
+    'regions: mask; 25 % of the photo kept'
+    """
+    kept = "" if regions.keep is None else f"; {100.0 * (1.0 - float(regions.keep.mean())):.0f} % of the photo kept"
+    return f"regions: {', '.join(regions.names)}{kept}"
+
+
 def keep_bounds(content, keep):
     """The box the image stays in: ``low = (1 - keep) p``, ``high = low + keep``, for content ``p`` ``[B, H, W, 3]``.
 
