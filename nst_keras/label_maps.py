@@ -9,8 +9,10 @@ be in at least one painting's map, and every painting's colour in the photo's.
 A map's colours are found by clustering (:func:`label_colours`): starting from
 the most common, a colour gathers every colour within :data:`TOLERANCE` of it
 (JPEG noise, a slightly different brush). Clusters under :data:`MIN_SHARE` of
-the pixels (anti-aliased edges) are no region: their pixels join the nearest
-region. Colours pair across maps within :data:`TOLERANCE` too.
+the pixels, and those under :data:`BLEND_SHARE` whose colour is a blend of two
+larger regions' (an anti-aliased edge between them), are no region: their
+pixels join the nearest region. Colours pair across maps within
+:data:`TOLERANCE` too.
 
 Example:
 
@@ -31,6 +33,8 @@ from nst_keras.masks import aspect_problem
 TOLERANCE = 40
 # A colour covering less of a map than this is no region of its own.
 MIN_SHARE = 0.01
+# Nor is one covering less than this whose colour is a blend of two regions'.
+BLEND_SHARE = 0.05
 # At most this many clusters are formed; what is left joins the nearest.
 MAX_CLUSTERS = 256
 
@@ -85,6 +89,18 @@ def _near(colours, colour):
     return np.abs(colours.astype(np.int32) - np.asarray(colour, np.int32)).max(axis=-1) <= TOLERANCE
 
 
+def _is_blend(colour, centres):
+    """Whether ``colour`` lies (within :data:`TOLERANCE`) between two of ``centres``."""
+    colour = np.asarray(colour, np.float64)
+    for index, first in enumerate(centres):
+        for second in centres[index + 1:]:
+            step = second.astype(np.float64) - first
+            t = np.clip(np.dot(colour - first, step) / max(np.dot(step, step), 1.0), 0.0, 1.0)
+            if np.abs(colour - (first + t * step)).max() <= TOLERANCE:
+                return True
+    return False
+
+
 def label_colours(label_map):
     """The region colours of a label map, in colour order, and each pixel's region: ``(colours [K, 3], index [H, W])``.
 
@@ -99,16 +115,20 @@ def label_colours(label_map):
     unique, inverse, counts = np.unique(flat, axis=0, return_inverse=True, return_counts=True)
     inverse = inverse.reshape(-1)
     free = np.ones(len(unique), bool)
-    centres = []
+    clusters = []  # (share, mean colour)
     for _ in range(MAX_CLUSTERS):
         if not free.any() or counts[free].sum() < MIN_SHARE * len(flat):
             break
         seed = unique[np.flatnonzero(free)[np.argmax(counts[free])]]
         members = free & _near(unique, seed)
         free &= ~members
-        if counts[members].sum() >= MIN_SHARE * len(flat):
-            centres.append(seed)
-    centres = np.stack(centres) if centres else unique[np.argmax(counts)][None]
+        weights = counts[members]
+        clusters.append((weights.sum() / len(flat), np.round(weights @ unique[members] / weights.sum())))
+    centres = []
+    for share, colour in sorted(clusters, key=lambda cluster: -cluster[0]):
+        if share >= MIN_SHARE and not (share < BLEND_SHARE and _is_blend(colour, centres)):
+            centres.append(colour)
+    centres = np.stack(centres) if centres else unique[np.argmax(counts)][None].astype(np.float64)
     centres = centres[np.lexsort(centres.T[::-1])]  # in colour order, whatever the areas
     distances = np.abs(unique[:, None, :].astype(np.int32) - centres[None].astype(np.int32)).max(axis=-1)
     return centres.astype(np.uint8), np.argmin(distances, axis=1)[inverse].reshape(np.shape(label_map)[:2])

@@ -110,6 +110,9 @@ def read_region_files(content_shape, style_shapes, *, mask=None, style_masks=Non
     for name, paths in (("style_masks", style_masks), ("style_regions", style_regions),
                         ("style_label_maps", style_label_maps)):
         _count(name, paths, len(style_shapes))
+    if label_map is not None and (style_masks is not None or style_regions is not None):
+        raise ValueError("Expected `label_map` and `style_label_maps`, or `style_masks` and `style_regions`: "
+                         "label maps pair the regions by colour. Received: both")
     if (label_map is None) != (style_label_maps is None):
         raise ValueError("Expected `label_map` (the photo's) and `style_label_maps` (one per style image) together. "
                          f"Received: label_map={label_map!r}, style_label_maps={style_label_maps!r}")

@@ -116,9 +116,10 @@ def as_mask(mask, shape, name="mask"):
         array = resize(array, *shape[1:3])
     except ValueError as err:
         raise ValueError(f"Expected `{name}` of its image's aspect ratio. Received: {name} of {err}") from None
+    array = np.ascontiguousarray(np.broadcast_to(array, tuple(shape[:3])))
     if not np.all(array.reshape(len(array), -1).max(axis=1) > 0.0):
         raise ValueError(f"Expected `{name}` to be white (or grey) somewhere. Received: an all-black {name}")
-    return np.ascontiguousarray(np.broadcast_to(array, tuple(shape[:3])))
+    return array
 
 
 def _box_blur(array, radius, axis):
