@@ -1,5 +1,6 @@
 """Style networks with masks: the photo kept outside, several styles blended per pixel in one pass."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -30,6 +31,7 @@ def test_a_one_style_network_with_a_mask_leaves_the_outside_unchanged(rng):
 
 
 def test_a_two_style_network_with_a_left_right_map_matches_each_style_on_its_half(rng):
+    keras.utils.set_random_seed(3)
     network = StyleNetwork(filters=8, residual_blocks=1, styles=2)
     _distinct_styles(network, rng)
     photo = rng.random((48, 64, 3), dtype=np.float32)
@@ -39,7 +41,7 @@ def test_a_two_style_network_with_a_left_right_map_matches_each_style_on_its_hal
     singles = [stylize_with_network(network, photo, style=index) for index in (0, 1)]
     for half, own in ((np.s_[:, :24], 0), (np.s_[:, 40:], 1)):  # away from the seam
         to_own, to_other = (np.abs(mixed[half] - singles[i][half]).mean() for i in (own, 1 - own))
-        assert to_own < 0.75 * to_other, (to_own, to_other)
+        assert to_own < 0.5 * to_other, (to_own, to_other)
     # A map of one style everywhere is that style.
     np.testing.assert_allclose(stylize_with_network(network, photo, style=np.tile([0.0, 1.0], (48, 64, 1))),
                                singles[1], atol=1e-5)

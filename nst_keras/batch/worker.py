@@ -203,8 +203,9 @@ class BatchWorker:
 
         try:
             style = self.style(style_index, max(contents.shape[1:3]))
+            masked = {} if mask is None else {"mask": mask}
             result = stylize(contents, style, self.settings, network=self.resolved.network,
-                             weights=self.resolved.weights, callbacks=self.callbacks, verbose=self.verbose, mask=mask)
+                             weights=self.resolved.weights, callbacks=self.callbacks, verbose=self.verbose, **masked)
             generated = np.asarray(result.image, np.float32)
             # Per-image losses of the images saved (the logged ones are batch means).
             losses = result.model.compute_losses(keras.ops.convert_to_tensor(generated))

@@ -54,9 +54,7 @@ class _StyleAffine(keras.layers.Layer):
     """Conditional instance normalisation's scale and shift (Dumoulin, Shlens & Kudlur 2017).
 
     One ``(gamma, beta)`` pair per style; a row of style weights ``[B,
-    styles]`` (one-hot, or a blend) mixes them per image, a map ``[B, H, W,
-    styles]`` per pixel (Dumoulin et al.'s spatial blending), averaged over
-    each cell of the layer's resolution.
+    styles]`` (one-hot, or a blend) mixes them per image.
     """
 
     def __init__(self, styles, **kwargs):
@@ -69,16 +67,24 @@ class _StyleAffine(keras.layers.Layer):
         self.beta = self.add_weight(shape=(self.styles, channels), initializer="zeros", name="beta")
 
     def call(self, x, style):
-        if len(style.shape) == 4:
-            style = ops.cast(tf.image.resize(ops.cast(style, "float32"), tf.shape(x)[1:3], method="area"), x.dtype)
-        else:
-            style = style[:, None, None, :]
-        gamma, beta = (ops.matmul(style, ops.cast(weight, style.dtype)) for weight in (self.gamma, self.beta))
+        gamma = ops.matmul(style, ops.cast(self.gamma, style.dtype))[:, None, None, :]
+        beta = ops.matmul(style, ops.cast(self.beta, style.dtype))[:, None, None, :]
         return x * gamma + beta
 
 
 class _ConditionalNorm(keras.layers.Layer):
-    """Instance normalisation without its own scale and shift, then the style's (:class:`_StyleAffine`)."""
+    """Instance normalisation without its own scale and shift, then the style's (:class:`_StyleAffine`).
+
+    Given a map of style weights ``[B, H, W, styles]`` instead of rows, each
+    pixel is the blend, by its weights, of itself normalised with each
+    style's statistics and put through that style's scale and shift; a
+    style's statistics are the mean and variance over its own pixels (the
+    map averaged over the layer's cells weighs them). Not in Dumoulin et al.,
+    whose spatial blending mixes the scales and shifts under statistics of
+    the whole image: there a region's normalisation depends on the styles of
+    the others, and a region matches its style alone less closely. A map of
+    one style everywhere is exactly that style's row.
+    """
 
     def __init__(self, normalize, affine, **kwargs):
         super().__init__(name=normalize.name, dtype=normalize.dtype_policy, **kwargs)
@@ -90,7 +96,17 @@ class _ConditionalNorm(keras.layers.Layer):
         self.affine.build(input_shape)
 
     def call(self, x, style):
-        return self.affine(self.normalize(x), style)
+        if len(style.shape) != 4:
+            return self.affine(self.normalize(x), style)
+        weights = tf.image.resize(ops.cast(style, "float32"), tf.shape(x)[1:3], method="area")
+        values = ops.cast(x, "float32")
+        total = ops.maximum(ops.sum(weights, axis=(1, 2)), 1e-6)[..., None]
+        mean = ops.einsum("bhws,bhwc->bsc", weights, values) / total
+        centred = values[:, :, :, None, :] - mean[:, None, None]
+        variance = ops.einsum("bhws,bhwsc->bsc", weights, ops.square(centred)) / total
+        styled = (centred * ops.rsqrt(variance + self.normalize.epsilon)[:, None, None] * self.affine.gamma
+                  + self.affine.beta)
+        return ops.cast(ops.einsum("bhws,bhwsc->bhwc", weights, styled), x.dtype)
 
 
 @keras.saving.register_keras_serializable(package="nst_keras")
