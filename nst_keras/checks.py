@@ -120,6 +120,32 @@ def choice(choices, *, off=None, instance_of=None):
     return check
 
 
+def init(choices):
+    """A check of the starting image: one of ``choices``, or ``"network:PATH"`` (a style network's result).
+
+    Example:
+
+    >>> init(("content", "noise"))("init", "network:starry.keras")
+    'network:starry.keras'
+    >>> init(("content", "noise"))("init", "network:")
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected `init` to be one of ('content', 'noise') or network:NETWORK.keras. Received: init='network:'
+    """
+    def check(name, value):
+        if isinstance(value, str) and value.startswith(NETWORK_INIT) and value[len(NETWORK_INIT):].strip():
+            return value
+        if value not in choices:
+            raise error(name, f"one of {choices} or {NETWORK_INIT}NETWORK.keras", value)
+        return value
+
+    return check
+
+
+# The prefix of an `init` that starts from a style network's result.
+NETWORK_INIT = "network:"
+
+
 def list_of(check, expected):
     """A check of a non-empty list whose items each pass ``check``; returns a tuple.
 

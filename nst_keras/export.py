@@ -61,6 +61,7 @@ import keras
 import tensorflow as tf
 
 from nst_keras import files, objective
+from nst_keras.checks import NETWORK_INIT
 from nst_keras.defaults import EXPORT_MAX_SIDE, EXPORT_METADATA_FILE, EXPORT_STEPS, LEARNING_RATE, MIN_SIDE
 from nst_keras.features import FeatureExtractor
 from nst_keras.initialization import initial_image
@@ -266,6 +267,9 @@ def export_saved_model(
             f"Received: style_blend_weights={list(loss_settings.style_blend_weights)}"
         )
     loss_settings.require_single_weights("the export stylises one image at a time")
+    if loss_settings.init.startswith(NETWORK_INIT):
+        raise ValueError("Expected `init` to be 'content', 'style' or 'noise': an export computes its start inside "
+                         f"its graph. Received: init={loss_settings.init!r}")
     if isinstance(steps, bool) or int(steps) != steps or steps < 0:
         raise ValueError(f"Expected `steps` to be an integer >= 0. Received: steps={steps!r}")
     if int(max_side) != max_side or max_side < MIN_SIDE:

@@ -240,6 +240,7 @@ class StylizeJob:
             outputs = [output]
         else:
             _check_blend(settings, styles)
+            _check_network_init(settings.loss.init)
             settings = StylizeSettings(settings.loss, settings.run.resolved(image_settings.size))
             outputs = [output] + checkpoint_paths(output, save_every, settings.run)
         region_files = {name: value for name, value in dict(
@@ -404,6 +405,18 @@ def read_inputs(content, styles, outputs, image_settings, *, extra_inputs=(), ov
     except ValueError as err:  # Pillow's word on a colour it does not know
         raise ValueError(f"Expected `background` to be a colour name, #rrggbb or (r, g, b) ({err}). "
                          f"Received: background={background!r}") from None
+
+
+def _check_network_init(init):
+    """Refuse ``init="network:PATH"`` when PATH is no network file, before TensorFlow loads."""
+    from nst_keras.checks import NETWORK_INIT
+    from nst_keras.fast.files import NetworkFileError, check_network_file
+
+    if init.startswith(NETWORK_INIT):
+        try:
+            check_network_file(init[len(NETWORK_INIT):])
+        except NetworkFileError as err:
+            raise ValueError(f"`init` {NETWORK_INIT}{err}") from None
 
 
 def _check_blend(settings, styles):

@@ -5,7 +5,8 @@ white (1) where the photo is stylised, black (0) where it is kept, grey in
 between. :func:`as_mask` accepts what a caller has (uint8, bool, a trailing
 channel of 1, another size of the same aspect ratio); :func:`feather`
 softens an edge inward, so that black stays black; :func:`style_shares`
-turns one mask per style into each style's share of every pixel.
+turns one mask per style into each style's share of every pixel, and
+:func:`style_map` checks such shares as a style network takes them.
 
 Example:
 
@@ -204,3 +205,25 @@ def style_shares(masks, blend=None, pixels=0):
     total = weighted.sum(axis=-1, keepdims=True)
     shares = np.divide(weighted, total, out=np.zeros_like(weighted), where=total > 0)
     return shares, coverage
+
+
+def style_map(weights, styles: int, shape) -> np.ndarray:
+    """Per-pixel style weights ``[B, H, W, styles]`` for images of ``shape`` ``(B, H, W)``, each pixel's summing 1.
+
+    ``weights`` is ``[H, W, styles]`` or ``[B, H, W, styles]``, >= 0; a pixel
+    whose weights are all 0 gets the styles equally.
+
+    Example:
+
+    >>> style_map(np.array([[[1, 0], [0, 0]]], "float32"), 2, (1, 1, 2))[0, 0].tolist()
+    [[1.0, 0.0], [0.5, 0.5]]
+    """
+    array = np.asarray(weights, np.float32)
+    array = array if array.ndim == 4 else array[None]
+    if (array.ndim != 4 or array.shape[-1] != styles or array.shape[1:3] != tuple(shape[1:3])
+            or len(array) not in (1, shape[0]) or not np.all(np.isfinite(array)) or array.min() < 0):
+        raise ValueError(f"Expected `style` per pixel to be [H, W, {styles}] weights >= 0 for images of "
+                         f"{shape[2]}x{shape[1]}. Received: style with shape {np.shape(weights)}")
+    total = array.sum(axis=-1, keepdims=True)
+    array = np.where(total > 0, array / np.where(total > 0, total, 1.0), 1.0 / styles)
+    return np.ascontiguousarray(np.broadcast_to(array, tuple(shape[:3]) + (styles,)), np.float32)

@@ -219,13 +219,11 @@ class StyleTransferModel(LossTracking, keras.Model):
             initial, targets = self._targets(content, styles, regions)
         else:
             initial, targets = self._empty_targets()
-        # Where a mask keeps the photo, each pixel has its own box (made before the image, which it constrains).
         self.keeps_photo = isinstance(regions, str) or getattr(regions, "keep", None) is not None
         constraint = ClipToUnitInterval()
-        if self.keeps_photo:
-            bounds = keep_bounds(content, regions.keep) if has_images else (initial, initial)
-            constraint = KeepPhoto(*[self._frozen(value, name)
-                                     for value, name in zip(bounds, ("keep_low", "keep_high"))])
+        if self.keeps_photo:  # each pixel in its own box, made before the image that it constrains
+            bounds = zip(keep_bounds(content, regions.keep) if has_images else (initial, initial), ("low", "high"))
+            constraint = KeepPhoto(*[self._frozen(value, f"keep_{name}") for value, name in bounds])
             initial = ops.convert_to_numpy(constraint(initial))
         self.generated_image = self.add_weight(
             shape=self.image_shape + (3,),
@@ -236,7 +234,8 @@ class StyleTransferModel(LossTracking, keras.Model):
         )
         # Frozen, in table order: that is their order in a saved .keras file.
         self.targets = {
-            term.name: [self._frozen(value, f"{term.name}_target_{index}") for index, value in enumerate(targets[term.name])]
+            term.name: [self._frozen(value, f"{term.name}_target_{index}")
+                        for index, value in enumerate(targets[term.name])]
             for term in self.terms
         }
         self.create_loss_trackers(objective.loss_names(self.terms))
@@ -260,7 +259,8 @@ class StyleTransferModel(LossTracking, keras.Model):
             context = self.tiled_objective.target_context(content, styles, **guides)
         targets = objective.build_targets(self.terms, context)
         initial = initial_image(self.init, content, styles[0], self.seed)
-        arrays = {name: [ops.convert_to_numpy(ops.cast(t, "float32")) for t in values] for name, values in targets.items()}
+        arrays = {name: [ops.convert_to_numpy(ops.cast(t, "float32")) for t in values]
+                  for name, values in targets.items()}
         return ops.convert_to_numpy(initial), arrays
 
     def _empty_targets(self):

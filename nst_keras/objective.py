@@ -387,7 +387,8 @@ def build_targets(terms, context, from_style=None):
 
     Example:
 
-    >>> targets = build_targets(active_terms(settings), TargetContext.untiled(extractor, settings, content, styles))  # doctest: +SKIP
+    >>> context = TargetContext.untiled(extractor, settings, content, styles)     # doctest: +SKIP
+    >>> targets = build_targets(active_terms(settings), context)                # doctest: +SKIP
     """
     return {term.name: term.target(context) for term in terms
             if from_style is None or term.from_style == from_style}

@@ -151,8 +151,10 @@ class LossSettings(_Settings):
         f"{LIGHT_CELLS}-cell grid): keeps dark areas dark and light areas light (default %(default)s: off)",
         parse=float, metavar="W")
     init: str = setting(
-        INIT, checks.choice(INITS), "start from the content image, noise or the style image (default %(default)s)",
-        choices=INITS)
+        INIT, checks.init(INITS),
+        "start from the content image, noise, the style image, or network:NETWORK.keras, the result of a style "
+        "network from nst-keras train (a warm start: far fewer steps to the same loss) (default %(default)s)",
+        metavar="|".join(INITS) + "|network:FILE")
     seed: int = setting(None, checks.optional(checks.seed), "random seed (noise init)", parse=int, metavar="N")
     pooling: str = setting(POOLING, checks.choice(POOLINGS), "VGG pooling (default %(default)s)", choices=POOLINGS)
 

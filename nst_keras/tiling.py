@@ -242,17 +242,19 @@ class TiledObjective:
                     whole, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
                     part = features[term.group][name][:, top:bottom, left:right, :]
                     guide = _cut(layer_guides[index], whole)
-                    sums[term.name][index] += (term.measure(part, self.settings, guide)
-                                               * float((bottom - top) * (right - left)))
+                    count = float((bottom - top) * (right - left))
+                    sums[term.name][index] += term.measure(part, self.settings, guide) * count
             for name in maps:
                 group = "style" if name in features["style"] else "content"
                 whole, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
                 part = features[group][name][:, top:bottom, left:right, :]
                 if name not in assembled:
                     stride = layer_stride(name)
-                    shape = (part.shape[0], feature_length(height, stride), feature_length(width, stride), part.shape[-1])
+                    shape = (part.shape[0], feature_length(height, stride), feature_length(width, stride),
+                             part.shape[-1])
                     assembled[name] = np.empty(shape, "float32")
-                assembled[name][:, whole[0]:whole[1], whole[2]:whole[3], :] = ops.convert_to_numpy(ops.cast(part, "float32"))
+                part = ops.convert_to_numpy(ops.cast(part, "float32"))
+                assembled[name][:, whole[0]:whole[1], whole[2]:whole[3], :] = part
             for term in self._of("positions") if targets is not None else ():
                 for name, target in zip(self.layers[term.group], targets[term.name]):
                     (top, bottom, left, right), box = self._core_box(name, core, tile, height, width)

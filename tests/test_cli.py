@@ -50,6 +50,8 @@ OPTIONS_ADDED = {
                 "--light-weight --init --seed --pooling --epochs --steps-per-epoch --learning-rate --optimizer "
                 "--history-size --scales --epochs-per-scale --preserve-color --average --no-average --ema-decay "
                 "--precision --tile-size --memory-limit --model --weights",
+    ("studio",): "-h --help --model --weights --port --host --open --folder --max-upload --quiet",
+    ("bench",): "-h --help --json --sizes --network-sizes --train-size --train-batch-size --steps --model --quiet",
 }
 
 
@@ -80,7 +82,8 @@ def test_help_lists_the_same_options_as_before(command, monkeypatch):
 
 
 def test_commands_and_module_entry_point():
-    assert sorted(cli.COMMANDS) == ["batch", "export", "sheet", "stylize", "sweep", "train", "weights"]
+    assert sorted(cli.COMMANDS) == ["batch", "bench", "export", "sheet", "studio", "stylize", "sweep", "train",
+                                    "weights"]
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("nst-keras ")
 

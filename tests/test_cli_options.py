@@ -63,7 +63,7 @@ def test_settings_from_the_parsed_options():
     (["--content-weight", "-1"], "argument --content-weight: expected a finite number >= 0, got -1"),
     (["--epochs", "0"], "argument --epochs: expected an integer >= 1, got 0"),
     (["--ema-decay", "1"], "argument --ema-decay: expected in [0, 1) or None, got 1"),
-    (["--init", "paint"], "argument --init: invalid choice: 'paint'"),
+    (["--init", "paint"], "argument --init: expected one of ('content', 'noise', 'style') or network:NETWORK.keras, got paint"),
     (["--style-blend-weights", "a,b"], "argument --style-blend-weights: expected a value for "
                                        "--style-blend-weights, got a,b"),
 ])

@@ -164,6 +164,18 @@ class BatchPlan:
         index, count = self.shard or (0, 1)
         return len(range(index, self.tfds.num_examples, count)) * len(self.styles)
 
+    def skips(self, output: str, exists=os.path.lexists) -> bool:
+        """Whether ``output`` is left as it is: it exists (``exists(output)``) and the plan does not overwrite.
+
+        ``exists`` checks another file system (Apache Beam's ``FileSystems.exists``).
+
+        Example:
+
+        >>> BatchPlan("photos", ["wave.jpg"], ["wave"], "out").skips("out/a.jpg__wave.png", exists=lambda path: True)
+        True
+        """
+        return not self.overwrite and exists(output)
+
     def outputs_for(self, name: str) -> tuple[str, ...]:
         """Output paths, one per style, of the content named ``name``.
 

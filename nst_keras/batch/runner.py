@@ -112,7 +112,7 @@ class _Loop:
         for index, output in enumerate(outputs):
             if os.path.isdir(output):
                 self._record(ItemReport(name, plan.labels[index], output, "failed", "output path is a folder"))
-            elif os.path.lexists(output) and not plan.overwrite:
+            elif plan.skips(output):
                 self._record(ItemReport(name, plan.labels[index], output, "skipped", "output exists"))
             else:
                 pending.append(index)

@@ -107,7 +107,14 @@ def _text(value):
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def _record(name, outputs, pending, pixels, error, notes, seconds):
+def content_record(name, outputs, pending, pixels, error, notes, seconds) -> ContentRecord:
+    """The :class:`ContentRecord` of a content named ``name`` from what :func:`decode` returned.
+
+    Example:
+
+    >>> content_record("a.jpg", ["out/a.jpg__wave.png"], [0], *decode(b"", ImageSettings(size=32))).error
+    'empty file'
+    """
     error, notes = _text(error), _text(notes)
     return ContentRecord(
         name, tuple(outputs), tuple(pending), pixels if not error else None, error or None, float(seconds),
@@ -209,7 +216,7 @@ def folder_records(plan, image_settings: ImageSettings, pending: Callable, *,
     )
     for index, *decoded in dataset.as_numpy_iterator():
         item, styles = todo[index]
-        yield _record(item.name, item.outputs, styles, *decoded)
+        yield content_record(item.name, item.outputs, styles, *decoded)
 
 
 def tfds_records(plan, image_settings: ImageSettings, pending: Callable) -> Iterator[ContentRecord]:
@@ -256,7 +263,7 @@ def tfds_records(plan, image_settings: ImageSettings, pending: Callable) -> Iter
         styles = pending(name, outputs)
         if skip or not styles:
             continue
-        yield _record(name, outputs, styles, pixels, error, notes, seconds)
+        yield content_record(name, outputs, styles, pixels, error, notes, seconds)
 
 
 def content_records(plan, image_settings: ImageSettings, pending: Callable, *,

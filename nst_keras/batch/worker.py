@@ -55,6 +55,9 @@ class BatchWorker:
             the optimisation.
         verbose, callbacks: ``fit``'s, for every optimisation.
         metadata: text written into every output over the provenance record.
+        save_image: writes each output, called as
+            :func:`nst_keras.images.save_image` (the default) is; another
+            file system's writer (Apache Beam's) goes here.
 
     Example:
 
@@ -68,7 +71,7 @@ class BatchWorker:
     def __init__(self, plan: BatchPlan, settings: StylizeSettings | None = None,
                  image_settings: ImageSettings | None = None, *, batch_size: int = 1, network: str | None = None,
                  weights="auto", style_network=None, style=None, verbose: int = 0, callbacks=(),
-                 metadata: dict | None = None, **overrides):
+                 metadata: dict | None = None, save_image=None, **overrides):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"Expected `batch_size` to be an integer >= 1. Received: batch_size={batch_size!r}")
         self.settings, self.image_settings = _split_settings(settings, image_settings, overrides)
@@ -83,6 +86,7 @@ class BatchWorker:
         self.style_network, self.style_choice = style_network, style
         self.verbose, self.callbacks = verbose, list(callbacks)
         self.extra_metadata = dict(metadata or {})
+        self.save_image = images.save_image if save_image is None else save_image
         self.metadata = None  # set up by setup()
         self.recorded_settings = None
         self.resolved = None
@@ -128,7 +132,7 @@ class BatchWorker:
             self.extra_metadata = {**found["provenance"], **self.extra_metadata}
         style_weights(self.style_choice, getattr(self.style_network, "styles", 1))  # refused before any image
         self.recorded_settings = self.image_settings.to_dict()
-        self.metadata = {**provenance("unknown", "unknown"), **self.extra_metadata}
+        self.metadata = {**provenance("unknown", "unknown", self.recorded_settings), **self.extra_metadata}
 
     def style(self, index, long_side):
         """Style ``index`` at ``style_scale`` times ``long_side``, decoded once per size.
@@ -281,7 +285,7 @@ class BatchWorker:
             metadata["style_image"] = _printable(os.path.basename(self.plan.styles[style_index]))
         status, reason = "done", None
         try:
-            images.save_image(output, pixels, metadata=metadata, depth=self.image_settings.output_depth)
+            self.save_image(output, pixels, metadata=metadata, depth=self.image_settings.output_depth)
         except (images.ImageError, ValueError) as exc:
             status, reason = "failed", error_reason(exc)
         seconds = round(record.seconds + share + time.perf_counter() - saved, 3)

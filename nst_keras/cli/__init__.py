@@ -1,9 +1,10 @@
 """The ``nst-keras`` command line: the only part of the package that parses arguments, prints or exits.
 
 One module per command (:mod:`~nst_keras.cli.stylize`, :mod:`~nst_keras.cli.batch`,
-:mod:`~nst_keras.cli.export`, :mod:`~nst_keras.cli.sheet`, :mod:`~nst_keras.cli.sweep`, :mod:`~nst_keras.cli.train`,
-:mod:`~nst_keras.cli.weights`), each with ``add_parser`` and ``run``; the
-options of the settings come from :mod:`~nst_keras.cli.options`.
+:mod:`~nst_keras.cli.export`, :mod:`~nst_keras.cli.sheet`, :mod:`~nst_keras.cli.sweep`,
+:mod:`~nst_keras.cli.train`, :mod:`~nst_keras.cli.weights`, :mod:`~nst_keras.cli.studio`,
+:mod:`~nst_keras.cli.bench`), each with ``add_parser`` and ``run``; the options of the settings come
+from :mod:`~nst_keras.cli.options`.
 
 Exit codes: 0 success, 2 bad usage or bad input (a missing or unreadable
 image, an output that already exists, a missing weights file), 1 anything
@@ -22,16 +23,18 @@ Example:
     nst-keras stylize photo.jpg --network starry.keras -o out.png
     nst-keras weights fetch
     nst-keras weights list
+    nst-keras studio --folder my_pictures --open
+    nst-keras bench --json bench.json
 
 >>> sorted(COMMANDS)
-['batch', 'export', 'sheet', 'stylize', 'sweep', 'train', 'weights']
+['batch', 'bench', 'export', 'sheet', 'studio', 'stylize', 'sweep', 'train', 'weights']
 """
 
 import argparse
 import sys
 
 import nst_keras
-from nst_keras.cli import batch, export, sheet, stylize, sweep, train, weights
+from nst_keras.cli import batch, bench, export, sheet, studio, stylize, sweep, train, weights
 from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, error,
                                   reported_warnings)
 from nst_keras.cli.options import stylize_settings, with_flags
@@ -40,7 +43,8 @@ __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "UsageError", "b
            "stylize_settings"]
 
 # Each sub-command's module: add_parser(commands) declares it, run(args) runs it.
-COMMANDS = {module.__name__.rsplit(".", 1)[-1]: module for module in (stylize, batch, export, sheet, sweep, train, weights)}
+COMMANDS = {module.__name__.rsplit(".", 1)[-1]: module
+            for module in (stylize, batch, export, sheet, sweep, train, weights, studio, bench)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {nst_keras.__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and TensorFlow's logs")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in ("stylize", "sheet", "sweep", "weights", "batch", "export", "train"):
+    for name in ("stylize", "sheet", "sweep", "weights", "batch", "export", "train", "studio", "bench"):
         COMMANDS[name].add_parser(commands)
     return parser
 

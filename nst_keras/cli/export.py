@@ -128,8 +128,8 @@ def run_network(args: argparse.Namespace) -> int:
     info(args, f"exporting the network {args.network} ({plural(network.styles, 'style')}) to {args.output_dir}")
     start = time.perf_counter()
     try:
-        export_network(network, args.output_dir, max_side=args.max_side or defaults.NETWORK_EXPORT_MAX_SIDE, overwrite=args.overwrite,
-                       metadata=found)
+        export_network(network, args.output_dir, max_side=args.max_side or defaults.NETWORK_EXPORT_MAX_SIDE,
+                       overwrite=args.overwrite, metadata=found)
     except (FileExistsError, ValueError) as err:
         raise UsageError(options.with_flags(err)) from None
     inputs = "image" if network.styles == 1 else "image and style"

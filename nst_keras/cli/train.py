@@ -26,8 +26,8 @@ import time
 
 from nst_keras import images
 from nst_keras.cli import options
-from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, UsageError, info, interrupt_on_sigterm, loss_text, plural,
-                                  reported_warnings, resolve_weights, warn)
+from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, UsageError, error, info, interrupt_on_sigterm, loss_text,
+                                  plural, reported_warnings, resolve_weights, warn)
 from nst_keras.files import atomic_write, unwritable_reason
 from nst_keras.defaults import NETWORK_LEARNING_RATE
 from nst_keras.settings import ImageSettings, LossSettings, RunSettings
@@ -160,17 +160,39 @@ def _resume(args, partial):
     return True
 
 
-def _photos(args):
+def _photos(args, context=None, report=None):
+    """The photo pipeline; with a multi-worker input ``context``, this worker's share in per-replica batches."""
     from nst_keras.batch import parse_tfds_name
     from nst_keras.fast import photo_dataset, tfds_photo_dataset
 
+    batch_size, shard = args.batch_size, None
+    if context is not None:
+        batch_size = context.get_per_replica_batch_size(args.batch_size)
+        shard = (context.input_pipeline_id, context.num_input_pipelines)
     try:
         if args.photos is not None:
-            return photo_dataset(args.photos, args.size, args.batch_size, seed=args.seed)
+            return photo_dataset(args.photos, args.size, batch_size, seed=args.seed, shard=shard, report=report)
         name, split = parse_tfds_name(args.tfds)
-        return tfds_photo_dataset(name, split, args.image_key or "image", args.size, args.batch_size, seed=args.seed)
+        return tfds_photo_dataset(name, split, args.image_key or "image", args.size, batch_size, seed=args.seed,
+                                  shard=shard)
     except ValueError as err:
         raise UsageError(options.with_flags(err).replace("`source`", "--photos")) from None
+
+
+def _cluster_photos(args, role):
+    """The photos as each worker of a ``TF_CONFIG`` cluster reads them: a function of its input context."""
+    from nst_keras.fast import PhotoReport
+
+    if args.batch_size % role.workers:
+        raise UsageError(f"--batch-size {args.batch_size} is the crops of one step over all {role.workers} "
+                         f"workers; use a multiple of {role.workers}")
+    report = PhotoReport()
+
+    def photos(context):
+        return _photos(args, context, report)
+
+    photos.report = report if args.photos is not None else None
+    return photos
 
 
 def _callbacks(args, photos, previews, styles, partial, losses):
@@ -205,6 +227,16 @@ def _callbacks(args, photos, previews, styles, partial, losses):
     return callbacks
 
 
+def _worker_role():
+    """This process's role in the ``TF_CONFIG`` cluster; ``None`` on one machine."""
+    from nst_keras.fast.distributed import worker_role
+
+    try:
+        return worker_role()
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``nst-keras train``: 0 trained, 1 interrupted (run it again to continue) or failed, 2 bad usage.
 
@@ -215,17 +247,23 @@ def run(args: argparse.Namespace) -> int:
     """
     styles, previews = _check_inputs(args)
     resolved = resolve_weights(args)
+    role = _worker_role()
     import keras
+    import tensorflow as tf
 
     from nst_keras.fast import StyleNetwork, StyleNetworkTrainer, training_optimizer
+    from nst_keras.fast.distributed import WorkerLostError, multi_worker_strategy
     from nst_keras.fast.files import save_network
     from nst_keras.precision import resolve_precision
     from nst_keras.provenance import provenance
 
+    # Created before any other TensorFlow work, as MultiWorkerMirroredStrategy requires.
+    strategy = multi_worker_strategy() if role else None
     precision = resolve_precision(args.precision)
-    photos = _photos(args)
+    photos = _photos(args) if role is None else _cluster_photos(args, role)
     partial = args.output + ".partial"
-    resumed = _resume(args, partial)
+    chief = role is None or role.chief
+    resumed = _resume(args, partial) if chief else False
     losses = {}
     if resumed:
         with contextlib.suppress(OSError, ValueError), open(os.path.join(partial, "losses.json")) as fp:
@@ -233,6 +271,8 @@ def run(args: argparse.Namespace) -> int:
         info(args, f"continuing the training backed up in {partial} (after {plural(len(losses), 'epoch')})")
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
+    if strategy is not None:  # the network, the trainer and its optimizer are made in the strategy's scope
+        tf.distribute.experimental_set_strategy(strategy)
     network = StyleNetwork(filters=args.filters, residual_blocks=args.residual_blocks, styles=len(styles))
     try:
         trainer = StyleNetworkTrainer(
@@ -244,10 +284,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(options.with_flags(err)) from None
     total_steps = args.epochs * args.steps_per_epoch
     trainer.compile(optimizer=training_optimizer(args.learning_rate, total_steps if args.cosine_decay else None))
+    if strategy is not None:
+        tf.distribute.experimental_set_strategy(None)
     source = args.photos if args.photos is not None else f"tfds:{args.tfds}"
+    where = "" if role is None else f" ({role.task_type} {role.index} of {role.workers} workers)"
     info(args, f"training a network of {plural(len(styles), 'style')} on {source}: {plural(args.epochs, 'epoch')} "
                f"x {plural(args.steps_per_epoch, 'step')} of {args.batch_size} crops of {args.size} px; "
-               f"precision {precision}")
+               f"precision {precision}{where}")
     start = time.perf_counter()
     try:
         with interrupt_on_sigterm():
@@ -258,6 +301,13 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         info(args, f"interrupted: finished epochs are backed up in {partial}; run the same command again to continue")
         return EXIT_FAILURE
+    except WorkerLostError as err:
+        error(f"{err}; the chief's finished epochs are backed up in {partial}: start every worker again "
+              "with the same command to continue")
+        return EXIT_FAILURE
+    if not chief:
+        info(args, f"{role.task_type} {role.index}: trained; the chief writes {args.output}")
+        return EXIT_OK
     history = [losses[key] for key in sorted(losses, key=int)]
     settings = {name: getattr(args, name) for name in _SAME_RUN if name not in ("style", "model", "weights")}
     record = {

@@ -45,7 +45,7 @@ _EXPORTS = {
     "network_info": "nst_keras.fast.files",
     "photo_dataset": "nst_keras.fast.data",
     "save_network": "nst_keras.fast.files",
-    "style_map": "nst_keras.fast.network",
+    "style_map": "nst_keras.masks",
     "style_weights": "nst_keras.fast.network",
     "stylize_with_network": "nst_keras.fast.network",
     "tfds_photo_dataset": "nst_keras.fast.data",

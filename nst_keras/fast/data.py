@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from nst_keras import images
 from nst_keras.batch.names import discover_images
+from nst_keras.batch.plan import parse_shard, take_shard
 
 DEFAULT_SIZE = 256
 DEFAULT_BATCH_SIZE = 4
@@ -127,6 +128,17 @@ def _augment(image, size, flip, seed):
     return image
 
 
+def _shard(shard):
+    """``(index, count)`` from ``shard`` (a pair or ``"INDEX/COUNT"``), or ``None``."""
+    if shard is None:
+        return None
+    try:
+        return parse_shard(shard if isinstance(shard, str) else "{}/{}".format(*shard))
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(
+            f"Expected `shard` to be (index, count) with 0 <= index < count. Received: shard={shard!r}") from None
+
+
 def _finish(dataset, size, batch_size, flip, seed):
     dataset = dataset.map(lambda image: _augment(image, size, flip, seed), num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=True)
@@ -145,6 +157,7 @@ def photo_dataset(
     recursive: bool = False,
     seed: int | None = None,
     report: PhotoReport | None = None,
+    shard=None,
 ) -> tf.data.Dataset:
     """An endless, shuffled ``tf.data.Dataset`` of random photo crops from a folder or files.
 
@@ -167,6 +180,9 @@ def photo_dataset(
         seed: seed of the shuffling, scales, crops and flips.
         report: a :class:`PhotoReport` to fill with skipped files (the
             returned dataset's ``report`` attribute holds it either way).
+        shard: ``(index, count)``: read only files ``index``, ``index +
+            count``, ... of the sorted list (one worker's share in
+            multi-worker training).
 
     Returns:
         The ``tf.data.Dataset``, with a ``report`` attribute. A pass in which
@@ -188,10 +204,14 @@ def photo_dataset(
     _check("size", size)
     _check("batch_size", batch_size)
     low, high = _check_scale_range(scale_range)
+    shard = _shard(shard)
     report = PhotoReport() if report is None else report
     paths = _list_files(source, recursive, report)
+    if shard is not None:
+        paths = take_shard(paths, *shard)
     if not paths:
-        raise ValueError(f"Expected at least one image file in `source`. Received: source={source!r}")
+        where = "" if shard is None else f" for shard {shard[0]}/{shard[1]}"
+        raise ValueError(f"Expected at least one image file in `source`{where}. Received: source={source!r}")
     report.files = len(paths)
     # Files that failed in the current pass, to notice a pass with none decoded.
     failures = set()
@@ -250,6 +270,7 @@ def tfds_photo_dataset(
     seed: int | None = None,
     data_dir: str | None = None,
     download: bool = False,
+    shard=None,
 ) -> tf.data.Dataset:
     """The same random crops as :func:`photo_dataset`, from a TensorFlow Datasets dataset.
 
@@ -265,6 +286,8 @@ def tfds_photo_dataset(
         shuffle_buffer: examples in the shuffle buffer (0: no shuffling).
         data_dir: where the prepared dataset lives (TFDS' default if ``None``).
         download: let TFDS download and prepare it when missing.
+        shard: ``(index, count)``: read only this worker's share of the
+            split's files (each worker needs at least one file).
 
     Example:
 
@@ -276,7 +299,11 @@ def tfds_photo_dataset(
     _check("batch_size", batch_size)
     _check("shuffle_buffer", shuffle_buffer, 0)
     low, high = _check_scale_range(scale_range)
-    dataset = tfds.load(name, split=split, data_dir=data_dir, download=download, shuffle_files=shuffle_buffer > 0)
+    shard = _shard(shard)
+    read_config = None if shard is None else tfds.ReadConfig(
+        input_context=tf.distribute.InputContext(num_input_pipelines=shard[1], input_pipeline_id=shard[0]))
+    dataset = tfds.load(name, split=split, data_dir=data_dir, download=download, shuffle_files=shuffle_buffer > 0,
+                        read_config=read_config)
 
     def prepare(example):
         if image_key not in example:

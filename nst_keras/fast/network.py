@@ -25,12 +25,15 @@ Example:
 TensorShape([1, 21, 34, 3])
 """
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from nst_keras.masks import as_mask
+from nst_keras.fast.distributed import is_multi_worker
+from nst_keras.masks import as_mask, style_map
 from nst_keras.precision import resolve_precision
 
 # The 9x9 convolutions reflect 4 pixels on each side, which needs a side of
@@ -366,28 +369,6 @@ def style_weights(style, styles: int) -> np.ndarray:
     return weights / weights.sum()
 
 
-def style_map(weights, styles: int, shape) -> np.ndarray:
-    """Per-pixel style weights ``[B, H, W, styles]`` for images of ``shape`` ``(B, H, W)``, each pixel's summing 1.
-
-    ``weights`` is ``[H, W, styles]`` or ``[B, H, W, styles]``, >= 0; a pixel
-    whose weights are all 0 gets the styles equally.
-
-    Example:
-
-    >>> style_map(np.array([[[1, 0], [0, 0]]], "float32"), 2, (1, 1, 2))[0, 0].tolist()
-    [[1.0, 0.0], [0.5, 0.5]]
-    """
-    array = np.asarray(weights, np.float32)
-    array = array if array.ndim == 4 else array[None]
-    if (array.ndim != 4 or array.shape[-1] != styles or array.shape[1:3] != tuple(shape[1:3])
-            or len(array) not in (1, shape[0]) or not np.all(np.isfinite(array)) or array.min() < 0):
-        raise ValueError(f"Expected `style` per pixel to be [H, W, {styles}] weights >= 0 for images of "
-                         f"{shape[2]}x{shape[1]}. Received: style with shape {np.shape(weights)}")
-    total = array.sum(axis=-1, keepdims=True)
-    array = np.where(total > 0, array / np.where(total > 0, total, 1.0), 1.0 / styles)
-    return np.ascontiguousarray(np.broadcast_to(array, tuple(shape[:3]) + (styles,)), np.float32)
-
-
 def stylize_with_network(network: keras.Model, image, *, style=None, mask=None, batch_size: int = 8) -> np.ndarray:
     """Run a trained style network on one image or a batch; return float32 in [0, 1].
 
@@ -398,9 +379,9 @@ def stylize_with_network(network: keras.Model, image, *, style=None, mask=None, 
             each side at least :data:`MIN_SIDE`.
         style: for a network of several styles: the style's index, one
             blend weight per style (see :func:`style_weights`), or weights
-            per pixel ``[H, W, styles]`` (:func:`style_map`: each region in
-            its own style, through the conditional normalisation, in the same
-            one pass); default the first style.
+            per pixel ``[H, W, styles]`` (:func:`nst_keras.masks.style_map`:
+            each region in its own style, through the conditional
+            normalisation, in the same one pass); default the first style.
         mask: ``[H, W]`` (or ``[B, H, W]``) in [0, 1]: the output is
             ``mask * stylised + (1 - mask) * image``, the image kept pixel for
             pixel where the mask is 0. The network sees the whole image, so
@@ -435,12 +416,14 @@ def stylize_with_network(network: keras.Model, image, *, style=None, mask=None, 
         style_weights(style, styles)
     # predict_on_batch runs Keras' compiled predict function, traced with
     # relaxed shapes: 30 % faster than eager calls at 512 px on a 2-core
-    # CPU, and a new image size costs one trace at most. A map of style
-    # weights runs eagerly: traced after rows, its rank would be relaxed away.
+    # CPU, and a new image size costs one trace at most.
     images = batch["images"] if styles > 1 else batch
-    per_pixel = styles > 1 and batch["style"].ndim == 4
-    run = (lambda part: network(part, training=False)) if per_pixel else network.predict_on_batch
-    outputs = [np.asarray(run(_slice(batch, start, start + batch_size)), dtype="float32")
+    predict = network.predict_on_batch
+    if is_multi_worker(getattr(network, "distribute_strategy", None)) or (styles > 1 and batch["style"].ndim == 4):
+        # predict_on_batch would gather across the workers, and only the chief previews; a map of style
+        # weights, traced after rows, would have its rank relaxed away.
+        predict = functools.partial(network, training=False)
+    outputs = [np.asarray(predict(_slice(batch, start, start + batch_size)), dtype="float32")
                for start in range(0, len(images), batch_size)]
     result = np.concatenate(outputs)
     if mask is not None:

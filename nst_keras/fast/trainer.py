@@ -266,7 +266,21 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         return ops.convert_to_tensor(data, "float32")
 
     def train_step(self, data):
-        photos = self._photos(data)
+        return self.track(self.update(self._photos(data)))
+
+    def update(self, photos) -> dict:
+        """One training step on a batch of ``photos``: update the style network; return the losses, ``[B]`` each.
+
+        ``train_step`` (``fit``) and the multi-worker loop
+        (:func:`nst_keras.fast.distributed.fit_across_workers`) both call it.
+
+        Example:
+
+        >>> losses = trainer.update(photos)              # doctest: +SKIP
+        >>> sorted(losses)                               # doctest: +SKIP
+        ['content_loss', 'loss', 'style_loss', 'total_variation_loss']
+        """
+        photos = ops.convert_to_tensor(photos, "float32")
         # Computed before the tape starts: nothing to record there.
         content_targets = self._content_targets(photos)
         variables = self.style_network.trainable_variables
@@ -279,7 +293,7 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
             total = self.optimizer.scale_loss(total)
         gradients = tape.gradient(total, variables)
         self.optimizer.apply(gradients, variables)
-        return self.track(losses)
+        return losses
 
     def test_step(self, data):
         return self.track(self.compute_losses(self._photos(data)))
@@ -291,10 +305,19 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         whose first item is one); ``y`` is not used. An endless pipeline
         (``repeat()``) needs ``steps_per_epoch``.
 
+        Under a ``MultiWorkerMirroredStrategy`` of several processes, where
+        Keras' ``fit`` fails, it runs
+        :func:`~nst_keras.fast.distributed.fit_across_workers` instead (``x``
+        may then be a function of an input context; callbacks run on the chief).
+
         Example:
 
         >>> history = trainer.fit(photo_dataset("photos/"), epochs=2, steps_per_epoch=100)  # doctest: +SKIP
         """
+        from nst_keras.fast import distributed
+
+        if distributed.is_multi_worker(self.distribute_strategy):
+            return distributed.fit_across_workers(self, x, **kwargs)
         # A tf.data pipeline shuffles itself; Keras warns about its own flag.
         kwargs.setdefault("shuffle", False)
         return super().fit(x, y, **kwargs)
