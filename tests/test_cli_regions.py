@@ -119,3 +119,24 @@ def test_batch_mask_dir_masks_by_name_and_says_which_photo_had_none(tmp_path, fi
     masked = np.asarray(Image.open(tmp_path / "out" / "a.png__style.png"))
     whole = np.asarray(Image.open(tmp_path / "out" / "b.png__style.png"))
     assert np.array_equal(masked[:, :24], photo[:, :24]) and not np.array_equal(whole[:, :24], photo[:, :24])
+
+
+@pytest.mark.slow
+def test_the_regions_sheet_example_runs_and_keeps_the_face(tmp_path):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "regions_sheet.py"
+    spec = importlib.util.spec_from_file_location("regions_sheet", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    sheet = tmp_path / "sheet.png"
+    example.main(["-o", str(sheet), "--size", "40", "--epochs", "1", "--steps-per-epoch", "1", "--weights", "none",
+                  "--work", str(tmp_path)])
+    assert Image.open(sheet).height > 80
+    photo = np.asarray(Image.open(tmp_path / "masked.png").convert("RGB"))
+    face = np.asarray(Image.open(tmp_path / "face_kept.png")) == 0
+    from nst_keras.images import load_image
+
+    original = np.round(load_image(example.PHOTO, 40) * 255).astype(np.uint8)
+    assert face.any() and np.array_equal(photo[face], original[face])
