@@ -38,7 +38,7 @@ import dataclasses
 
 from keras import ops
 
-from nst_keras import guides as regions, losses
+from nst_keras import guides as guided, losses
 from nst_keras.statistics import float32, get_statistic
 
 TILINGS = ("statistics", "positions", "whole")
@@ -96,7 +96,7 @@ class TargetContext:
             return extractor(images)[group]
 
         def statistics(images, term, guide=None):
-            return [term.measure(f, settings, None if guide is None else regions.layer_guide(guide, name))
+            return [term.measure(f, settings, None if guide is None else guided.layer_guide(guide, name))
                     for name, f in features(images, term.group).items()]
 
         return cls(settings, content, tuple(styles), features, statistics, guides, tuple(style_guides))
@@ -276,8 +276,8 @@ class StyleTerm(LossTerm):
         statistic = get_statistic(settings.style_loss)
         if settings.guided_regions:
             layers = len(statistics)
-            return regions.regional_loss(statistic, statistics, target[:layers], target[layers:],
-                                         settings.layer_weights)
+            return guided.regional_loss(statistic, statistics, target[:layers], target[layers:],
+                                        settings.layer_weights)
         return losses.layer_sum(statistics, target, settings.layer_weights, statistic)
 
     def target(self, context):
@@ -290,7 +290,7 @@ class StyleTerm(LossTerm):
                 f"style_blend_weights={list(settings.style_blend_weights)} for {len(styles)} style images"
             )
         if settings.guided_regions or context.guides is not None:
-            return regions.context_targets(self, context, blend)
+            return guided.context_targets(self, context, blend)
         blended = None
         for style, weight in zip(styles, blend):
             layers = [s * (weight / sum(blend)) for s in context.statistics(style, self)]
