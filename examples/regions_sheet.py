@@ -53,6 +53,13 @@ def draw_masks(width, height, folder):
     return paths
 
 
+def framed(mask):
+    """A mask with a grey frame, so that its white shows on the white sheet."""
+    mask = mask.copy()
+    mask[[0, -1]] = mask[:, [0, -1]] = 0.5
+    return mask
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-o", "--output", required=True, help="the sheet to write (.jpg or .png)")
@@ -61,6 +68,7 @@ def main(argv=None):
     parser.add_argument("--steps-per-epoch", type=int, default=50, help="(default %(default)s)")
     parser.add_argument("--weights", default="auto", help="'auto', 'none' (random: a smoke run) or a weights file")
     parser.add_argument("--work", default=None, help="keep the masks and results in this folder (default: temporary)")
+    parser.add_argument("--reuse", action="store_true", help="take the results already in --work instead of running")
     args = parser.parse_args(argv)
     weights = None if args.weights == "none" else args.weights
     network = "vgg16" if weights is None else None
@@ -72,6 +80,8 @@ def main(argv=None):
 
     def run(name, styles, **regions):
         output = os.path.join(work, name)
+        if args.reuse and os.path.isfile(output):
+            return load_image(output)
         stylize_file(PHOTO, styles, output, size=args.size, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
                      network=network, weights=weights, overwrite=True, **regions)
         print(f"wrote {output}")
@@ -84,12 +94,12 @@ def main(argv=None):
     composite = np.where(above, starry, scream)
     save_image(os.path.join(work, "composite.png"), composite)
 
-    masks = [load_image(path) for path in (face_kept, top)]
+    masks = [framed(load_image(path)) for path in (face_kept, top)]
     styles = [load_image(STARRY, args.size), load_image(SCREAM, args.size)]
     rows = [[photo, masks[0], masked, styles[0]], [masks[1], two, composite, styles[1]]]
     labels = [["the 'photo' (Matisse)", "--mask (black: kept)", "masked: face kept, feather 16", "The Starry Night"],
               ["--style-mask top / bottom", "two styles, one objective", "two runs pasted: the seam", "The Scream"]]
-    save_image(args.output, contact_sheet(rows, height=min(args.size, 384), labels=labels))
+    save_image(args.output, contact_sheet(rows, height=min(args.size, 288), labels=labels), quality=90)
     print(f"wrote {args.output}")
 
 
