@@ -162,18 +162,45 @@ class StyleStatistic:
 
 
 def _weighted_gram(features, guide):
-    """``sum_p g_r(p) f_p f_p^T / positions`` per region, ``[B, R, c, c]``: the Gram of ``sqrt(g_r) f``.
+    """``sum_p g_r(p) f_p f_p^T / positions`` per region: ``[B, R, c, c]`` float32, with a one-product gradient.
 
-    The regions go through :func:`gram_matrix` as a batch of ``B * R``
-    images, so they share its one-product gradient.
+    Not in Gatys et al. 2017, who multiply the features by the guide before
+    a Gram matrix (``g^2`` weights); here the weights are ``g``, so that a
+    soft edge weighs a position as it weighs the pixels there, and the
+    regions of a partition add up to the image's Gram matrix. As in
+    :func:`gram_matrix` the forward product is float32 and the backward one
+    in the features' dtype: for ``S_r = F^T diag(g_r) F / M`` the gradient
+    is ``sum_r g_r (F (dS_r + dS_r^T)) / M``, one product of ``F`` with the
+    ``R`` symmetric matrices side by side.
     """
     features = ops.convert_to_tensor(features)
-    guide = ops.sqrt(ops.maximum(float32(guide), 0.0))
-    shape = ops.shape(features)
+    batch, channels = ops.shape(features)[0], ops.shape(features)[-1]
+    flat = ops.reshape(features, (batch, -1, channels))
+    guide = ops.reshape(float32(ops.convert_to_tensor(guide)), (batch, ops.shape(flat)[1], -1))
     regions = ops.shape(guide)[-1]
-    weighted = features[:, :, :, None, :] * ops.cast(guide, features.dtype)[..., None]
-    weighted = ops.reshape(ops.transpose(weighted, (0, 3, 1, 2, 4)), (-1, shape[1], shape[2], shape[3]))
-    return ops.reshape(gram_matrix(weighted), (shape[0], regions, shape[3], shape[3]))
+    narrow = keras.backend.standardize_dtype(flat.dtype) == "float16"
+
+    @ops.custom_gradient
+    def weighted(flat):
+        positions = ops.cast(ops.shape(flat)[1], "float32")
+        flat32 = float32(flat)
+        scaled = ops.reshape(flat32[:, :, None, :] * guide[..., None], (batch, -1, regions * channels))
+        grams = ops.matmul(ops.transpose(scaled, (0, 2, 1)), flat32) / positions
+
+        def gradient(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            upstream = ops.reshape(upstream, (batch, regions, channels, channels))
+            symmetric = (upstream + ops.transpose(upstream, (0, 1, 3, 2))) / positions
+            side_by_side = ops.reshape(ops.transpose(symmetric, (0, 2, 1, 3)), (batch, channels, regions * channels))
+            source = flat32 if narrow else flat
+            products = ops.matmul(source, ops.cast(side_by_side, source.dtype))
+            products = ops.reshape(products, (batch, -1, regions, channels))
+            return ops.cast(ops.sum(products * ops.cast(guide[..., None], products.dtype), axis=2), flat.dtype)
+
+        return ops.reshape(grams, (batch, regions, channels, channels)), gradient
+
+    return weighted(flat)
 
 
 class Gram(StyleStatistic):
