@@ -12,7 +12,12 @@ One process, one machine, so every ratio is measured side by side:
    ``--match-every`` steps (the same optimisation: nothing in it depends on
    the epoch length) and its image is scored after each, which gives the
    number of Gatys steps the network's result is worth (Johnson et al. report
-   50-100 for theirs). ``--sheet`` writes a contact sheet: photo, style,
+   50-100 for theirs). Each image also gets the crosshatch number of
+   ``_crosshatch.py`` (the RMS of the periodic energy at the network's
+   stride periods in the photo's flattest areas) and the RMS of all its
+   energy at periods under 4 px there. Several ``--network`` files are
+   scored against the same Gatys images; ``--gatys-cache DIR`` keeps those
+   for later runs. ``--sheet`` writes a contact sheet: photo, style, each
    network, Gatys.
 2. Inference seconds per image at ``--speed-sizes`` (512 and 1024 px long
    side; the first call at each size is not timed), against the Gatys default
@@ -35,7 +40,6 @@ Usage (about 25 minutes on 2 CPU cores, most of it the four Gatys runs)::
 """
 
 import argparse
-import glob
 import os
 import subprocess
 import sys
@@ -43,6 +47,7 @@ import tempfile
 import time
 
 import _perf
+from _gatys import add_unseen_arguments
 
 
 def gatys_default_seconds(content, style, weights, timing_steps):
@@ -73,45 +78,67 @@ def network_seconds(network, image, repeats=3):
     return _perf.timed(lambda: stylize_with_network(network, image), repeats)[0]
 
 
-def quality(args, network, style_path, weights):
+def _crosshatch_text(values):
+    return f"{values['periodic']:>6.2f} {values['fine']:>6.2f}"
+
+
+def quality(args, networks, style_path, weights):
+    """Score every network and the Gatys run on each photo; print the table and summary; return the sheet."""
     import numpy as np
-    from _quality import EpochClock
+    from _crosshatch import crosshatch
+    from _gatys import gatys_run, scorer, steps_to_reach
 
     from nst_keras.fast import stylize_with_network
     from nst_keras.images import load_image
-    from nst_keras.stylize import stylize
 
-    print(f"quality at {args.size} px long side: loss under the Gatys run's own StyleTransferModel "
-          f"(VGG16, default weights and layers); Gatys {default_steps(args.gatys_epochs)} Adam steps")
-    print(f"{'photo':<24} {'photo loss':>10} {'network':>9} {'Gatys':>9} {'ratio':>6} {'Gatys steps':>12} "
-          f"{'network s':>10} {'Gatys s':>8}")
-    print(f"(Gatys steps: the first multiple of {args.match_every} steps at which the Gatys image's loss is at most "
-          "the network's)")
-    rows, labels, ratios, matched = [], [], [], []
+    steps = default_steps(args.gatys_epochs)
+    print(f"quality at {args.size} px long side: loss under the StyleTransferModel that stylize builds for the photo "
+          f"(VGG16, default weights and layers); Gatys {steps} Adam steps"
+          + (f", cached in {args.gatys_cache}" if args.gatys_cache else ""))
+    print(f"(ratio: the loss over Gatys'; steps: the first multiple of {args.match_every} Gatys steps at which its "
+          "image's loss is at most this one's; xhatch and fine: RMS grey levels of the strongest regular pattern and of "
+          "all energy at periods of 2-8 px, in the photo's flattest quarter)")
+    print(f"{'photo':<22} {'image':<24} {'loss':>7} {'ratio':>6} {'steps':>6} {'xhatch':>6} {'fine':>6} "
+          f"{'seconds':>8}")
+    rows, labels = [], []
+    summary = {label: {"ratio": [], "periodic": [], "fine": []} for label in ["Gatys", *networks]}
     for path in args.photos:
         content, style = load_image(path, args.size), load_image(style_path, args.size)
-        stylize_with_network(network, content)  # the first call at a size traces the network
-        start = time.perf_counter()
-        fast = stylize_with_network(network, content)
-        fast_seconds = time.perf_counter() - start
-        clock = EpochClock(evaluate=True)
-        start = time.perf_counter()
-        result = stylize(content, style, network="vgg16", weights=weights, steps_per_epoch=args.match_every,
-                         epochs=default_steps(args.gatys_epochs) // args.match_every, callbacks=[clock])
-        gatys_seconds = time.perf_counter() - start
-        scored = result.model.compute_losses(np.stack([content, fast, result.image]))["loss"].numpy()
-        photo_loss, fast_loss, gatys_loss = (float(value) for value in scored)
-        ratios.append(fast_loss / gatys_loss)
-        worth = next((args.match_every * (epoch + 1) for epoch, loss in enumerate(clock.losses) if loss <= fast_loss),
-                     None)
-        matched.append(worth)
-        print(f"{os.path.basename(path):<24} {photo_loss:>10.4f} {fast_loss:>9.4f} {gatys_loss:>9.4f} "
-              f"{ratios[-1]:>6.2f} {worth or 'never':>12} {fast_seconds:>10.2f} {gatys_seconds:>8.0f}", flush=True)
-        rows.append([content, style, fast, result.image])
-        labels.append([os.path.basename(path), "style", f"network, loss {fast_loss:.3f}",
-                       f"Gatys {default_steps(args.gatys_epochs)} steps, loss {gatys_loss:.3f}"])
-    print(f"mean ratio network / Gatys: {sum(ratios) / len(ratios):.2f}; worst {max(ratios):.2f}")
-    print(f"Gatys steps to the network's loss: {', '.join(str(m or 'never') for m in matched)}")
+        gatys = gatys_run(content, style, weights, steps, args.match_every, cache=args.gatys_cache,
+                          names=(path, style_path, args.size))
+        outputs = {}
+        for label, network in networks.items():
+            stylize_with_network(network, content)  # the first call at a size traces the network
+            start = time.perf_counter()
+            outputs[label] = (stylize_with_network(network, content), time.perf_counter() - start)
+        images = [content, gatys["image"], *(image for image, _ in outputs.values())]
+        losses = [float(v) for v in scorer(content, style, weights).compute_losses(np.stack(images))["loss"]]
+        name = os.path.basename(path)
+        print(f"{name:<22} {'photo':<24} {losses[0]:>7.4f} {'':>6} {'':>6} "
+              f"{_crosshatch_text(crosshatch(content, content))}")
+        for label, image, loss, seconds in [("Gatys", gatys["image"], losses[1], gatys["seconds"][-1]),
+                                            *((label, image, loss, seconds) for (label, (image, seconds)), loss
+                                              in zip(outputs.items(), losses[2:]))]:
+            hatch = crosshatch(image, content)
+            worth = steps if label == "Gatys" else steps_to_reach(gatys["losses"], loss, args.match_every)
+            print(f"{name:<22} {label[-24:]:<24} {loss:>7.4f} {loss / losses[1]:>6.2f} {worth or 'never':>6} "
+                  f"{_crosshatch_text(hatch)} {seconds:>8.2f}", flush=True)
+            for key, value in (("ratio", loss / losses[1]), ("periodic", hatch["periodic"]), ("fine", hatch["fine"])):
+                summary[label][key].append(value)
+        rows.append([content, style, *(image for image, _ in outputs.values()), gatys["image"]])
+        labels.append([name, "style", *(f"{label}, loss {loss:.3f}" for label, loss in zip(outputs, losses[2:])),
+                       f"Gatys {steps} steps, loss {losses[1]:.3f}"])
+    def regular(found):  # the share of the fine energy that the regular pattern holds
+        return np.mean(np.square(found["periodic"])) / np.mean(np.square(found["fine"]))
+
+    gatys = summary["Gatys"]
+    for label in networks:
+        found = summary[label]
+        print(f"{label}: mean ratio {np.mean(found['ratio']):.2f}, worst {max(found['ratio']):.2f}; crosshatch mean "
+              f"{np.mean(found['periodic']):.2f} against Gatys' {np.mean(gatys['periodic']):.2f} "
+              f"({np.mean(found['periodic']) / max(np.mean(gatys['periodic']), 1e-9):.2f}x); fine mean "
+              f"{np.mean(found['fine']):.2f} against {np.mean(gatys['fine']):.2f}; regular share of the fine energy "
+              f"{regular(found):.1%} against {regular(gatys):.1%}")
     return rows, labels
 
 
@@ -154,14 +181,11 @@ def throughput(args, gatys_seconds):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--network", required=True,
-                        help="a trained NETWORK.keras (from nst-keras train), or 'random' for an untrained "
-                             "narrow network (smoke runs)")
-    parser.add_argument("--style", default=_perf.DEFAULT_STYLE,
-                        help="the style the network was trained on (default %(default)s)")
-    parser.add_argument("--photos", nargs="+",
-                        default=sorted(glob.glob(os.path.join(_perf.SHARED, "images", "content", "*.jpg"))),
-                        help="unseen photos to compare on (default ../shared/images/content/*.jpg)")
+    parser.add_argument("--network", required=True, nargs="+",
+                        help="trained NETWORK.keras files (from nst-keras train), all scored against the same Gatys "
+                             "images, or 'random' for an untrained narrow network (smoke runs); the timings use the "
+                             "first")
+    add_unseen_arguments(parser)
     parser.add_argument("--size", type=int, default=256, help="long side of the quality comparison (default 256)")
     parser.add_argument("--gatys-epochs", type=int, default=None, help="Gatys epochs of stylize's default length (default: stylize's default epochs)")
     parser.add_argument("--match-every", type=int, default=10,
@@ -172,7 +196,10 @@ def main(argv=None):
     parser.add_argument("--timing-steps", type=int, default=5, help="Gatys steps timed per size (default 5; 0 skips the timing)")
     parser.add_argument("--throughput-dir", help="a folder of photos for batch --network (default: skip)")
     parser.add_argument("--throughput-size", type=int, default=512, help="batch --size (default 512)")
-    parser.add_argument("--sheet", help="write the contact sheet here (photo, style, network, Gatys)")
+    parser.add_argument("--sheet", help="write the contact sheet here (photo, style, each network, Gatys)")
+    parser.add_argument("--gatys-cache", metavar="DIR",
+                        help="keep the Gatys images and loss curves in DIR and reuse them in later runs (default: "
+                             "optimise every time)")
     parser.add_argument("--weights", default=_perf.DEFAULT_WEIGHTS,
                         help="VGG16 ImageNet .weights.h5, or 'none' (default %(default)s)")
     args = parser.parse_args(argv)
@@ -182,6 +209,7 @@ def main(argv=None):
 
     import nst_keras.fast
     from nst_keras import settings
+    from nst_keras.fast.files import load_network
     from nst_keras.images import save_image
     from nst_keras.plots import contact_sheet
 
@@ -191,14 +219,20 @@ def main(argv=None):
     if args.match_every < 1 or default_steps(args.gatys_epochs) % args.match_every:
         parser.error(f"--match-every {args.match_every}: must divide the {default_steps(args.gatys_epochs)} Gatys steps")
     print("\n".join(_perf.machine_lines()))
-    if args.network == "random":
-        network = nst_keras.fast.StyleNetwork(filters=8, residual_blocks=1)
-        network(keras.ops.zeros((1, 16, 16, 3)))
-        args.network = os.path.join(tempfile.mkdtemp(), "random.keras")
-        network.save(args.network)
-    network = keras.saving.load_model(args.network)
-    print(f"network {args.network}: {network.count_params():,} parameters; style {args.style}\n")
-    rows, labels = quality(args, network, args.style, weights)
+    networks = {}
+    for path in args.network:
+        if path == "random":
+            network = nst_keras.fast.StyleNetwork(filters=8, residual_blocks=1)
+            path = os.path.join(tempfile.mkdtemp(), "random.keras")
+            network.save(path)
+        label = os.path.basename(path)
+        label = f"{label} ({len(networks) + 1})" if label in networks else label
+        networks[label] = network = load_network(path)[0]
+        print(f"network {path}: {network.count_params():,} parameters")
+    args.network = args.network[0] if args.network[0] != "random" else path
+    network = next(iter(networks.values()))
+    print(f"style {args.style}\n")
+    rows, labels = quality(args, networks, args.style, weights)
     if args.sheet:
         save_image(args.sheet, contact_sheet(rows, height=256, labels=labels))
         print(f"wrote {args.sheet}")

@@ -51,6 +51,10 @@ SIZE = 512
 # layer: a 32 px side leaves it a 2x2 feature map, the least that still gives
 # a Gram matrix over more than one position (below 16 px the map is empty).
 MIN_SIDE = 32
+# The most a photo is enlarged without being asked: a stylised content image
+# (beyond it stylize needs --upscale) and a training photo filling the crops
+# (beyond it the photo is skipped). Enlarged further, it is mostly blur.
+MAX_UPSCALE = 4
 
 # Precision of the VGG convolutions (nst_keras.precision): "auto" runs them in
 # bfloat16 where the CPU (AVX512_BF16, AMX) or GPU (compute capability >= 8.0)
@@ -90,6 +94,16 @@ STYLE_LOSSES = ("gram", "wasserstein")
 # a lit facade bright while leaving the painting's strokes free inside a cell.
 LIGHT_CELLS = 16
 LIGHT_WEIGHT = 0.0
+# The temporal loss (nst_keras.objective.TemporalTerm) is off for still images;
+# the video command's per-frame optimisation turns it on with VIDEO_TEMPORAL_WEIGHT.
+TEMPORAL_WEIGHT = 0.0
+# Video (nst_keras.video): the temporal loss's weight in the per-frame
+# optimisation (images in [0, 1]), and how much of the previous output --blend
+# mixes in where the optical flow is reliable: with a network trained with the
+# temporal term, 0.15 cut the warping error to 0.3x of independent frames' at +9 %
+# style loss, 0.5 to 0.09x at +23 % (benchmarks/RESULTS.md, "Video").
+VIDEO_TEMPORAL_WEIGHT = 100.0
+VIDEO_BLEND = 0.15
 # Style layer weights by name: "fine" is crowsonkb's 256:64:16:4:1 (block1 to
 # block5), a factor of 4 per layer, normalised to sum 1.
 LAYER_WEIGHT_PRESETS = ("equal", "fine")

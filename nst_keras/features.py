@@ -18,6 +18,7 @@ import keras
 from keras import ops
 
 from nst_keras import defaults
+from nst_keras.vgg_geometry import vgg_layer_names  # noqa: F401 (public here)
 from nst_keras.weights import RANDOM_SOURCE, ResolvedWeights, resolve_weights
 
 _APPLICATIONS = {
@@ -26,34 +27,6 @@ _APPLICATIONS = {
 }
 # ImageNet channel means in BGR order, as keras.applications' caffe mode uses.
 _BGR_MEAN = (103.939, 116.779, 123.68)
-
-
-def vgg_layer_names(network):
-    """Return the convolution layer names of ``network`` in order.
-
-    Example:
-
-    >>> vgg_layer_names("vgg16")[:2]
-    ['block1_conv1', 'block1_conv2']
-    """
-    _check_network(network)
-    convs_per_block = (2, 2, 4, 4, 4) if network == "vgg19" else (2, 2, 3, 3, 3)
-    return [
-        f"block{block}_conv{conv}"
-        for block, count in enumerate(convs_per_block, start=1)
-        for conv in range(1, count + 1)
-    ]
-
-
-def layer_stride(layer_name):
-    """Input pixels per feature-map position of a VGG layer: ``2 ** pools`` before it.
-
-    Example:
-
-    >>> layer_stride("block1_conv1"), layer_stride("block5_conv1")
-    (1, 16)
-    """
-    return 2 ** (int(layer_name.split("_")[0][len("block"):]) - 1)
 
 
 def _check_network(network):

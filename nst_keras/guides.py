@@ -30,7 +30,7 @@ Example:
 
 from keras import ops
 
-from nst_keras.features import layer_stride
+from nst_keras.vgg_geometry import layer_stride
 from nst_keras.statistics import EPSILON, float32, get_statistic
 
 

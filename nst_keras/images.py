@@ -22,6 +22,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageCms, ImageColor
 
+from nst_keras.defaults import MAX_UPSCALE
 from nst_keras.image_sources import (  # noqa: F401 (public names of this module)
     BOMB, MAX_ASPECT_RATIO, MAX_PIXELS, MIN_SIDE, ImageError, data_reason, displayed_size, is_animated, label,
     opened, orientation, shown,
@@ -287,12 +288,29 @@ class DecodedImage:
     notes: tuple = ()
 
 
-def decode_image(source, size: int | None = None, *, background="white", min_side: int = MIN_SIDE) -> DecodedImage:
+def _enlargement(im, size, min_side, max_upscale):
+    """A note when ``im`` is enlarged more than ``MAX_UPSCALE`` times; a reason to refuse it past ``max_upscale``."""
+    if max_upscale is None:
+        return None, None
+    width, height = displayed_size(im, orientation(im))
+    factor = max(working_size(width, height, size, min_side)) / max(width, height)
+    if factor > max_upscale:
+        return None, (f"{width}x{height} px: size={size} would enlarge it {factor:.3g}x, more than "
+                      f"max_upscale={max_upscale:g} allows")
+    if factor > MAX_UPSCALE:
+        return f"enlarged {factor:.3g}x from {width}x{height} px (more than {MAX_UPSCALE}x: expect blur)", None
+    return None, None
+
+
+def decode_image(source, size: int | None = None, *, background="white", min_side: int = MIN_SIDE,
+                 max_upscale: float | None = None) -> DecodedImage:
     """:func:`load_image` that returns its remarks instead of warning.
 
     For callers that report per input (batch mode): an animated file's
     :data:`ANIMATED_NOTE` comes back in ``notes`` rather than as a
-    ``UserWarning``. Arguments and errors as :func:`load_image`.
+    ``UserWarning``, and so does an enlargement of more than
+    :data:`~nst_keras.defaults.MAX_UPSCALE` times. Arguments and errors as
+    :func:`load_image`.
 
     Example:
 
@@ -309,6 +327,9 @@ def decode_image(source, size: int | None = None, *, background="white", min_sid
     path = label(source)
     with opened(source) as im:
         try:
+            enlarged, refused = _enlargement(im, size, min_side, max_upscale)
+            if refused:
+                raise ImageError(path, refused)
             animated = is_animated(im)
             if animated:
                 im.seek(0)
@@ -321,10 +342,11 @@ def decode_image(source, size: int | None = None, *, background="white", min_sid
         # from Pillow's plugins and decoders.
         except Exception as exc:
             raise ImageError(path, data_reason(exc, "corrupt or truncated image data")) from None
-    return DecodedImage(pixels, (ANIMATED_NOTE,) if animated else ())
+    return DecodedImage(pixels, ((ANIMATED_NOTE,) if animated else ()) + ((enlarged,) if enlarged else ()))
 
 
-def load_image(source, size: int | None = None, *, background="white", min_side: int = MIN_SIDE) -> np.ndarray:
+def load_image(source, size: int | None = None, *, background="white", min_side: int = MIN_SIDE,
+               max_upscale: float | None = None) -> np.ndarray:
     """Load an image as a float32 RGB array ``[H, W, 3]`` in [0, 1].
 
     ``source`` is a path, the encoded file's ``bytes``, or a binary file
@@ -341,7 +363,10 @@ def load_image(source, size: int | None = None, *, background="white", min_side:
     (:func:`decode_image` returns it instead).
 
     ``size`` makes the long side exactly ``size`` pixels (Lanczos, aspect
-    ratio kept); see :func:`working_size` for the ``min_side`` rule. Large
+    ratio kept); see :func:`working_size` for the ``min_side`` rule. With
+    ``max_upscale``, an image that would be enlarged more than that many
+    times is refused (:class:`ImageError`), and one enlarged more than
+    :data:`~nst_keras.defaults.MAX_UPSCALE` times warns. Large
     JPEGs are decoded at reduced scale. Any problem with the image raises
     :class:`ImageError`; a bad ``background`` raises ``ValueError``; a
     ``source`` of another type ``TypeError``.
@@ -363,7 +388,7 @@ def load_image(source, size: int | None = None, *, background="white", min_side:
     nst_keras.images.ImageError: <bytes>: not an image (unrecognised format)
     >>> pixels = load_image("photo.jpg", size=512)       # doctest: +SKIP
     """
-    decoded = decode_image(source, size, background=background, min_side=min_side)
+    decoded = decode_image(source, size, background=background, min_side=min_side, max_upscale=max_upscale)
     for note in decoded.notes:
         warnings.warn(f"{shown(label(source))}: {note}", UserWarning, stacklevel=2)
     return decoded.pixels

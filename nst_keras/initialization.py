@@ -68,6 +68,9 @@ def _network(path):
     """The style network file ``path``, loaded once per version of the file (batch mode starts many images)."""
     import os
 
+    from nst_keras.fast.files import network_path
+
+    path = network_path(path)
     stat = os.stat(path)
     return _loaded(os.path.realpath(path), stat.st_mtime_ns, stat.st_size)
 

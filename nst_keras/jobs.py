@@ -5,7 +5,8 @@
 1. :meth:`StylizeJob.prepare` checks every path and decodes every image,
    without TensorFlow, so a bad input is refused in about a second with
    nothing written (raises :class:`nst_keras.images.ImageError`,
-   ``ValueError`` for a bad setting, :class:`nst_keras.fast.files.NetworkFileError`);
+   ``ValueError`` for a bad setting, :class:`nst_keras.fast.files.NetworkFileError`,
+   :class:`nst_keras.memory.MemoryLimitError` for a size no tiling fits);
 2. :meth:`StylizeJob.run` resolves the weights and the precision, chooses the
    tiles, stylises (an optimisation, or one forward pass of a trained style
    network), records the provenance and saves the output atomically. What it
@@ -23,43 +24,16 @@ Example:
 """
 
 import dataclasses
-import itertools
 import os
 import time
 
-from nst_keras import images, label_maps, mask_files
+from nst_keras import images, mask_files
+from nst_keras.checkpoint_files import (  # noqa: F401 (public names of this module)
+    CHECKPOINT_KEY, checkpoint_paths, checkpoint_template, own_checkpoint,
+)
 from nst_keras.events import emit
-from nst_keras.regions import describe, make_regions
+from nst_keras.regions import describe, make_regions, network_inputs
 from nst_keras.settings import ImageSettings, RunSettings, StylizeSettings
-
-
-def checkpoint_template(output: str) -> str:
-    """The ``ImageCheckpoint`` file name template of ``save_every``: ``OUTPUT_STEM_{epoch:04d}.EXT``.
-
-    Example:
-
-    >>> checkpoint_template("out/{x}.png")
-    'out/{{x}}_{epoch:04d}.png'
-    """
-    stem, ext = os.path.splitext(output)
-    return stem.replace("{", "{{").replace("}", "}}") + "_{epoch:04d}" + ext
-
-
-def checkpoint_paths(output: str, save_every: int | None, run: RunSettings) -> list:
-    """The files ``save_every`` will write for resolved run settings ``run`` (also each scale's end).
-
-    Example:
-
-    >>> checkpoint_paths("o.png", 2, RunSettings(epochs=3))
-    ['o_0002.png', 'o_0003.png']
-    """
-    if save_every is None:
-        return []
-    total = run.total_epochs
-    ends = itertools.accumulate(run.epochs_per_scale or [total])
-    epochs = sorted(set(range(save_every, total + 1, save_every)) | set(ends))
-    return [checkpoint_template(output).format(epoch=epoch) for epoch in epochs]
-
 
 def _plural(count, word):
     return f"{count} {word if count == 1 else word + 's'}"
@@ -147,10 +121,8 @@ class StylizeJob:
         save_every: also save the image every N epochs (:func:`checkpoint_paths`).
         plot: also write the loss curves to this image file.
         notes: remarks made while decoding (an animated file's first frame...).
-        region_files: the mask and label-map files by argument name
-            (:meth:`prepare`'s ``mask`` ... ``style_label_maps``);
-            ``region_inputs`` the arrays read from them, as
-            :func:`nst_keras.stylize` takes them.
+        region_files, region_inputs: the mask and label-map files by argument name
+            (:meth:`prepare`'s), and the arrays :func:`nst_keras.stylize` takes, read from them.
 
     Example:
 
@@ -195,22 +167,21 @@ class StylizeJob:
             style_network, style_choice: a style network file (from
                 ``nst-keras train``) and its style index or blend weights;
                 then only the image settings and ``precision`` apply.
-            overwrite: replace ``output`` (and the ``save_every`` files) if they exist.
+            overwrite: replace ``output`` (and the ``save_every`` files) if they exist;
+                without it the ``save_every`` files of an interrupted run of
+                this job (:func:`own_checkpoint`) are replaced, nothing else.
             save_every, plot: see the attributes.
-            mask: a mask file: the photo is stylised where it is white and
-                kept where it is black (:mod:`nst_keras.regions`; any
-                format, alpha as the mask, another size resized).
-            style_masks: one mask file per style image (where each applies);
-                style_regions: one per style image (its part of the
-                painting, ``None`` for all of it); label_map and
-                style_label_maps: colour-coded files of the photo and of each
-                painting, paired by colour (:mod:`nst_keras.label_maps`).
-                With a ``style_network``: ``mask``, and ``style_masks`` one per
-                style of the network.
+            mask, style_masks, style_regions, label_map, style_label_maps: mask and label-map files
+                (:mod:`nst_keras.regions`, :mod:`nst_keras.mask_files`); with a ``style_network``
+                ``mask``, and ``style_masks`` one per style of the network.
 
         Raises:
             nst_keras.images.ImageError: a file that cannot be read, or an
-                output that cannot be written, named in the message.
+                output that cannot be written, named in the message; a
+                content enlarged more than ``max_upscale`` allows.
+            nst_keras.memory.MemoryLimitError: a step at this size passes the
+                memory limit however it is tiled, known before TensorFlow
+                loads where no GPU can be present (else :meth:`run` raises it).
             ValueError: a bad setting.
             nst_keras.fast.files.NetworkFileError: ``style_network`` is no network file.
 
@@ -238,23 +209,27 @@ class StylizeJob:
             check_network_file(style_network)
             inputs.append(os.fspath(style_network))
             outputs = [output]
+            fits = None
         else:
             _check_blend(settings, styles)
             _check_network_init(settings.loss.init)
             settings = StylizeSettings(settings.loss, settings.run.resolved(image_settings.size))
             outputs = [output] + checkpoint_paths(output, save_every, settings.run)
+            fits = _memory_check(content, image_settings.size, settings.run, network)
         region_files = {name: value for name, value in dict(
             mask=mask, style_masks=style_masks, style_regions=style_regions, label_map=label_map,
             style_label_maps=style_label_maps).items() if value is not None}
-        inputs += [path for value in region_files.values() for path in _paths(value)]
+        inputs += mask_files.region_paths(region_files)
         if plot is not None:
             try:
                 images.check_output_path(plot, inputs + [output], overwrite=overwrite)
             except images.ImageError as err:
                 raise images.ImageError(f"`plot` {err.path}", err.reason) from None
+        replaceable = [path for path in outputs[1:] if own_checkpoint(path, output, content)]
         pixels, decoded = read_inputs(content, styles, outputs, image_settings, extra_inputs=inputs[1 + len(styles):],
-                                      overwrite=overwrite)
-        region_inputs = _region_inputs(region_files, pixels, decoded, settings, style_network)
+                                      overwrite=overwrite, replaceable=replaceable, before_decoding=fits)
+        region_inputs = mask_files.read_job_regions(region_files, pixels, decoded, settings.loss.style_blend_weights,
+                                                    settings.run.mask_feather, network=style_network is not None)
         return cls(os.fspath(content), styles, output, settings, image_settings, pixels, decoded, network=network,
                    weights=weights, style_network=None if style_network is None else os.fspath(style_network),
                    style_choice=style_choice, overwrite=overwrite, save_every=save_every, plot=plot,
@@ -292,14 +267,18 @@ class StylizeJob:
         metadata = provenance(
             resolved.network, resolved.source, dict(settings.to_dict(), **self.image_settings.to_dict()),
             content_image=os.path.basename(self.content_path),
-            style_image=", ".join(os.path.basename(path) for path in self.style_paths), **self._region_names(),
+            style_image=", ".join(os.path.basename(path) for path in self.style_paths),
+            **mask_files.region_file_names(self.region_files),
         )
         if self.region_inputs:
             emit(on_event, "regions", describe(self._regions([style.shape for style in self.styles])))
+        height, width = self.content.shape[:2]
+        fits = _memory_check(self.content_path, self.image_settings.size, run, resolved.network, tensorflow=True)
+        fits(height, width)
         callbacks = list(callbacks)
         if self.save_every is not None:
-            callbacks.append(ImageCheckpoint(checkpoint_template(self.output), self.save_every, metadata))
-        height, width = self.content.shape[:2]
+            marked = dict(metadata, **{CHECKPOINT_KEY: os.path.basename(self.output)})
+            callbacks.append(ImageCheckpoint(checkpoint_template(self.output), self.save_every, marked))
         emit(on_event, "start", f"stylising {self.content_path} at {width}x{height}: {schedule_text(run)}",
              width=width, height=height)
         start = time.perf_counter()
@@ -330,60 +309,35 @@ class StylizeJob:
              precision=found["provenance"]["precision"])
         style, keep = self.style_choice, None
         if self.region_inputs:  # the network's styles stand in for the paintings
-            count = len(self.region_inputs.get("style_masks", []))
-            if count and count != getattr(network, "styles", 1):
-                raise ValueError(f"Expected one of `style_masks` per style of the network "
-                                 f"({getattr(network, 'styles', 1)}). Received: {count} style masks")
-            regions = self._regions([self.content.shape] * count)
+            per_style = "style_masks" in self.region_inputs
+            regions = self._regions([self.content.shape] * len(self.region_inputs.get("style_masks", [])))
             emit(on_event, "regions", describe(regions))
-            style = regions.guides[0] if "style_masks" in self.region_inputs else style
-            keep = None if regions.keep is None else regions.keep[0]
+            style, keep = network_inputs(regions, style, getattr(network, "styles", 1), per_style)
         start = time.perf_counter()
         result = stylize_with_network(network, self.content, style=style, mask=keep)
         metadata = dict(provenance("unknown", "unknown"), **found["provenance"],
-                        content_image=os.path.basename(self.content_path), **self._region_names())
+                        content_image=os.path.basename(self.content_path),
+                        **mask_files.region_file_names(self.region_files))
         images.save_image(self.output, result, metadata=metadata, depth=self.image_settings.output_depth)
         styles = ", ".join(found.get("styles", [])) or "styles not recorded"
         return JobResult(self.output, result, time.perf_counter() - start, None, styles, metadata=metadata)
-
 
     def _regions(self, style_shapes):
         return make_regions((1,) + self.content.shape[:2], [shape[:2] for shape in style_shapes],
                             blend=self.settings.loss.style_blend_weights, feather=self.settings.run.mask_feather,
                             **self.region_inputs)
 
-    def _region_names(self):
-        """The mask and label-map files for the output's metadata, by argument name."""
-        return {name: ", ".join(os.path.basename(path) for path in _paths(value) if path is not None)
-                for name, value in self.region_files.items()}
 
-
-def _paths(value):
-    return [value] if isinstance(value, (str, os.PathLike)) else [path for path in value if path is not None]
-
-
-def _region_inputs(files, content, styles, settings, style_network):
-    """Read a job's mask and label-map files (:mod:`nst_keras.mask_files`) and check them together."""
-    if not files:
-        return {}
-    if style_network is not None and set(files) - {"mask", "style_masks"}:
-        raise ValueError("Expected only `mask` and `style_masks` with a `style_network` (it holds no paintings). "
-                         f"Received: {', '.join(sorted(set(files) - {'mask', 'style_masks'}))}")
-    shapes = [content.shape] * len(files.get("style_masks", [])) if style_network else [s.shape for s in styles]
-    found = mask_files.read_region_files(content.shape, shapes, **files)
-    if "label_maps" in found:  # its messages name the files
-        label_maps.pair_labels(*found["label_maps"], files["label_map"], list(files["style_label_maps"]))
-    if style_network is None:  # the masks checked together: counts, overlap
-        make_regions((1,) + content.shape[:2], [shape[:2] for shape in shapes],
-                     blend=settings.loss.style_blend_weights, feather=settings.run.mask_feather, **found)
-    return found
-
-
-def read_inputs(content, styles, outputs, image_settings, *, extra_inputs=(), overwrite=False):
+def read_inputs(content, styles, outputs, image_settings, *, extra_inputs=(), overwrite=False, replaceable=(),
+                before_decoding=None):
     """Check that ``outputs`` may be written, then decode ``content`` and ``styles``; no TensorFlow.
 
     Returns ``(content, styles)``: float32 arrays in [0, 1], the content at
-    ``image_settings.size``, the styles at ``style_scale`` times its long side.
+    ``image_settings.size`` (enlarged at most ``max_upscale`` times), the
+    styles at ``style_scale`` times its long side. ``replaceable``: outputs
+    that may be replaced without ``overwrite``. ``before_decoding(height,
+    width)`` is called with the content's working size, read from its
+    header, before any pixel is decoded (it raises to refuse).
 
     Raises:
         nst_keras.images.ImageError: a file that cannot be read or written.
@@ -394,10 +348,14 @@ def read_inputs(content, styles, outputs, image_settings, *, extra_inputs=(), ov
     >>> content, styles = read_inputs("photo.jpg", ["wave.jpg"], ["out.png"], ImageSettings(size=256))  # doctest: +SKIP
     """
     for path in outputs:
-        images.check_output_path(path, [content, *styles, *extra_inputs], overwrite=overwrite)
+        images.check_output_path(path, [content, *styles, *extra_inputs], overwrite=overwrite or path in replaceable)
+    if before_decoding is not None:
+        width, height = images.working_size(*images.image_size(content), image_settings.size)
+        before_decoding(height, width)
     background = image_settings.background
     try:
-        pixels = images.load_image(content, image_settings.size, background=background)
+        pixels = images.load_image(content, image_settings.size, background=background,
+                                   max_upscale=image_settings.max_upscale)
         style_size = image_settings.style_size(max(pixels.shape[:2]))
         return pixels, [images.load_image(path, style_size, background=background) for path in styles]
     except images.ImageError:
@@ -417,6 +375,26 @@ def _check_network_init(init):
             check_network_file(init[len(NETWORK_INIT):])
         except NetworkFileError as err:
             raise ValueError(f"`init` {NETWORK_INIT}{err}") from None
+
+
+def _memory_check(content, size, run, network, *, tensorflow=False):
+    """A ``before_decoding`` that refuses a step no tiling fits in memory, said of ``content`` at ``size``.
+
+    Without TensorFlow it checks only where the limit and the precision are
+    known already (no GPU can be present); ``tensorflow=True`` always does.
+    """
+    from nst_keras import memory
+
+    def check(height, width):
+        try:
+            if tensorflow:
+                memory.check_step(height, width, run, network)
+            else:
+                memory.check_without_tensorflow(height, width, run, network)
+        except memory.MemoryLimitError as err:
+            raise err.for_size(content, size) from None
+
+    return check
 
 
 def _check_blend(settings, styles):

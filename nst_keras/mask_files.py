@@ -19,9 +19,12 @@ Example:
 (60, 80)
 """
 
+import os
+
 import numpy as np
 
 from nst_keras import images, label_maps, masks
+from nst_keras.regions import make_regions
 
 # Alpha below this (of 1) anywhere means the file's transparency is its mask.
 _OPAQUE = 1.0 - 0.5 / 255.0
@@ -127,4 +130,62 @@ def read_region_files(content_shape, style_shapes, *, mask=None, style_masks=Non
         found["label_maps"] = (load_label_map(label_map, width, height),
                                [load_label_map(path, shape[1], shape[0])
                                 for path, shape in zip(style_label_maps, style_shapes)])
+    return found
+
+
+def region_paths(files):
+    """Every path of a job's region files (``{argument: path or [paths]}``), ``None`` entries left out.
+
+    Example:
+
+    >>> region_paths({"mask": "m.png", "style_regions": [None, "r.png"]})
+    ['m.png', 'r.png']
+    """
+    found = []
+    for value in files.values():
+        found += [value] if isinstance(value, (str, os.PathLike)) else [path for path in value if path is not None]
+    return [os.fspath(path) for path in found]
+
+
+def region_file_names(files):
+    """The region files by argument, their base names comma-separated, for an output's metadata.
+
+    Example:
+
+    >>> region_file_names({"style_masks": ["masks/a.png", "masks/b.png"]})
+    {'style_masks': 'a.png, b.png'}
+    """
+    return {name: ", ".join(os.path.basename(path) for path in region_paths({name: value}))
+            for name, value in files.items()}
+
+
+def read_job_regions(files, content, styles, blend=None, feather=0, *, network=False):
+    """Read a job's region files for ``content`` and ``styles`` (arrays) and check them together.
+
+    Returns the arrays :func:`nst_keras.stylize` takes (:func:`read_region_files`).
+    A label colour without a partner is refused naming the files; the
+    masks are checked together (:func:`nst_keras.regions.make_regions`:
+    counts, whether they meet). With ``network`` (a style network stands in
+    for the paintings) only ``mask`` and ``style_masks`` are taken.
+
+    Example:
+
+    >>> read_job_regions({}, None, [])
+    {}
+    >>> read_job_regions({"label_map": "l.png"}, None, [], network=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected only `mask` and `style_masks` with a `style_network` ... Received: label_map
+    """
+    if not files:
+        return {}
+    if network and set(files) - {"mask", "style_masks"}:
+        raise ValueError("Expected only `mask` and `style_masks` with a `style_network` (it holds no paintings). "
+                         f"Received: {', '.join(sorted(set(files) - {'mask', 'style_masks'}))}")
+    shapes = [content.shape] * len(files.get("style_masks", [])) if network else [style.shape for style in styles]
+    found = read_region_files(content.shape, shapes, **files)
+    if "label_maps" in found:
+        label_maps.pair_labels(*found["label_maps"], files["label_map"], list(files["style_label_maps"]))
+    if not network:
+        make_regions((1,) + content.shape[:2], [shape[:2] for shape in shapes], blend=blend, feather=feather, **found)
     return found

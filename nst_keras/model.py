@@ -1,38 +1,24 @@
 """StyleTransferModel: Gatys et al. style transfer as a Keras model trained with ``fit``."""
 
+import dataclasses
+
 import numpy as np
 import keras
 import tensorflow as tf
 from keras import ops
 
 from nst_keras import defaults, objective
-from nst_keras.constraints import KeepPhoto
+from nst_keras.constraints import ClipToUnitInterval, image_constraint  # noqa: F401 (ClipToUnitInterval: public here)
 from nst_keras.features import FeatureExtractor
 from nst_keras.initialization import initial_image
 from nst_keras.optimizers import get_optimizer
-from nst_keras.regions import Regions, keep_bounds
+from nst_keras.regions import Regions
 from nst_keras.settings import LossSettings
 from nst_keras.tiling import TiledObjective
 from nst_keras.tracking import LossTracking
 from nst_keras.weights import ResolvedWeights
 
 _LOSS = LossSettings()  # the defaults of the keyword arguments below
-# from_config's regions of a model that keeps part of the photo: its image's bounds are weights, loaded later.
-_FROM_WEIGHTS = "from_weights"
-
-
-@keras.saving.register_keras_serializable(package="nst_keras")
-class ClipToUnitInterval(keras.constraints.Constraint):
-    """Keeps pixel values in [0, 1]; the optimizer applies it after each update.
-
-    Example:
-
-    >>> float(ClipToUnitInterval()(keras.ops.convert_to_tensor([1.5]))[0])
-    1.0
-    """
-
-    def __call__(self, w):
-        return ops.clip(w, 0.0, 1.0)
 
 
 def _array(value):
@@ -104,6 +90,8 @@ class StyleTransferModel(LossTracking, keras.Model):
             each a number, or a list with one weight per image of a batch.
         light_weight: weight of :func:`nst_keras.losses.light_loss`, which
             keeps the content's large-scale brightness (default 0: off).
+        temporal_weight: and any other loss weight of ``LossSettings`` by name.
+        target_inputs: arrays targets are built from, by name (``LossTerm.inputs``: ``previous_frame`` ...).
         init: start from the ``"content"`` image, seeded ``"noise"``, or the
             ``"style"`` image resized to the content's size.
         seed: seed for ``init="noise"``.
@@ -153,8 +141,10 @@ class StyleTransferModel(LossTracking, keras.Model):
         tile_size=None,
         guided_regions=_LOSS.guided_regions,
         regions=None,
+        target_inputs=None,
         **kwargs,
     ):
+        other_weights = {name: kwargs.pop(name) for name in LossSettings.weight_names() if name in kwargs}
         super().__init__(**kwargs)
         # === Config ===
         # Every loss setting is checked, and normalised, by its field in nst_keras.settings.
@@ -162,7 +152,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             style_layer_names=style_layer_names, content_layer_names=content_layer_names,
             style_layer_weights=style_layer_weights, style_loss=style_loss, style_blend_weights=style_blend_weights,
             content_weight=content_weight, style_weight=style_weight, total_variation_weight=total_variation_weight,
-            light_weight=light_weight, init=init, seed=seed, pooling=pooling,
+            light_weight=light_weight, init=init, seed=seed, pooling=pooling, **other_weights,
             guided_regions=regions.count if isinstance(regions, Regions) else guided_regions,
         )
         checked = self.loss_settings
@@ -171,14 +161,11 @@ class StyleTransferModel(LossTracking, keras.Model):
         self.style_layer_weights = list(checked.layer_weights)
         self.style_loss = checked.style_loss
         self.style_blend_weights = _listed(checked.style_blend_weights)
-        self.content_weight = _listed(checked.content_weight)
-        self.style_weight = _listed(checked.style_weight)
-        self.total_variation_weight = _listed(checked.total_variation_weight)
-        self.light_weight = _listed(checked.light_weight)
+        for name in checked.weight_names():
+            setattr(self, name, _listed(getattr(checked, name)))
         self.init = checked.init
         self.seed = checked.seed
         self.pooling = checked.pooling
-        self.guided_regions = checked.guided_regions
         if tile_size is not None and (isinstance(tile_size, bool) or int(tile_size) != tile_size or tile_size < 1):
             raise ValueError(f"Expected `tile_size` to be an integer >= 1 or None. Received: tile_size={tile_size!r}")
         self.tile_size = None if tile_size is None else int(tile_size)
@@ -216,15 +203,11 @@ class StyleTransferModel(LossTracking, keras.Model):
         if self.tile_size is not None:
             self.tiled_objective = TiledObjective(self.feature_extractor, checked, self.tile_size, self.terms)
         if has_images:
-            initial, targets = self._targets(content, styles, regions)
+            initial, targets = self._targets(content, styles, target_inputs, regions)
         else:
             initial, targets = self._empty_targets()
         self.keeps_photo = isinstance(regions, str) or getattr(regions, "keep", None) is not None
-        constraint = ClipToUnitInterval()
-        if self.keeps_photo:  # each pixel in its own box, made before the image that it constrains
-            bounds = zip(keep_bounds(content, regions.keep) if has_images else (initial, initial), ("low", "high"))
-            constraint = KeepPhoto(*[self._frozen(value, f"keep_{name}") for value, name in bounds])
-            initial = ops.convert_to_numpy(constraint(initial))
+        constraint, initial = image_constraint(regions, content, initial, self._frozen)
         self.generated_image = self.add_weight(
             shape=self.image_shape + (3,),
             initializer=_array(initial),
@@ -250,18 +233,38 @@ class StyleTransferModel(LossTracking, keras.Model):
             name=name,
         )
 
-    def _targets(self, content, styles, regions=None):
+    def _context(self, content, styles, target_inputs, regions=None):
+        if set(target_inputs or {}) - {name for term in objective.TERMS for name in term.inputs}:
+            raise ValueError(f"Expected `target_inputs` terms read. Received: target_inputs={sorted(target_inputs)}")
+        inputs = {name: np.asarray(value, "float32") for name, value in (target_inputs or {}).items()}
+        context = (objective.TargetContext.untiled(self.feature_extractor, self.loss_settings) if
+                   self.tiled_objective is None else self.tiled_objective.target_context())
         guides = {} if regions is None else regions.context_arguments(content.shape)
-        if self.tiled_objective is None:
-            context = objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, content, styles,
-                                                      **guides)
-        else:
-            context = self.tiled_objective.target_context(content, styles, **guides)
-        targets = objective.build_targets(self.terms, context)
-        initial = initial_image(self.init, content, styles[0], self.seed)
+        return dataclasses.replace(context, content=content, styles=tuple(styles), inputs=inputs, **guides)
+
+    def _targets(self, content, styles, target_inputs=None, regions=None):
+        targets = objective.build_targets(self.terms, self._context(content, styles, target_inputs, regions))
         arrays = {name: [ops.convert_to_numpy(ops.cast(t, "float32")) for t in values]
                   for name, values in targets.items()}
-        return ops.convert_to_numpy(initial), arrays
+        return ops.convert_to_numpy(initial_image(self.init, content, styles[0], self.seed)), arrays
+
+    def set_content(self, content_image, *, target_inputs=None, initial=None):
+        """A new content image of the model's size: its targets rebuilt, the image restarted from ``initial``.
+
+        The style targets, the optimizer and the traced step stay (a video's frames, one after the other).
+        ``initial`` defaults to the content (noise for ``init="noise"``); ``target_inputs`` as in the constructor.
+
+        >>> model.set_content(next_frame, initial=warped_previous_result)     # doctest: +SKIP
+        """
+        content = _as_batch(content_image, "content_image")
+        context = self._context(content, (), target_inputs)
+        for name, values in objective.build_targets(self.terms, context, from_style=False).items():
+            for variable, value in zip(self.targets[name], values):
+                variable.assign(ops.cast(value, "float32"))
+        start = initial_image("noise" if self.init == "noise" else "content", content, None, self.seed)
+        image = self.generated_image
+        image.constraint.follow(content)  # where a mask keeps the photo, the new content's pixels
+        image.assign(image.constraint(_as_batch(start if initial is None else initial, "initial")))
 
     def _empty_targets(self):
         spec = self.feature_extractor.compute_output_spec(keras.KerasTensor(self.image_shape + (3,), dtype="float32"))
@@ -413,14 +416,11 @@ class StyleTransferModel(LossTracking, keras.Model):
             style_layer_weights=self.style_layer_weights,
             style_loss=self.style_loss,
             style_blend_weights=self.style_blend_weights,
-            content_weight=self.content_weight,
-            style_weight=self.style_weight,
-            total_variation_weight=self.total_variation_weight,
-            light_weight=self.light_weight,
+            **{name: getattr(self, name) for name in self.loss_settings.weight_names()},
             init=self.init,
             seed=self.seed,
             pooling=self.pooling,
-            guided_regions=self.guided_regions,
+            guided_regions=self.loss_settings.guided_regions,
         )
         return config
 
@@ -442,7 +442,7 @@ class StyleTransferModel(LossTracking, keras.Model):
         config = dict(config)
         weights = config.pop("weights", None)
         source = config.pop("weights_source", weights)
-        regions = _FROM_WEIGHTS if config.pop("keeps_photo", False) else None
+        regions = "from_weights" if config.pop("keeps_photo", False) else None  # its image's bounds: weights
         model = cls(weights=None, regions=regions, **config)
         model.weights_source = source
         model.feature_extractor.weights_source = source

@@ -14,6 +14,7 @@ A term (:class:`LossTerm`) says
   ``"positions"`` (a sum over positions against a fixed target map) or
   ``"whole"`` (computed on the whole image: a few image-sized arrays).
 
+Each term builds its target from a :class:`TargetContext`.
 :data:`TERMS` is the table. :class:`~nst_keras.StyleTransferModel`, the tiled
 objective (:mod:`nst_keras.tiling`), the SavedModel export
 (:mod:`nst_keras.export`) and the style-network trainer
@@ -30,76 +31,20 @@ Example:
 ['content', 'style', 'total_variation']
 >>> [term.name for term in active_terms(LossSettings(light_weight=0.5))][-1]
 'light'
+>>> [term.name for term in active_terms(LossSettings(temporal_weight=100))][-1]
+'temporal'
 >>> loss_names(active_terms(LossSettings()))
 ('loss', 'content_loss', 'style_loss', 'total_variation_loss')
 """
 
-import dataclasses
-
+import tensorflow as tf
 from keras import ops
 
-from nst_keras import guides as guided, losses
+from nst_keras import guides as guided, losses, warping
 from nst_keras.statistics import float32, get_statistic
+from nst_keras.target_context import TargetContext  # noqa: F401 (a public name of this module)
 
 TILINGS = ("statistics", "positions", "whole")
-
-
-@dataclasses.dataclass
-class TargetContext:
-    """What a term's target is built from.
-
-    Attributes:
-        settings: the :class:`~nst_keras.settings.LossSettings`.
-        content: ``[B, H, W, 3]`` float32 content images in [0, 1] (``None``
-            when only style targets are built).
-        styles: ``[1, h, w, 3]`` style images (empty when only content
-            targets are built).
-        features: ``features(images, group)``: the ``{layer: map}`` of one
-            feature group (``"style"``, ``"content"``) of ``images``; the
-            tiled objective assembles them from tiles.
-        statistics: ``statistics(images, term, guide=None)``: ``term``'s
-            statistics of ``images`` per layer (:meth:`LossTerm.measure`),
-            guided by ``guide`` (``[B, H, W, R]``, see :mod:`nst_keras.guides`)
-            when given; the tiled objective adds them up over tiles.
-        guides: ``[B, H, W, R]`` float32: the weight of each of ``R`` regions
-            at every pixel of the content (``None``: no regions).
-        style_guides: one per style image, ``[1, h, w, R]``: the part of the
-            painting that serves each region (``None``: all of it); empty
-            when none of them has one.
-
-    Example:
-
-    >>> from nst_keras.features import FeatureExtractor
-    >>> from nst_keras.settings import LossSettings
-    >>> context = TargetContext.untiled(FeatureExtractor(network="vgg16", weights=None), LossSettings())
-    >>> context.content is None
-    True
-    """
-
-    settings: object
-    content: object = None
-    styles: tuple = ()
-    features: object = None
-    statistics: object = None
-    guides: object = None
-    style_guides: tuple = ()
-
-    @classmethod
-    def untiled(cls, extractor, settings, content=None, styles=(), guides=None, style_guides=()):
-        """A context whose features come from one pass of ``extractor`` over the whole image.
-
-        Example:
-
-        >>> context = TargetContext.untiled(extractor, LossSettings(), content)    # doctest: +SKIP
-        """
-        def features(images, group):
-            return extractor(images)[group]
-
-        def statistics(images, term, guide=None):
-            return [term.measure(f, settings, None if guide is None else guided.layer_guide(guide, name))
-                    for name, f in features(images, term.group).items()]
-
-        return cls(settings, content, tuple(styles), features, statistics, guides, tuple(style_guides))
 
 
 class LossTerm:
@@ -110,7 +55,8 @@ class LossTerm:
     (the feature group read by ``"statistics"`` and ``"positions"`` terms),
     ``from_style`` (the target depends on the style images only), ``always``
     (part of every objective; otherwise only where its weight is above 0),
-    ``default_weight`` (the weight where the settings have no such field).
+    ``default_weight`` (the weight where the settings have no such field),
+    ``inputs`` (the :class:`TargetContext` inputs its target may read).
 
     Example:
 
@@ -126,6 +72,7 @@ class LossTerm:
     from_style = False
     always = True
     default_weight = 1.0
+    inputs = ()
 
     def weight_of(self, settings):
         """This term's weight in ``settings``: a number, or a tuple with one weight per image.
@@ -350,9 +297,61 @@ class LightTerm(LossTerm):
         return losses.light_loss(images, target[0])
 
 
+class TemporalTerm(LossTerm):
+    """Temporal consistency: the result follows the motion of its input (Ruder et al. 2016; Wang et al. 2020).
+
+    Its value, Ruder et al.'s short-term temporal loss with images in [0, 1],
+    is ``sum(mask * (warp(image, flow) - reference)^2) / (H W 3)``
+    (:func:`nst_keras.warping.warp`). Its target ``[reference, mask, flow]``
+    is built from the inputs ``previous_frame`` (the previous result, warped
+    onto this frame) and ``previous_mask`` (1 where the flow is reliable) with
+    a zero flow (video, per-frame optimisation); else, where a style network is
+    trained (``TargetContext.generate``), from synthetic pairs as Wang et al.
+    ("Consistent video style transfer via relaxation and regularization"):
+    each photo moved by a random smooth flow plus noise and stylised, the
+    reference that the photo's own result, moved alike, must match (Wang et
+    al. differentiate both results; here the moved photo's is a fixed target,
+    as every target of the table: the same fixed point); else it is 0.
+
+    Example:
+
+    >>> import numpy as np; image, flow = np.full((1, 4, 4, 3), 0.5, "float32"), np.zeros((1, 4, 4, 2), "float32")
+    >>> float(TemporalTerm().value(image, None, [0 * image, image[..., :1] * 2, flow], None)[0])
+    0.25
+    """
+
+    name, weight, part, always = "temporal", "temporal_weight", "temporal_loss", False
+    inputs = ("previous_frame", "previous_mask")
+    # The synthetic pairs: the largest shift (a share of the short side) and the noise's standard deviation.
+    max_shift, noise = 0.04, 0.02
+
+    def target(self, context):
+        content = ops.convert_to_tensor(context.content, "float32")
+        zeros = ops.zeros_like(content)
+        frame, mask = context.inputs.get("previous_frame"), context.inputs.get("previous_mask")
+        if frame is not None:
+            mask = ops.ones_like(zeros[..., :1]) if mask is None else ops.reshape(mask, ops.shape(zeros[..., :1]))
+            return [ops.reshape(frame, ops.shape(content)), ops.cast(mask, "float32"), zeros[..., :2]]
+        if context.generate is None:
+            return [zeros, zeros[..., :1], zeros[..., :2]]
+        shape = ops.shape(content)
+        flow = warping.random_smooth_flow(shape[0], shape[1], shape[2], self.max_shift)
+        moved = warping.warp(content, flow) + self.noise * tf.random.normal(tf.shape(content))
+        reference = ops.cast(context.generate(ops.clip(moved, 0.0, 1.0)), "float32")
+        return [reference, warping.valid_mask(flow), flow]
+
+    def target_shapes(self, image_shape, feature_shapes, settings):
+        return [tuple(image_shape)[:3] + (channels,) for channels in (3, 1, 2)]
+
+    def value(self, images, features, target, settings):
+        reference, mask, flow = target
+        moved = warping.warp(ops.cast(images, "float32"), flow)
+        return ops.mean(mask * ops.square(moved - reference), axis=(1, 2, 3))
+
+
 # The table. Its order is the order of the model's target weights in a saved
 # .keras file, and of the parts in the logs.
-TERMS = [ContentTerm(), StyleTerm(), TotalVariationTerm(), LightTerm()]
+TERMS = [ContentTerm(), StyleTerm(), TotalVariationTerm(), LightTerm(), TemporalTerm()]
 
 
 def active_terms(settings):

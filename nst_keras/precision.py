@@ -99,7 +99,50 @@ def bfloat16_is_fast():
     capability = gpu_compute_capability()
     if capability is not None:
         return capability >= BFLOAT16_GPU_COMPUTE_CAPABILITY
+    return _cpu_has_bfloat16()
+
+
+def _cpu_has_bfloat16():
     return any(flag in cpu_flags() for flag in BFLOAT16_CPU_FLAGS)
+
+
+def gpu_may_be_present():
+    """Whether TensorFlow may see a GPU here, judged without importing it (device files, the platform).
+
+    ``False`` only where no GPU can be: no NVIDIA or ROCm device file on
+    Linux, or ``CUDA_VISIBLE_DEVICES`` hiding them all. Decisions made before
+    TensorFlow loads (the memory limit, ``"auto"`` precision) wait for it when
+    this is ``True``.
+
+    Example:
+
+    >>> gpu_may_be_present() in (True, False)
+    True
+    """
+    import glob
+    import os
+
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    if not sys.platform.startswith("linux"):
+        return True  # a Metal or DirectML plug-in cannot be ruled out
+    return bool(glob.glob("/dev/nvidia[0-9]*") or os.path.exists("/dev/kfd"))
+
+
+def precision_without_tensorflow(precision="auto"):
+    """:func:`resolve_precision` where it needs no TensorFlow (no GPU can be present); ``None`` otherwise.
+
+    Example:
+
+    >>> precision_without_tensorflow("float32")
+    'float32'
+    """
+    check_precision(precision)
+    if precision != "auto":
+        return precision
+    if gpu_may_be_present():
+        return None
+    return "mixed_bfloat16" if _cpu_has_bfloat16() else "float32"
 
 
 def resolve_precision(precision="auto"):

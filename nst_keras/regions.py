@@ -114,6 +114,27 @@ def describe(regions):
     return f"regions: {', '.join(regions.names)}{kept}"
 
 
+def network_inputs(regions, style, styles, per_style):
+    """A style network's ``style`` and ``mask`` (:func:`nst_keras.fast.stylize_with_network`) for one image's regions.
+
+    With ``per_style`` (the regions are ``style_masks``, one per style of the
+    network) the style is each pixel's weights; else ``style`` as it is. The
+    mask is the regions' ``keep`` (``None``: everything is stylised).
+
+    Example:
+
+    >>> left = np.zeros((4, 4), "float32"); left[:, :2] = 1.0
+    >>> regions = make_regions((1, 4, 4), [(4, 4), (4, 4)], style_masks=[left, 1.0 - left])
+    >>> style, mask = network_inputs(regions, None, 2, True)
+    >>> style.shape, mask is None
+    ((4, 4, 2), True)
+    """
+    if per_style and regions.count != styles:
+        raise ValueError(f"Expected one of `style_masks` per style of the network ({styles}). "
+                         f"Received: {regions.count} style masks")
+    return (regions.guides[0] if per_style else style), (None if regions.keep is None else regions.keep[0])
+
+
 def keep_bounds(content, keep):
     """The box the image stays in: ``low = (1 - keep) p``, ``high = low + keep``, for content ``p`` ``[B, H, W, 3]``.
 

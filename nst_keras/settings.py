@@ -29,7 +29,7 @@ Example:
 >>> StylizeSettings.from_kwargs(init="paint")
 Traceback (most recent call last):
 ...
-ValueError: Expected `init` to be one of ('content', 'noise', 'style'). Received: init='paint'
+ValueError: Expected `init` to be one of ('content', 'noise', 'style') or network:NETWORK.keras. Received: init='paint'
 """
 
 import dataclasses
@@ -37,9 +37,9 @@ import dataclasses
 from nst_keras import checks, scales as schedules
 from nst_keras.defaults import (
     MIN_SIDE,     CONTENT_LAYER_NAMES, CONTENT_WEIGHT, EMA_DECAY, INIT, INITS, LAYER_WEIGHT_PRESETS, LBFGS_HISTORY_SIZE,
-    LBFGS_LEARNING_RATE, LEARNING_RATE, LIGHT_CELLS, LIGHT_WEIGHT, MEMORY_FRACTION, MIN_SCALE, OPTIMIZERS,
+    LBFGS_LEARNING_RATE, LEARNING_RATE, LIGHT_CELLS, LIGHT_WEIGHT, MAX_UPSCALE, MEMORY_FRACTION, MIN_SCALE, OPTIMIZERS,
     OUTPUT_DEPTHS, POOLING, POOLINGS, PRECISION, PRECISIONS, PRESERVE_COLORS, SIZE, STYLE_LAYER_NAMES,
-    STYLE_LOSS, STYLE_LOSSES, STYLE_WEIGHT, TOTAL_VARIATION_WEIGHT, EPOCHS, STEPS_PER_EPOCH,
+    STYLE_LOSS, STYLE_LOSSES, STYLE_WEIGHT, TEMPORAL_WEIGHT, TOTAL_VARIATION_WEIGHT, EPOCHS, STEPS_PER_EPOCH,
 )
 
 
@@ -99,7 +99,7 @@ class _Settings:
         Example:
 
         >>> ImageSettings.names()
-        ('size', 'style_scale', 'background', 'output_depth')
+        ('size', 'style_scale', 'background', 'output_depth', 'max_upscale')
         """
         return tuple(field.name for field in dataclasses.fields(cls))
 
@@ -150,6 +150,11 @@ class LossSettings(_Settings):
         "weight of a loss on the content's large-scale brightness (luminance averaged over a "
         f"{LIGHT_CELLS}-cell grid): keeps dark areas dark and light areas light (default %(default)s: off)",
         parse=float, metavar="W")
+    temporal_weight: float = setting(
+        TEMPORAL_WEIGHT, checks.loss_weight,
+        "weight of the temporal loss: the result follows the motion of its input (video; Ruder et al. 2016). "
+        "With train: on synthetic pairs, each crop moved by a random smooth flow plus noise (Wang et al. 2020), "
+        "so that the network stays steady on video (default %(default)s: off)", flag=None, parse=float, metavar="W")
     init: str = setting(
         INIT, checks.init(INITS),
         "start from the content image, noise, the style image, or network:NETWORK.keras, the result of a style "
@@ -176,7 +181,7 @@ class LossSettings(_Settings):
         Example:
 
         >>> LossSettings.weight_names()
-        ('content_weight', 'style_weight', 'total_variation_weight', 'light_weight')
+        ('content_weight', 'style_weight', 'total_variation_weight', 'light_weight', 'temporal_weight')
         """
         return tuple(f.name for f in dataclasses.fields(cls) if f.metadata["check"] is checks.loss_weight)
 
@@ -347,6 +352,10 @@ class ImageSettings(_Settings):
     output_depth: int = setting(
         8, checks.choice(OUTPUT_DEPTHS), "bits per channel of the output: 16 writes a 48-bit PNG or TIFF (default %(default)s)",
         parse=int, choices=OUTPUT_DEPTHS)
+    max_upscale: float = setting(
+        MAX_UPSCALE, checks.non_negative,
+        "the most --size may enlarge the content's long side; more is refused, and more than "
+        f"{MAX_UPSCALE}x (when allowed) prints a warning (default %(default)s)", parse=float, metavar="F")
 
 
     def style_size(self, long_side):

@@ -16,7 +16,7 @@ from nst_keras.averaging import IterateAveraging
 from nst_keras.color import match_color_histogram, preserve_luminance
 from nst_keras.images import MIN_SIDE, working_size
 from nst_keras.events import emit
-from nst_keras.memory import tiling_choice
+from nst_keras.memory import check_step
 from nst_keras.model import StyleTransferModel
 from nst_keras.optimizers import get_optimizer
 from nst_keras.precision import resolve_precision
@@ -43,7 +43,9 @@ class StylizeResult:
             per scale, and the precision this machine ran are filled in.
         tile_sizes: the tile size each scale ran with (``None``: untiled);
             ``tile_size``, or chosen by :func:`nst_keras.memory.choose_tile_size`
-            when a step's estimated memory would pass ``memory_limit``.
+            when a step's estimated memory would pass ``memory_limit``. A
+            scale that no tiling fits raises
+            :class:`~nst_keras.memory.MemoryLimitError` before its model is built.
 
     Example:
 
@@ -239,8 +241,8 @@ def stylize(
         ]
         if previous is not None:
             model_kwargs["init"] = "content"
-        tile_size, reason = tiling_choice(*scale_content.shape[-3:-1], dtype or run.precision, run.tile_size,
-                                          run.memory_limit, network)
+        tile_size, reason = check_step(*scale_content.shape[-3:-1], run, network, batch=1 if single else len(content),
+                                       precision=dtype)
         if reason is not None:
             emit(on_event, "tiles", reason if len(scales) == 1 else f"{reason} (at {scale} px)", tile_size=tile_size,
                  scale=scale)

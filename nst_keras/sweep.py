@@ -22,6 +22,7 @@ Example:
 
 import dataclasses
 import itertools
+import math
 
 import numpy as np
 
@@ -79,6 +80,85 @@ def batches(variants, max_batch=None):
     return [group[start:start + size] for group in groups.values() for start in range(0, len(group), size)]
 
 
+@dataclasses.dataclass
+class SweepPlan:
+    """How a sweep runs: its batches, planned to fit the memory limit.
+
+    Attributes:
+        batches: lists of variant indices, each optimised as one batch.
+        largest: the most variants in one batch.
+        need: the estimated peak in bytes of the largest batch's step, with
+            every result held.
+        limit: the memory limit in bytes of that batch (``None``: unknown).
+
+    Example:
+
+    >>> plan = plan_sweep([StylizeSettings()] * 3, 192, 256, limit=None)
+    >>> plan.batches, plan.largest
+    ([[0, 1, 2]], 3)
+    """
+
+    batches: list
+    largest: int
+    need: int
+    limit: int | None
+
+
+# Bytes each variant's result holds until the grid is written: the float32
+# image and its uint8 cell of the grid.
+RESULT_BYTES = 3 * 4 + 3
+
+
+def plan_sweep(variants, height, width, *, max_batch=None, limit=None, network=None) -> SweepPlan:
+    """Batches of ``variants`` (:func:`batches`) small enough that each step fits the memory limit; no TensorFlow.
+
+    Every batch holds ``height`` x ``width`` images; the results of all the
+    variants are held until the grid is written and count against the limit
+    too. A batch is as large as ``max_batch`` and the limit allow. The limit
+    is each variant's ``memory_limit``, else ``limit`` (bytes; ``None``:
+    none known, the batches are bounded by ``max_batch`` alone).
+
+    Raises:
+        nst_keras.memory.MemoryLimitError: not even one variant fits beside
+            the results (fewer values or a smaller ``size`` would).
+
+    Example:
+
+    >>> plan = plan_sweep([StylizeSettings.from_kwargs(precision="float32")] * 300, 192, 256, limit=4 * 2**30)
+    >>> len(plan.batches), plan.largest
+    (18, 17)
+    """
+    from nst_keras import memory
+    from nst_keras.precision import precision_without_tensorflow
+
+    held = len(variants) * height * width * RESULT_BYTES
+    planned, need, need_limit, automatic = [], 0, limit, limit
+    for group in batches(variants):
+        run = variants[group[0]].run
+        limit = automatic if run.memory_limit is None else int(run.memory_limit * memory.GIB)
+        sizes = dict(precision=precision_without_tensorflow(run.precision) or "float32", network=network,
+                     slots=memory.optimizer_slots(run.optimizer, run.history_size))
+        most = min(len(group), max_batch or len(group))
+        fitting = most if limit is None else memory.largest_passing(
+            most, lambda batch: memory.fits(height, width, limit - held, run.tile_size, batch=batch, **sizes))
+        if fitting == 0:
+            one = memory.step_bytes(height, width, sizes["precision"], run.tile_size, network, slots=sizes["slots"])
+            raise memory.MemoryLimitError(
+                f"Expected a sweep within the {limit / memory.GIB:.1f} GiB limit (`memory_limit`): "
+                f"{len(variants)} variants at {width}x{height} px hold {held / memory.GIB:.1f} GiB of results and "
+                f"one variant's step takes about {one / memory.GIB:.1f} GiB; sweep fewer values or a smaller `size`",
+                need=one + held, limit=limit)
+        size = math.ceil(len(group) / math.ceil(len(group) / fitting))  # as many batches as needed, evenly filled
+        planned += [group[start:start + size] for start in range(0, len(group), size)]
+        tile = run.tile_size if limit is None else memory.tiling_choice(
+            height, width, sizes["precision"], run.tile_size, network=network, batch=size, slots=sizes["slots"],
+            limit=limit - held)[0]
+        this = held + memory.step_bytes(height, width, sizes["precision"], tile, network, batch=size,
+                                        slots=sizes["slots"])
+        need, need_limit = max((need, need_limit), (this, limit), key=lambda pair: pair[0])
+    return SweepPlan(planned, max((len(batch) for batch in planned), default=0), need, need_limit)
+
+
 def batch_settings(variants):
     """One :class:`~nst_keras.settings.StylizeSettings` for a batch: the per-image weights as tuples.
 
@@ -96,7 +176,7 @@ def batch_settings(variants):
     return dataclasses.replace(first, loss=first.loss.replace(**weights))
 
 
-def sweep(content_image, style_image, variants, *, max_batch=None, on_batch=None, **stylize_kwargs):
+def sweep(content_image, style_image, variants, *, max_batch=None, plan=None, on_batch=None, **stylize_kwargs):
     """Stylise ``content_image`` under each of ``variants``; return one ``[H, W, 3]`` image per variant.
 
     Args:
@@ -105,6 +185,9 @@ def sweep(content_image, style_image, variants, *, max_batch=None, on_batch=None
         variants: a list of :class:`~nst_keras.settings.StylizeSettings`
             (e.g. the settings of :func:`sweep_variants`).
         max_batch: the most variants optimised together (default: all that can be).
+        plan: the batches to run, lists of indices (e.g. a
+            :class:`SweepPlan`'s ``batches``); default :func:`batches` of
+            ``max_batch``.
         on_batch: called as ``on_batch(indices)`` before each batch starts.
         **stylize_kwargs: :func:`~nst_keras.stylize`'s ``network``,
             ``weights``, ``callbacks``, ``verbose``, ``dtype``.
@@ -122,7 +205,7 @@ def sweep(content_image, style_image, variants, *, max_batch=None, on_batch=None
 
     content = np.asarray(content_image)
     results = [None] * len(variants)
-    for indices in batches(variants, max_batch):
+    for indices in plan if plan is not None else batches(variants, max_batch):
         if on_batch is not None:
             on_batch(indices)
         settings = batch_settings([variants[i] for i in indices])

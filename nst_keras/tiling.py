@@ -42,55 +42,13 @@ Example:
 ((1, 40, 56, 3), ['content_loss', 'loss', 'style_loss', 'total_variation_loss'])
 """
 
-import math
-
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from nst_keras import guides as guided, objective
-from nst_keras.features import layer_stride, vgg_layer_names
 from nst_keras.losses import loss_weight
-
-# VGG's convolutions are 3x3 with stride 1; a 2x2 pooling of stride 2 ends each block.
-_KERNEL_RADIUS = 1
-
-
-def _block(layer_name):
-    return int(layer_name.split("_")[0][len("block"):])
-
-
-def receptive_margin(network, layer_names):
-    """Pixels of context, each side, that the deepest of ``layer_names`` sees; on the pooling grid.
-
-    Features further than this from a tile's edge equal the whole image's.
-
-    Example:
-
-    >>> receptive_margin("vgg19", ["block5_conv1"]), receptive_margin("vgg16", ["block1_conv2"])
-    (96, 2)
-    """
-    order = vgg_layer_names(network)
-    deepest = max(order.index(name) for name in layer_names)
-    radius, stride = 0, 1
-    for previous, name in zip([None] + order, order[: deepest + 1]):
-        if previous is not None and _block(name) != _block(previous):
-            radius += stride  # the 2x2 pooling between blocks reaches one more pixel
-            stride *= 2
-        radius += _KERNEL_RADIUS * stride
-    grid = max(layer_stride(name) for name in layer_names)
-    return int(math.ceil(radius / grid) * grid)
-
-
-def feature_length(length, stride):
-    """Positions along one side of a feature map: each pooling floors the halving.
-
-    Example:
-
-    >>> feature_length(100, 16)
-    6
-    """
-    return length // stride  # floor(floor(n / 2) / 2) == floor(n / 4)
+from nst_keras.vgg_geometry import feature_length, layer_stride, receptive_margin  # noqa: F401 (public here)
 
 
 def tile_spans(length, tile_size, grid, margin):
@@ -210,7 +168,7 @@ class TiledObjective:
             return self._forward(images, statistics_of=[term], guides=guides)["statistics"][term.name]
 
         return objective.TargetContext(self.settings, content, tuple(styles), features, statistics,
-                                       guides, tuple(style_guides))
+                                       guides=guides, style_guides=tuple(style_guides))
 
     def _guides(self, targets):
         """``{term: [whole guide per layer]}`` of the "statistics" terms whose targets hold guides."""

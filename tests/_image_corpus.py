@@ -118,3 +118,36 @@ def encoded(image, fmt, **options):
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
+
+
+def training_folder(path, kind):
+    """A folder of training photos none of which can be trained on; returns the path to pass to --photos.
+
+    ``kind``: ``"all_bad"`` (files that are no image), ``"empty_files"``,
+    ``"empty_folder"``, ``"one_dot"`` (a single 1 x 1 photo) or
+    ``"one_empty_file"`` (the path of one empty file).
+    """
+    path.mkdir()
+    if kind == "all_bad":
+        for name in ("a.jpg", "b.png"):
+            (path / name).write_bytes(b"not a picture")
+    elif kind == "empty_files":
+        for name in ("a.jpg", "b.jpg"):
+            (path / name).write_bytes(b"")
+    elif kind == "one_dot":
+        Image.new("RGB", (1, 1), RED).save(path / "dot.png")
+    elif kind == "one_empty_file":
+        (path / "empty.jpg").write_bytes(b"")
+        return path / "empty.jpg"
+    return path
+
+
+# Each bad training folder and what the one-line refusal says about it.
+TRAINING_FOLDERS = {
+    "all_bad": "no photo to train on: a.jpg: not an image (unrecognised format); b.png: not an image",
+    "empty_files": "no photo to train on: a.jpg: empty file; b.jpg: empty file",
+    "empty_folder": "no image files in the folder",
+    "one_dot": "no photo to train on: dot.png: 1x1 px: too small for the 32 px crops (they would enlarge it 32x; "
+               "at most 4x)",
+    "one_empty_file": "no photo to train on: empty.jpg: empty file",
+}

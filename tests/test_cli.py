@@ -37,19 +37,24 @@ QUALITY = "--style-loss --style-layer-weights --light-weight"
 REGIONS = " --mask-feather"
 # Options added since, each by one settings field.
 OPTIONS_ADDED = {
-    ("stylize",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY + REGIONS
-                  + " --mask --style-mask --style-region --label-map --style-label-map",
-    ("batch",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY + REGIONS
-                + " --mask-dir",
+    ("stylize",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY
+                  + " --max-upscale" + REGIONS + " --mask --style-mask --style-region --label-map --style-label-map",
+    ("batch",): "--tile-size --memory-limit --output-depth --network --style --style-weights " + QUALITY
+                + " --max-upscale" + REGIONS + " --mask-dir",
     ("export",): "--network " + QUALITY,
     ("train",): "-h --help -o --output --photos --tfds --image-key --size --batch-size --epochs --steps-per-epoch "
                 "--content-weight --style-weight --tv-weight --learning-rate --precision --seed --filters "
-                "--residual-blocks --preview --model --weights --overwrite --quiet --cosine-decay " + QUALITY,
+                "--residual-blocks --preview --model --weights --overwrite --quiet --cosine-decay --temporal-weight "
+                "--procedural " + QUALITY,
+    ("video",): "-h --help -o --output --size --style-scale --start --duration --fps --frames-dir --blend --no-blend "
+                "--blend-strength --temporal-weight --epochs --steps-per-epoch --learning-rate --precision "
+                "--frame-epochs --overwrite --quiet --network --style --style-weights --model --weights "
+                "--style-blend-weights --content-weight --style-weight --tv-weight --init --seed --pooling " + QUALITY,
     ("sweep",): "-h --help -o --output --save-cells --max-batch --overwrite --quiet --size --style-scale --background "
                 "--style-layer-weights --style-loss --style-blend-weights --content-weight --style-weight --tv-weight "
                 "--light-weight --init --seed --pooling --epochs --steps-per-epoch --learning-rate --optimizer "
                 "--history-size --scales --epochs-per-scale --preserve-color --average --no-average --ema-decay "
-                "--precision --tile-size --memory-limit --model --weights",
+                "--precision --tile-size --memory-limit --model --weights --max-upscale",
     ("studio",): "-h --help --model --weights --port --host --open --folder --max-upload --quiet",
     ("bench",): "-h --help --json --sizes --network-sizes --train-size --train-batch-size --steps --model --quiet",
 }
@@ -83,7 +88,7 @@ def test_help_lists_the_same_options_as_before(command, monkeypatch):
 
 def test_commands_and_module_entry_point():
     assert sorted(cli.COMMANDS) == ["batch", "bench", "export", "sheet", "studio", "stylize", "sweep", "train",
-                                    "weights"]
+                                    "video", "weights"]
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("nst-keras ")
 
@@ -107,7 +112,8 @@ def test_bad_usage_exit_2(capsys):
 
 def test_missing_weights_file_exit_2(tmp_path, pair, capsys):
     out = tmp_path / "out.png"
-    code = cli.main(["stylize", *pair, "-o", str(out), "--weights", str(tmp_path / "vgg.weights.h5"), "--quiet"])
+    code = cli.main(["stylize", *pair, "-o", str(out), "--weights", str(tmp_path / "vgg.weights.h5"), "--size", "64",
+                     "--quiet"])
     assert code == 2
     assert "vgg.weights.h5" in capsys.readouterr().err
     assert not out.exists()
@@ -122,7 +128,7 @@ def test_no_weights_anywhere_says_how_to_get_them(tmp_path, pair, monkeypatch, c
 
     monkeypatch.setattr(keras.utils, "get_file", offline)
     out = tmp_path / "out.png"
-    assert cli.main(["stylize", *pair, "-o", str(out), "--quiet"]) == 1
+    assert cli.main(["stylize", *pair, "-o", str(out), "--size", "64", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "nst-keras weights fetch" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and err.startswith("nst-keras: error: ")

@@ -40,9 +40,10 @@ def test_export_library_refusal_names_the_flag(tmp_path, monkeypatch, capsys):
     import nst_keras.export
 
     def export(path, settings=None, **kwargs):
-        raise ValueError("Expected `max_side` to be >= 32. Received: max_side=8")
+        raise ValueError("Expected `max_side` to be >= 64. Received: max_side=40")
 
     monkeypatch.setattr(nst_keras.export, "export_saved_model", export)
-    assert cli.main(["export", str(tmp_path / "m"), "--weights", "none", "--model", "vgg16", "--max-side", "8"]) == 2
+    # (Below 32, the smallest image, the command refuses --max-side itself, before TensorFlow.)
+    assert cli.main(["export", str(tmp_path / "m"), "--weights", "none", "--model", "vgg16", "--max-side", "40"]) == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "nst-keras: error: expected --max-side to be >= 32. Received: --max-side 8")
+        "nst-keras: error: expected --max-side to be >= 64. Received: --max-side 40")

@@ -14,6 +14,7 @@ from PIL import Image
 
 from nst_keras import cli, defaults
 from nst_keras.cli import export as export_cli
+from nst_keras.fast import AtomicBackupAndRestore
 from nst_keras.fast.files import network_info
 from nst_keras.image_writing import read_metadata
 from nst_keras.images import load_image
@@ -101,7 +102,7 @@ def test_train_continues_after_an_interruption(files, tmp_path, monkeypatch):
     network = tmp_path / "resumed.keras"
     command = ["train", styles[0], "--photos", photos, "-o", network, *TINY, "--epochs", "2", "--quiet"]
     epochs = []
-    save = keras.callbacks.BackupAndRestore.on_epoch_end
+    save = AtomicBackupAndRestore.on_epoch_end
 
     def interrupted_after_the_first_backup(self, epoch, logs=None):
         save(self, epoch, logs)
@@ -109,7 +110,7 @@ def test_train_continues_after_an_interruption(files, tmp_path, monkeypatch):
         if len(epochs) == 1:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(keras.callbacks.BackupAndRestore, "on_epoch_end", interrupted_after_the_first_backup)
+    monkeypatch.setattr(AtomicBackupAndRestore, "on_epoch_end", interrupted_after_the_first_backup)
     code, lines = _main(*command)
     assert code == 1 and not network.exists()
     assert os.listdir(f"{network}.partial")
@@ -141,7 +142,8 @@ def test_stylize_with_a_network(trained, files, tmp_path):
     assert metadata["style_network"] == "two.keras" and metadata["style_choice"] == "1"
     assert metadata["content_image"] == "p2.png" and metadata["network"] == "vgg16"
     blend = tmp_path / "blend.png"
-    assert _main("stylize", photos / "p2.png", "--network", network, "-o", blend, "--style-weights", "1,3")[0] == 0
+    assert _main("stylize", photos / "p2.png", "--network", network, "-o", blend, "--size", "40",
+                 "--style-weights", "1,3")[0] == 0
 
 
 def test_stylize_with_a_network_in_each_precision(trained, files, tmp_path):
@@ -149,7 +151,8 @@ def test_stylize_with_a_network_in_each_precision(trained, files, tmp_path):
     pictures = {}
     for precision in ("float32", "mixed_bfloat16"):
         out = tmp_path / f"{precision}.png"
-        code, lines = _main("stylize", photo, "--network", network, "-o", out, "--precision", precision, "--quiet")
+        code, lines = _main("stylize", photo, "--network", network, "-o", out, "--size", "40", "--precision", precision,
+                            "--quiet")
         assert code == 0, lines
         assert read_metadata(out)["precision"] == precision
         pictures[precision] = load_image(out).astype("float32")
@@ -167,7 +170,7 @@ def test_stylize_with_a_network_in_each_precision(trained, files, tmp_path):
 def test_stylize_usage_errors_with_and_without_a_network(trained, files, tmp_path, argv, message):
     photo = str(files[1] / "p0.png")
     argv = [arg.format(net=trained[2], photo=photo) for arg in argv]
-    code, lines = _main("stylize", photo, *argv, "-o", tmp_path / "out.png")
+    code, lines = _main("stylize", photo, *argv, "-o", tmp_path / "out.png", "--size", "48")
     assert code == 2 and len(lines) == 1
     assert lines[0].startswith("nst-keras: error: " + message.format(photo=photo))
     assert not (tmp_path / "out.png").exists()

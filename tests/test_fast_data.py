@@ -3,10 +3,9 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from PIL import Image
 
-from nst_keras.fast import PhotoReport, StyleNetwork, StyleNetworkTrainer, photo_dataset, tfds_photo_dataset
+from nst_keras.fast import PhotoError, PhotoReport, StyleNetwork, StyleNetworkTrainer, photo_dataset, tfds_photo_dataset
 
 
 @pytest.fixture
@@ -30,6 +29,8 @@ def test_batches_of_random_crops_and_bad_files_reported_once(folder):
     assert report.files == 6
     assert sorted((p.split("/")[-1], reason) for p, reason in report.skipped) == [
         ("empty.jpg", "empty file"), ("notes.jpg", "not an image (unrecognised format)")]
+    assert [(p.split("/")[-1], note) for p, note in report.notes] == [
+        ("d.jpg", "50x20 px: enlarged 1.6x for the 32 px crops")]
 
 
 def test_one_pass_without_repeat(folder):
@@ -43,13 +44,23 @@ def test_a_list_of_files_and_one_file(folder):
     assert next(iter(photo_dataset(folder / "c.png", size=24, batch_size=1))).shape == (1, 24, 24, 3)
 
 
-def test_no_decodable_file_is_an_error_not_a_hang(tmp_path):
+def test_no_usable_file_is_refused_before_any_decoding(tmp_path):
     (tmp_path / "empty.jpg").write_bytes(b"")
     (tmp_path / "notes.jpg").write_text("x")
-    dataset = photo_dataset(tmp_path, size=16, batch_size=1)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="none of the 2 photo files could be decoded"):
-        next(iter(dataset))
-    assert len(dataset.report.skipped) == 2
+    Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")
+    with pytest.raises(PhotoError) as caught:
+        photo_dataset(tmp_path, size=16, batch_size=1)
+    assert str(caught.value) == (
+        f"{tmp_path}: no photo to train on: dot.png: 1x1 px: too small for the 16 px crops (they would enlarge it "
+        "16x; at most 4x); empty.jpg: empty file; notes.jpg: not an image (unrecognised format)")
+
+
+def test_photos_that_stop_decoding_end_the_pipeline_instead_of_failing_it(folder):
+    dataset = photo_dataset(folder, size=16, batch_size=1)
+    for name in ("a.png", "b.jpg", "c.png", "d.jpg"):
+        (folder / name).write_bytes(b"gone")
+    assert list(dataset) == []  # endless while the photos decode; ends when a whole pass fails
+    assert dataset.report.exhausted == "none of the 4 photo files could be decoded any more"
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -63,7 +74,7 @@ def test_bad_arguments_are_refused(folder, kwargs, message):
 
 
 def test_an_empty_folder_or_a_missing_path_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="at least one image file"):
+    with pytest.raises(PhotoError, match="no image files in the folder"):
         photo_dataset(tmp_path)
     with pytest.raises(ValueError, match="which does not exist"):
         photo_dataset(tmp_path / "missing")
@@ -92,3 +103,26 @@ def test_tfds_pipeline_on_mock_data():
         batches = [b.numpy() for b in dataset.take(4)]
     assert all(b.shape == (2, 24, 24, 3) and b.dtype == np.float32 for b in batches)
     assert min(b.min() for b in batches) >= 0.0 and max(b.max() for b in batches) <= 1.0
+
+
+@pytest.mark.slow
+def test_fit_stops_with_a_photo_error_when_the_photos_run_out(folder):
+    keras.utils.set_random_seed(0)
+    trainer = StyleNetworkTrainer(
+        StyleNetwork(filters=4, residual_blocks=1), np.random.default_rng(0).random((32, 32, 3)),
+        network="vgg16", weights=None, style_layer_names=["block1_conv1"], content_layer_names=["block1_conv2"],
+    )
+    trainer.compile()
+    dataset = photo_dataset(folder, size=32, batch_size=1, seed=0)
+    ended = []
+
+    class Break(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            ended.append(epoch)
+            for name in ("a.png", "b.jpg", "c.png", "d.jpg"):
+                (folder / name).write_bytes(b"gone")
+
+    with pytest.raises(PhotoError, match="none of the 4 photo files could be decoded any more"):
+        trainer.fit(dataset, epochs=4, steps_per_epoch=2, verbose=0, callbacks=[Break()])
+    # Crops decoded before may fill another epoch; the short epoch reaches no callback after the check.
+    assert 1 <= len(ended) < 4

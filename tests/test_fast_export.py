@@ -97,3 +97,25 @@ def test_export_of_several_styles_takes_a_style_index_or_blend(tmp_path):
     assert np.max(np.abs(out["stylized_images"].numpy()[0].astype(float) - expected)) <= 1
     with pytest.raises(tf.errors.InvalidArgumentError, match="style must be an index"):
         loaded.signatures["serving_default"](image=tf.constant(image), style=tf.constant(2))
+
+
+def test_a_max_side_below_the_smallest_image_is_refused(tmp_path, capsys):
+    from nst_keras import cli, defaults
+
+    network = StyleNetwork(filters=4, residual_blocks=0)
+    with pytest.raises(ValueError, match=f"integer >= {defaults.MIN_SIDE}. Received: max_side=10"):
+        export_network(network, tmp_path / "new", max_side=10)
+    assert cli.main(["export", str(tmp_path / "cli"), "--network", "wave.keras", "--max-side", "10"]) == 2
+    assert capsys.readouterr().err == f"nst-keras: error: --max-side 10: the smallest is {defaults.MIN_SIDE}\n"
+    assert not (tmp_path / "new").exists() and not (tmp_path / "cli").exists()
+
+
+def test_serving_default_refuses_a_batch_in_one_clear_error(tmp_path):
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(export_network(StyleNetwork(filters=4, residual_blocks=0), tmp_path / "one"))
+    image = np.zeros((1, 40, 48, 3), np.uint8)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"image \[1,40,48,3\] is not compatible with expected "
+                                                             r"shape \[\?,\?,3\]"):
+        loaded.signatures["serving_default"](image=tf.constant(image))
+    assert loaded.signatures["serve_batch"](images=tf.constant(image))["stylized_images"].shape == (1, 40, 48, 3)

@@ -47,6 +47,9 @@ def test_config_round_trip_and_keras_file(network, tmp_path):
 def test_bilinear_upsampling_and_width_options():
     network = StyleNetwork(filters=4, residual_blocks=0, upsampling="bilinear")
     assert network(np.zeros((1, 11, 13, 3), "float32")).shape == (1, 11, 13, 3)
+    # predict traces with the size unknown: a bilinear network stylises images of any size.
+    for shape in ((9, 14, 3), (12, 8, 3)):
+        assert stylize_with_network(network, np.zeros(shape, "float32")).shape == shape
     wide = StyleNetwork(filters=16, residual_blocks=2)
     assert wide.count_params() > network.count_params()
 

@@ -54,7 +54,7 @@ def test_a_masked_model_saves_and_loads_with_its_box(tmp_path, tiny_content, tin
     model.fit(epochs=1, steps_per_epoch=1, verbose=0)
     model.save(tmp_path / "run.keras")
     loaded = keras.models.load_model(tmp_path / "run.keras")
-    assert loaded.keeps_photo and loaded.guided_regions == 1
+    assert loaded.keeps_photo and loaded.loss_settings.guided_regions == 1
     np.testing.assert_allclose(ops.convert_to_numpy(loaded.compute_losses()["loss"]),
                                ops.convert_to_numpy(model.compute_losses()["loss"]), rtol=1e-5)
     loaded.fit(epochs=1, steps_per_epoch=2, verbose=0)

@@ -41,15 +41,15 @@ def test_stylize_tiles_each_scale_as_chosen(monkeypatch, rng, tiny_style):
     chosen = []
     content = rng.random((64, 96, 3), dtype=np.float32)
 
-    def choose(height, width, precision, memory_limit, network):
+    def choose(height, width, precision, memory_limit, network, **_):
         chosen.append((height, width, memory_limit))
         return 32 if width > 50 else None
 
     monkeypatch.setattr(memory, "choose_tile_size", choose)
     result = stylize_module.stylize(content, tiny_style, network="vgg16", weights=None, scales=[48, 96],
-                                    epochs=1, steps_per_epoch=1, memory_limit=0.5)
+                                    epochs=1, steps_per_epoch=1, memory_limit=4)
     assert result.tile_sizes == [None, 32]
-    assert chosen == [(32, 48, GIB // 2), (64, 96, GIB // 2)]
+    assert chosen == [(32, 48, 4 * GIB), (64, 96, 4 * GIB)]
     assert result.image.shape == (64, 96, 3) and np.isfinite(result.image).all()
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from nst_keras import images
+from nst_keras.batch import claims
 from nst_keras.files import is_temp_name
 from nst_keras.settings import ImageSettings
 
@@ -96,7 +97,8 @@ def decode(source, image_settings: ImageSettings) -> tuple[np.ndarray, str, str,
     """
     start = time.perf_counter()
     try:
-        decoded = images.decode_image(source, image_settings.size, background=image_settings.background)
+        decoded = images.decode_image(source, image_settings.size, background=image_settings.background,
+                                      max_upscale=image_settings.max_upscale)
         pixels, error, notes = decoded.pixels, "", _NOTE_SEPARATOR.join(decoded.notes)
     except Exception as exc:  # a bad file is data, not a crash of the pipeline
         pixels, error, notes = _EMPTY, error_reason(exc), ""
@@ -123,7 +125,7 @@ def content_record(name, outputs, pending, pixels, error, notes, seconds) -> Con
 
 
 def remove_stale_temp_files(outputs) -> None:
-    """Remove what a killed earlier run left of the outputs about to be written.
+    """Remove what a killed earlier run left of the outputs about to be written (not what a live run writes now).
 
     Example:
 
@@ -142,6 +144,8 @@ def remove_stale_temp_files(outputs) -> None:
         except OSError:
             continue
         for path in stale:
+            if claims.holder(os.path.join(folder, os.path.basename(path)[1:-17])) is not None:
+                continue  # another run is writing this output now
             try:
                 os.remove(path)
             except OSError:

@@ -4,7 +4,9 @@
 ``DoFn``, a Ray actor, a worker process of a cluster job);
 :func:`nst_keras.batch.run_batch` is its local loop. Every output is written
 atomically (:func:`nst_keras.images.save_image`), so an interrupted or killed
-run leaves whole files only.
+run leaves whole files only, and claimed while it is made
+(:mod:`nst_keras.batch.claims`), so two runs into one folder (a re-queued
+shard) never both write it: the second skips it.
 
 Example:
 
@@ -20,9 +22,11 @@ import time
 import numpy as np
 
 from nst_keras import images, mask_files
+from nst_keras.batch import claims
 from nst_keras.batch.plan import BatchPlan
 from nst_keras.batch.report import ItemReport
 from nst_keras.batch.sources import ContentRecord, error_reason
+from nst_keras.files import os_reason
 from nst_keras.provenance import provenance
 from nst_keras.settings import ImageSettings, StylizeSettings
 
@@ -40,7 +44,9 @@ class BatchWorker:
     a list of content records of one size (from
     :func:`nst_keras.batch.sources.content_records`), saves each output
     atomically and returns one :class:`ItemReport` per output. It never
-    raises for a bad image. :func:`run_batch` is its local loop.
+    raises for a bad image. An output another live run has claimed (or
+    written meanwhile) is reported ``skipped``. :func:`run_batch` is its
+    local loop.
 
     Args:
         plan: the :class:`BatchPlan` (styles, output folder, names, overwrite).
@@ -245,19 +251,43 @@ class BatchWorker:
                 problems[record.name] = str(exc)
         return found, notes, problems
 
+    def _claimed(self, output):
+        """This run's claim on ``output``, or ``(status, reason)`` when it is not this run's to write."""
+        problem = self.output_problem(output)
+        if problem:
+            return "failed", problem
+        try:
+            held = claims.claim(output)
+        except OSError as exc:
+            return "failed", f"output {output}: cannot claim it ({os_reason(exc, 'write')})"
+        if held is None:
+            return "skipped", f"being written by another run ({claims.holder(output) or 'just finished'})"
+        if os.path.lexists(output) and not self.plan.overwrite:  # another run wrote it meanwhile
+            held.release()
+            return "skipped", "output exists"
+        return held
+
     def _stylize(self, group, style_index, label, made, on_start):
-        kept = []
+        kept, held = [], []
         masks, mask_notes, mask_problems = self.masks(group)
         for record in group:
             output = record.outputs[style_index]
-            problem = self.output_problem(output) or mask_problems.get(record.name)
             notes = list(record.notes) + ([mask_notes[record.name]] if record.name in mask_notes else [])
-            if problem:
-                made(ItemReport(record.name, label, output, "failed", problem, warnings=notes))
+            found = ("failed", mask_problems[record.name]) if record.name in mask_problems else self._claimed(output)
+            if isinstance(found, tuple):
+                made(ItemReport(record.name, label, output, *found, warnings=notes))
             else:
                 kept.append(dataclasses.replace(record, notes=tuple(notes)))
+                held.append(found)
         if not kept:
             return
+        try:
+            self._stylize_claimed(kept, style_index, label, made, on_start, masks)
+        finally:
+            for claim in held:
+                claim.release()
+
+    def _stylize_claimed(self, kept, style_index, label, made, on_start, masks):
         if on_start is not None:
             on_start([record.name for record in kept], label, kept[0].shape[:2])
         start = time.perf_counter()

@@ -3,8 +3,8 @@
 One module per command (:mod:`~nst_keras.cli.stylize`, :mod:`~nst_keras.cli.batch`,
 :mod:`~nst_keras.cli.export`, :mod:`~nst_keras.cli.sheet`, :mod:`~nst_keras.cli.sweep`,
 :mod:`~nst_keras.cli.train`, :mod:`~nst_keras.cli.weights`, :mod:`~nst_keras.cli.studio`,
-:mod:`~nst_keras.cli.bench`), each with ``add_parser`` and ``run``; the options of the settings come
-from :mod:`~nst_keras.cli.options`.
+:mod:`~nst_keras.cli.bench`, :mod:`~nst_keras.cli.video`), each with ``add_parser`` and ``run``; the options of
+the settings come from :mod:`~nst_keras.cli.options`.
 
 Exit codes: 0 success, 2 bad usage or bad input (a missing or unreadable
 image, an output that already exists, a missing weights file), 1 anything
@@ -21,20 +21,21 @@ Example:
     nst-keras sweep photo.jpg starry_night.jpg -o grid.png --style-weight 0.5,1,2 --content-weight 0.05,0.15,0.5
     nst-keras train starry_night.jpg --photos photos/ -o starry.keras
     nst-keras stylize photo.jpg --network starry.keras -o out.png
+    nst-keras video clip.mp4 -o styled.mp4 --network starry.keras
     nst-keras weights fetch
     nst-keras weights list
     nst-keras studio --folder my_pictures --open
     nst-keras bench --json bench.json
 
 >>> sorted(COMMANDS)
-['batch', 'bench', 'export', 'sheet', 'studio', 'stylize', 'sweep', 'train', 'weights']
+['batch', 'bench', 'export', 'sheet', 'studio', 'stylize', 'sweep', 'train', 'video', 'weights']
 """
 
 import argparse
 import sys
 
 import nst_keras
-from nst_keras.cli import batch, bench, export, sheet, studio, stylize, sweep, train, weights
+from nst_keras.cli import batch, bench, export, sheet, studio, stylize, sweep, train, video, weights
 from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, error,
                                   reported_warnings)
 from nst_keras.cli.options import stylize_settings, with_flags
@@ -44,7 +45,7 @@ __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "UsageError", "b
 
 # Each sub-command's module: add_parser(commands) declares it, run(args) runs it.
 COMMANDS = {module.__name__.rsplit(".", 1)[-1]: module
-            for module in (stylize, batch, export, sheet, sweep, train, weights, studio, bench)}
+            for module in (stylize, batch, export, sheet, sweep, train, weights, studio, bench, video)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {nst_keras.__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and TensorFlow's logs")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in ("stylize", "sheet", "sweep", "weights", "batch", "export", "train", "studio", "bench"):
+    for name in ("stylize", "sheet", "sweep", "weights", "batch", "export", "train", "studio", "bench", "video"):
         COMMANDS[name].add_parser(commands)
     return parser
 

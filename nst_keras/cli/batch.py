@@ -25,7 +25,7 @@ NETWORK_BATCH_SIZE = 8
 # The options that apply with --network (the rest optimise the images).
 NETWORK_OPTIONS = ("output_dir", "recursive", "overwrite", "report", "shard", "batch_size", "fail_fast", "format",
                    "tfds", "image_key", "size", "background", "output_depth", "quiet", "network", "style_index",
-                   "style_weights", "precision", "mask_dir", "mask_feather")
+                   "style_weights", "precision", "max_upscale", "mask_dir", "mask_feather")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:

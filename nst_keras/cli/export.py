@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     """
     if os.path.lexists(args.output_dir) and not args.overwrite:
         raise UsageError(f"{args.output_dir}: already exists; pass --overwrite to replace it")
+    if args.max_side is not None and args.max_side < images.MIN_SIDE:
+        raise UsageError(f"--max-side {args.max_side}: the smallest is {images.MIN_SIDE}")
     if args.network is not None:
         return run_network(args)
     loss = options.loss_settings(args)

@@ -34,8 +34,9 @@ def network_options(*, choose_style: bool = True) -> argparse.ArgumentParser:
     """
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--network", metavar="NETWORK.keras",
-                        help="stylise in one forward pass with a network from nst-keras train, instead of "
-                             "optimising each image; the styles come from the network")
+                        help="stylise in one forward pass with a network from nst-keras train, or one shipped with "
+                             "nst_keras by name (starry-night), instead of optimising each image; the styles come "
+                             "from the network")
     if choose_style:
         which = parent.add_mutually_exclusive_group()
         which.add_argument("--style", dest="style_index", type=int, metavar="INDEX",
@@ -72,7 +73,7 @@ def check_network_file(path: str) -> None:
     >>> check_network_file("missing.keras")
     Traceback (most recent call last):
     ...
-    nst_keras.cli.common.UsageError: --network missing.keras: no such file
+    nst_keras.cli.common.UsageError: --network missing.keras: no such file (the shipped networks are starry-night)
     """
     from nst_keras.fast.files import NetworkFileError, check_network_file as check
 

@@ -81,7 +81,8 @@ def add_setting(parser: argparse.ArgumentParser, cls: type, name: str, *, sweep:
     (0, 'random seed (noise init) (default %(default)s)')
     """
     field = {f.name: f for f in dataclasses.fields(cls)}[name]
-    flag, meta = flag_of(field), field.metadata
+    # A field without an option of its own (flag=None) gets one where a command asks for it.
+    flag, meta = flag_of(field) or "--" + name.replace("_", "-"), field.metadata
     keywords = dict(dest=name, default=field.default, help=meta["help"])
     if meta["choices"] is not None:
         keywords["choices"] = meta["choices"]

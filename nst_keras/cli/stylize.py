@@ -20,8 +20,9 @@ import sys
 
 from nst_keras.cli import network as network_cli, options, regions as regions_cli
 from nst_keras.cli.common import (EXIT_OK, UsageError, info, loss_text, on_event, plural, usage_errors,
-                                  weights_argument, weights_errors)
+                                  weights_argument, weights_errors, with_flags)
 from nst_keras.jobs import checkpoint_paths, schedule_text  # noqa: F401 (public names of this module)
+from nst_keras.memory import MemoryLimitError
 
 
 DESCRIPTION = (
@@ -63,7 +64,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 # The options that apply with --network (the rest optimise the image).
 NETWORK_OPTIONS = ("output", "size", "background", "output_depth", "overwrite", "quiet", "network", "style_index",
-                   "style_weights", "precision", "mask", "style_masks", "mask_feather")
+                   "style_weights", "precision", "max_upscale", "mask", "style_masks", "mask_feather")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,8 +102,11 @@ def run(args: argparse.Namespace) -> int:
     if args.network is not None:  # loaded here: the style choice and the masks are checked against it
         job = dataclasses.replace(job, loaded=network_cli.load_network(args))
         regions_cli.check_network_masks(args, job.loaded[0])
-    with weights_errors(args):
-        result = job.run(on_event=on_event(args), verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2))
+    try:
+        with weights_errors(args):
+            result = job.run(on_event=on_event(args), verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2))
+    except MemoryLimitError as err:  # decided only now where a GPU may hold the image
+        raise UsageError(with_flags(str(err))) from None
     height, width = result.image.shape[:2]
     if args.network is not None:
         info(args, f"wrote {args.output} ({width}x{height}) in {result.seconds:.1f} s with the network "

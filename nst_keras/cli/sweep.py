@@ -22,6 +22,7 @@ import time
 
 from nst_keras.cli import options
 from nst_keras.cli.common import EXIT_OK, UsageError, info, plural, resolve_weights, settings_flags, usage_errors
+from nst_keras.memory import GIB
 from nst_keras.settings import LossSettings, RunSettings, StylizeSettings
 
 PREVIEW_SIZE = 256
@@ -51,13 +52,14 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "with each cell's options under it. Each loss and optimisation option takes a comma list; options "
             "whose value is a list, such as --scales, separate their values with '/'; --size, --style-scale and "
             "--background take one value. Variants that differ only in loss weights are optimised together as "
-            "one batch."))
+            "one batch, in as many batches as the memory limit (--memory-limit) needs; a sweep whose results "
+            "alone would not fit is refused before it starts."))
     options.add_image_files(parser, styles="+", style_help="style image (painting) file(s)",
                             output_help="grid image: .png, .jpg, .webp or .tif")
     parser.add_argument("--save-cells", default=None, metavar="DIR",
                         help="also write each cell at the preview size as DIR/cell_NN.png")
     parser.add_argument("--max-batch", type=options.positive_int, default=None, metavar="N",
-                        help="optimise at most N variants together (default: all that can be)")
+                        help="optimise at most N variants together (default: as many as the memory limit allows)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -103,6 +105,22 @@ def _variants(args, size):
     return variants
 
 
+def _memory_limit(args):
+    """The automatic memory limit in bytes, and the weights when they had to be resolved first to know it.
+
+    Where no GPU can be present the limit is known before TensorFlow loads,
+    so a sweep that cannot fit is refused first; elsewhere it is the GPU's,
+    asked once TensorFlow is imported.
+    """
+    from nst_keras import memory
+
+    limit = memory.limit_without_tensorflow()
+    if limit is not None:
+        return limit, None
+    resolved = resolve_weights(args)
+    return memory.default_memory_limit(), resolved
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``nst-keras sweep``; return the exit code.
 
@@ -115,24 +133,34 @@ def run(args: argparse.Namespace) -> int:
     variants = _variants(args, image.size)
     cells = cell_paths(args.save_cells, len(variants))
     from nst_keras.jobs import read_inputs
+    from nst_keras.sweep import grid, label_text, plan_sweep, sweep
+
+    limit, resolved = _memory_limit(args)
+    plans = []  # planned from the content's header, before its pixels are decoded
+
+    def plan_first(height, width):
+        plans.append(plan_sweep([s for _, s in variants], height, width, max_batch=args.max_batch, limit=limit,
+                                network=args.model))
 
     with usage_errors(args):
-        content, styles = read_inputs(args.content, args.style, [args.output] + cells, image, overwrite=args.overwrite)
-    resolved = resolve_weights(args)
+        content, styles = read_inputs(args.content, args.style, [args.output] + cells, image, overwrite=args.overwrite,
+                                      before_decoding=plan_first)
+    plan, resolved = plans[0], resolved or resolve_weights(args)
 
     from nst_keras import images
     from nst_keras.provenance import provenance
-    from nst_keras.sweep import batches, grid, label_text, sweep
 
     flags = settings_flags()
     varied = [name for name, values in swept(args).items() if len(values) > 1]
     # Options given one value apply to every cell; the labels show what differs.
     labels = [label_text({flags[name]: label[name] for name in varied}) for label, _ in variants]
     settings = [s for _, s in variants]
-    count = len(batches(settings, args.max_batch))
     height, width = content.shape[:2]
+    count = len(plan.batches)
+    memory_text = "" if plan.limit is None else (f"; about {plan.need / GIB:.1f} GiB at most, under the "
+                                                 f"{plan.limit / GIB:.1f} GiB limit")
     info(args, f"sweeping {plural(len(variants), 'variant')} of {args.content} at {width}x{height} in "
-               f"{plural(count, 'batch', 'batches')}")
+               f"{plural(count, 'batch', 'batches')} of at most {plan.largest}{memory_text}")
     done = []
 
     def on_batch(indices):
@@ -140,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         info(args, f"batch {len(done)}/{count}: {plural(len(indices), 'variant')}")
 
     start = time.perf_counter()
-    results = sweep(content, styles, settings, max_batch=args.max_batch, on_batch=on_batch,
+    results = sweep(content, styles, settings, plan=plan.batches, on_batch=on_batch,
                     network=resolved.network, weights=resolved.weights)
     columns = len(swept(args)[varied[-1]]) if varied else 1
     names = dict(content_image=os.path.basename(args.content),

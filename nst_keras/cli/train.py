@@ -5,9 +5,12 @@ The network is saved as a ``.keras`` file that ``stylize``, ``batch`` and
 VGG that scored it); the file also holds ``nst_keras.json``, what trained it:
 the style files, the VGG and its weights, the settings and the loss per epoch.
 
-Training backs itself up after every epoch in ``NETWORK.keras.partial/``;
-the same command run again after Ctrl-C or a crash continues from the last
-finished epoch. The output appears whole at the end and the backup is removed.
+Training backs itself up after every epoch in ``NETWORK.keras.partial/``
+(:class:`~nst_keras.fast.AtomicBackupAndRestore`: a full disk keeps the last
+good backup); the same command run again after Ctrl-C, a crash or a full disk
+continues from the last finished epoch. The output appears whole at the end
+and the backup is removed. A photo folder with nothing to train on is
+refused before TensorFlow loads.
 
 Example:
 
@@ -18,6 +21,7 @@ Example:
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import shutil
@@ -28,16 +32,17 @@ from nst_keras import images
 from nst_keras.cli import options
 from nst_keras.cli.common import (EXIT_FAILURE, EXIT_OK, UsageError, error, info, interrupt_on_sigterm, loss_text,
                                   plural, reported_warnings, resolve_weights, warn)
-from nst_keras.files import atomic_write, unwritable_reason
-from nst_keras.defaults import NETWORK_LEARNING_RATE
+from nst_keras.files import atomic_write, os_reason, unwritable_reason
+from nst_keras.defaults import MAX_UPSCALE, NETWORK_LEARNING_RATE
 from nst_keras.settings import ImageSettings, LossSettings, RunSettings
 
 # Johnson et al.: batches of 4 crops of 256 px.
 SIZE, BATCH_SIZE, EPOCHS, STEPS_PER_EPOCH = 256, 4, 10, 1000
 # What a resumed run must share with the interrupted one (all but the length and the output rules).
-_SAME_RUN = ("style", "photos", "tfds", "image_key", "size", "batch_size", "content_weight", "style_weight",
-             "total_variation_weight", "light_weight", "style_loss", "style_layer_weights", "model", "weights", "precision",
-             "filters", "residual_blocks", "learning_rate", "cosine_decay", "seed")
+# The loss settings train takes: every loss weight of the table of terms, the statistic and the layer weights.
+_LOSS_OPTIONS = LossSettings.weight_names() + ("style_loss", "style_layer_weights")
+_SAME_RUN = ("style", "photos", "tfds", "image_key", "size", "batch_size", *_LOSS_OPTIONS, "model", "weights",
+             "precision", "filters", "residual_blocks", "learning_rate", "cosine_decay", "seed", "procedural")
 
 
 def _same_run_settings(args):
@@ -66,22 +71,29 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "train", help="train a feed-forward style network on photos (then stylize/batch/export --network)",
         parents=[options.model_options()],
         usage=("%(prog)s STYLE [STYLE ...] --photos DIR -o NETWORK.keras [options]\n"
-               "       %(prog)s STYLE [STYLE ...] --tfds NAME[:SPLIT] -o NETWORK.keras [options]"),
+               "       %(prog)s STYLE [STYLE ...] --tfds NAME[:SPLIT] -o NETWORK.keras [options]\n"
+               "       %(prog)s STYLE [STYLE ...] --procedural [--photos PAINTINGS_DIR] -o NETWORK.keras [options]"),
         description=(
             "Train a network that stylises any photo in one forward pass (Johnson et al. 2016, instance "
             "normalisation), with the losses of stylize scored by a frozen VGG. Several STYLE images train one "
             "network of several styles (conditional instance normalisation), chosen with --style at inference. "
             "Each epoch is backed up in NETWORK.keras.partial/: after Ctrl-C or a crash the same command "
-            "continues from the last finished epoch. Photos that cannot be decoded are skipped, each reported "
-            "once. Training takes many steps: a GPU is the practical place for it."),
+            "continues from the last finished epoch. Photos that cannot be decoded, or that would need more than "
+            f"{MAX_UPSCALE}x enlargement to fill the crops, are skipped, each reported once; a folder with none "
+            "left is refused. "
+            "Training takes many steps: a GPU is the practical place for it."),
         epilog=("A resumed run must be given the same options, except --epochs, --steps-per-epoch, --preview, "
                 "--quiet and --overwrite. Exit status: 0 trained, 1 interrupted (run the same command again to "
                 "continue) or failed, 2 bad usage."))
     parser.add_argument("style", nargs="+", metavar="STYLE", help="style image (painting) file(s), one per style")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--photos", metavar="DIR", help="folder of training photos (sub-folders not searched)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--photos", metavar="DIR", help="folder of training photos (sub-folders not searched); "
+                        "with --procedural, images mixed into the generated ones (half of the crops)")
     source.add_argument("--tfds", metavar="NAME[:SPLIT]",
                         help="train on a prepared TensorFlow Datasets split, e.g. coco/2017 (default split train)")
+    parser.add_argument("--procedural", action="store_true",
+                        help="train on generated dead-leaves images (nst_keras.fast.procedural), no photos needed: "
+                             "a network owing nothing to photos' licences")
     parser.add_argument("--image-key", default=None, metavar="KEY", help="the image feature of --tfds (default image)")
     parser.add_argument("-o", "--output", required=True, metavar="NETWORK.keras", help="the trained network file")
     options.add_setting(parser, ImageSettings, "size", default=SIZE,
@@ -93,8 +105,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="epochs of training; previews and backups at the end of each (default %(default)s)")
     options.add_setting(parser, RunSettings, "steps_per_epoch", default=STEPS_PER_EPOCH,
                         help="training steps per epoch (default %(default)s)")
-    for name in ("content_weight", "style_weight", "total_variation_weight", "light_weight", "style_loss",
-                 "style_layer_weights"):
+    for name in _LOSS_OPTIONS:
         options.add_setting(parser, LossSettings, name)
     options.add_setting(parser, RunSettings, "learning_rate", default=NETWORK_LEARNING_RATE,
                         help="Adam's learning rate (default %(default)s)")
@@ -121,15 +132,28 @@ def _check_inputs(args):
     """Every check that needs no TensorFlow; returns the style images and the preview photos."""
     if not args.output.endswith(".keras"):
         raise UsageError(f"-o {args.output}: the network is written as a .keras file; use a .keras name")
-    if os.path.isdir(args.output) or (os.path.lexists(args.output) and not args.overwrite):
+    if os.path.isdir(args.output):
+        raise UsageError(f"-o {args.output}: is a folder; the network is written as a file: choose another name")
+    if os.path.lexists(args.output) and not args.overwrite:
         raise UsageError(f"{args.output}: already exists; pass --overwrite to replace it")
     reason = unwritable_reason(args.output)
     if reason:
         raise UsageError(f"{args.output}: {reason}")
+    if args.photos is None and args.tfds is None and not args.procedural:
+        raise UsageError("give the training images: --photos DIR, --tfds NAME or --procedural")
+    if args.procedural and args.tfds is not None:
+        raise UsageError("--procedural mixes in --photos, not --tfds")
     if args.image_key is not None and args.tfds is None:
         raise UsageError("--image-key goes with --tfds")
     if args.photos is not None and not os.path.exists(args.photos):
         raise UsageError(f"--photos {args.photos}: no such folder")
+    if args.photos is not None:
+        from nst_keras.fast.photos import PhotoError, list_photos
+
+        try:
+            list_photos(args.photos, args.size)
+        except PhotoError as err:
+            raise UsageError(f"--photos {err}") from None
     try:
         with reported_warnings(args):
             styles = [images.load_image(path, args.size) for path in args.style]
@@ -142,8 +166,10 @@ def _check_inputs(args):
 def _resume(args, partial):
     """Start ``partial`` (the backup folder) or check that it holds a run of this very command."""
     wanted = _same_run_settings(args)
+    from nst_keras.fast.backup import latest_backup
+
     record = os.path.join(partial, "command.json")
-    if not os.path.isdir(partial) or set(os.listdir(partial)) <= {"command.json"}:  # no epoch backed up yet
+    if latest_backup(partial) is None:  # no epoch backed up yet
         os.makedirs(partial, exist_ok=True)
         with atomic_write(record, "w") as fp:
             json.dump(wanted, fp)
@@ -163,13 +189,15 @@ def _resume(args, partial):
 def _photos(args, context=None, report=None):
     """The photo pipeline; with a multi-worker input ``context``, this worker's share in per-replica batches."""
     from nst_keras.batch import parse_tfds_name
-    from nst_keras.fast import photo_dataset, tfds_photo_dataset
+    from nst_keras.fast import photo_dataset, procedural_dataset, tfds_photo_dataset
 
     batch_size, shard = args.batch_size, None
     if context is not None:
         batch_size = context.get_per_replica_batch_size(args.batch_size)
         shard = (context.input_pipeline_id, context.num_input_pipelines)
     try:
+        if args.procedural:
+            return procedural_dataset(args.size, args.batch_size, paintings=args.photos, seed=args.seed)
         if args.photos is not None:
             return photo_dataset(args.photos, args.size, batch_size, seed=args.seed, shard=shard, report=report)
         name, split = parse_tfds_name(args.tfds)
@@ -199,31 +227,40 @@ def _callbacks(args, photos, previews, styles, partial, losses):
     """Skipped-photo warnings, the loss log, previews and the backup, in that order."""
     import keras
 
-    from nst_keras.fast import StylePreview
+    from nst_keras.fast import AtomicBackupAndRestore, StylePreview, TrainingClock
+    from nst_keras.fast.timing import estimate_text
 
     report = getattr(photos, "report", None)  # a TFDS pipeline has none: TFDS decodes
     shown = []
 
     def report_skipped(*_):
-        for path, reason in report.skipped[len(shown):] if report is not None else []:
-            sys.stdout.flush()  # after Keras' progress line
-            warn(args, f"{path}: {reason}; skipped")
-            shown.append(path)
+        found = [(path, f"{reason}; skipped") for path, reason in report.skipped] + report.notes if report else []
+        for path, text in found:
+            if (path, text) not in shown:
+                sys.stdout.flush()  # after Keras' progress line
+                warn(args, f"{path}: {text}")
+                shown.append((path, text))
 
     def log_loss(epoch, logs):
         losses[str(epoch + 1)] = float((logs or {}).get("loss", float("nan")))
         with atomic_write(os.path.join(partial, "losses.json"), "w") as fp:
             json.dump(losses, fp)
 
+    def estimate(per_step, steps):
+        sys.stdout.write("\n" if sys.stdout.isatty() and not args.quiet else "")  # end Keras' progress line
+        sys.stdout.flush()
+        info(args, estimate_text(per_step, steps))
+
     stem = os.path.splitext(args.output)[0].replace("{", "{{").replace("}", "}}")
     callbacks = [keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: (report_skipped(), log_loss(epoch, logs)), on_train_end=report_skipped)]
+        on_epoch_end=lambda epoch, logs: (report_skipped(), log_loss(epoch, logs)), on_train_end=report_skipped),
+        TrainingClock(estimate)]
     for style in range(len(styles)):
         suffix = ("_{index}" if len(previews) > 1 else "") + (f"_style{style}" if len(styles) > 1 else "")
         if previews:
             callbacks.append(StylePreview(previews, f"{stem}_preview_{{epoch:04d}}{suffix}.png", style=style))
-    # double_checkpoint: a backup cut short by kill -9 falls back to the one before.
-    callbacks.append(keras.callbacks.BackupAndRestore(partial, delete_checkpoint=False, double_checkpoint=True))
+    # Whole backups only: a full disk or kill -9 leaves the last good one.
+    callbacks.append(AtomicBackupAndRestore(partial, delete_checkpoint=False))
     return callbacks
 
 
@@ -235,6 +272,38 @@ def _worker_role():
         return worker_role()
     except ValueError as err:
         raise UsageError(str(err)) from None
+
+
+def _fit(args, trainer, photos, callbacks, partial):
+    """Train; ``None`` when every epoch ran, else the exit code after one line saying why not."""
+    from nst_keras.fast import BackupError, PhotoError
+    from nst_keras.fast.distributed import WorkerLostError
+
+    stopped = None
+    try:
+        with interrupt_on_sigterm():
+            trainer.fit(photos, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, callbacks=callbacks,
+                        verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2))
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        info(args, f"interrupted: finished epochs are backed up in {partial}; run the same command again to continue")
+        stopped = EXIT_FAILURE
+    except WorkerLostError as err:
+        error(f"{err}; the chief's finished epochs are backed up in {partial}: start every worker again "
+              "with the same command to continue")
+        stopped = EXIT_FAILURE
+    except (BackupError, PhotoError) as err:
+        if getattr(args, "debug", False):
+            raise
+        sys.stdout.flush()
+        where = f"--photos {args.photos}: " if isinstance(err, PhotoError) else ""
+        again = "; run the same command again to continue" if getattr(err, "resumable", True) else ""
+        error(f"{where}{err}{again}")
+        stopped = EXIT_FAILURE
+    # The error's traceback kept the photo pipeline's iterator: released now, while Python can still run its
+    # decoding calls in flight (at exit they would hang the process; see photo_dataset).
+    gc.collect()
+    return stopped
 
 
 def run(args: argparse.Namespace) -> int:
@@ -252,7 +321,7 @@ def run(args: argparse.Namespace) -> int:
     import tensorflow as tf
 
     from nst_keras.fast import StyleNetwork, StyleNetworkTrainer, training_optimizer
-    from nst_keras.fast.distributed import WorkerLostError, multi_worker_strategy
+    from nst_keras.fast.distributed import multi_worker_strategy
     from nst_keras.fast.files import save_network
     from nst_keras.precision import resolve_precision
     from nst_keras.provenance import provenance
@@ -266,8 +335,13 @@ def run(args: argparse.Namespace) -> int:
     resumed = _resume(args, partial) if chief else False
     losses = {}
     if resumed:
+        from nst_keras.fast.backup import backed_up_epochs
+
         with contextlib.suppress(OSError, ValueError), open(os.path.join(partial, "losses.json")) as fp:
             losses = json.load(fp)
+        # An epoch whose loss was logged but whose backup failed is run again.
+        done = backed_up_epochs(partial)
+        losses = {epoch: loss for epoch, loss in losses.items() if done is None or int(epoch) <= done}
         info(args, f"continuing the training backed up in {partial} (after {plural(len(losses), 'epoch')})")
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
@@ -276,10 +350,8 @@ def run(args: argparse.Namespace) -> int:
     network = StyleNetwork(filters=args.filters, residual_blocks=args.residual_blocks, styles=len(styles))
     try:
         trainer = StyleNetworkTrainer(
-            network, styles, network=resolved.network, weights=resolved.weights, content_weight=args.content_weight,
-            style_weight=args.style_weight, total_variation_weight=args.total_variation_weight,
-            light_weight=args.light_weight, style_loss=args.style_loss, style_layer_weights=args.style_layer_weights,
-            dtype=precision)
+            network, styles, network=resolved.network, weights=resolved.weights,
+            **{name: getattr(args, name) for name in _LOSS_OPTIONS}, dtype=precision)
     except ValueError as err:
         raise UsageError(options.with_flags(err)) from None
     total_steps = args.epochs * args.steps_per_epoch
@@ -288,23 +360,15 @@ def run(args: argparse.Namespace) -> int:
         tf.distribute.experimental_set_strategy(None)
     source = args.photos if args.photos is not None else f"tfds:{args.tfds}"
     where = "" if role is None else f" ({role.task_type} {role.index} of {role.workers} workers)"
+    if args.procedural:
+        source = "dead leaves" + (f" and {args.photos}" if args.photos is not None else "")
     info(args, f"training a network of {plural(len(styles), 'style')} on {source}: {plural(args.epochs, 'epoch')} "
                f"x {plural(args.steps_per_epoch, 'step')} of {args.batch_size} crops of {args.size} px; "
                f"precision {precision}{where}")
     start = time.perf_counter()
-    try:
-        with interrupt_on_sigterm():
-            trainer.fit(photos, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                        callbacks=_callbacks(args, photos, previews, styles, partial, losses),
-                        verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2))
-    except KeyboardInterrupt:
-        sys.stdout.flush()
-        info(args, f"interrupted: finished epochs are backed up in {partial}; run the same command again to continue")
-        return EXIT_FAILURE
-    except WorkerLostError as err:
-        error(f"{err}; the chief's finished epochs are backed up in {partial}: start every worker again "
-              "with the same command to continue")
-        return EXIT_FAILURE
+    stopped = _fit(args, trainer, photos, _callbacks(args, photos, previews, styles, partial, losses), partial)
+    if stopped is not None:
+        return stopped
     if not chief:
         info(args, f"{role.task_type} {role.index}: trained; the chief writes {args.output}")
         return EXIT_OK
@@ -316,7 +380,12 @@ def run(args: argparse.Namespace) -> int:
         "styles": [os.path.basename(path) for path in args.style], "loss_per_epoch": history,
         "skipped_photos": [list(item) for item in getattr(getattr(photos, "report", None), "skipped", [])],
     }
-    save_network(trainer.style_network, args.output, record)
+    try:
+        save_network(trainer.style_network, args.output, record)
+    except OSError as err:
+        error(f"{args.output}: {os_reason(err, 'write')}; the training is backed up in {partial}: run the same "
+              "command again to write the network")
+        return EXIT_FAILURE
     shutil.rmtree(partial, ignore_errors=True)
     info(args, f"wrote {args.output} ({plural(len(styles), 'style')}) in {time.perf_counter() - start:.0f} s "
                f"with {resolved.network}, weights {resolved.source}: {loss_text({'loss': history})}")

@@ -10,14 +10,19 @@ optimisation steps.
   and blends of them at inference.
 - :class:`StyleNetworkTrainer`: the Keras model whose ``fit`` trains it
   against a frozen VGG; :class:`StylePreview` saves previews while it trains;
-  :func:`training_optimizer` is its Adam, constant or cosine-decayed.
+  :func:`training_optimizer` is its Adam, constant or cosine-decayed;
+  :class:`TrainingClock` estimates the training's time from its first steps.
 - :func:`photo_dataset` / :func:`tfds_photo_dataset`: the training photos as
-  ``tf.data`` pipelines of random crops.
+  ``tf.data`` pipelines of random crops; :func:`procedural_dataset`: images
+  the project draws itself (dead leaves, plus crops of paintings), for
+  networks that owe nothing to photos.
 - :func:`stylize_with_network` and :func:`export_network` (a SavedModel that
   needs neither Keras nor nst_keras) to use the result; :func:`in_precision`
   runs a trained network in bfloat16 where the hardware has it.
 - :func:`save_network`, :func:`load_network`, :func:`network_info`: the
   network file (:mod:`nst_keras.fast.files`).
+- :class:`AtomicBackupAndRestore`: ``BackupAndRestore`` whose backups a full
+  disk or a crash cannot spoil (:mod:`nst_keras.fast.backup`).
 
 Example:
 
@@ -34,16 +39,21 @@ Example:
 from nst_keras.lazy import lazy_exports
 
 _EXPORTS = {
+    "AtomicBackupAndRestore": "nst_keras.fast.backup",
+    "BackupError": "nst_keras.fast.backup",
     "NetworkFileError": "nst_keras.fast.files",
-    "PhotoReport": "nst_keras.fast.data",
+    "PhotoError": "nst_keras.fast.photos",
+    "PhotoReport": "nst_keras.fast.photos",
     "StyleNetwork": "nst_keras.fast.network",
     "StyleNetworkTrainer": "nst_keras.fast.trainer",
     "StylePreview": "nst_keras.fast.trainer",
+    "TrainingClock": "nst_keras.fast.timing",
     "export_network": "nst_keras.fast.export",
     "in_precision": "nst_keras.fast.network",
     "load_network": "nst_keras.fast.files",
     "network_info": "nst_keras.fast.files",
     "photo_dataset": "nst_keras.fast.data",
+    "procedural_dataset": "nst_keras.fast.procedural",
     "save_network": "nst_keras.fast.files",
     "style_map": "nst_keras.masks",
     "style_weights": "nst_keras.fast.network",

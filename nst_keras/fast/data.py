@@ -11,8 +11,9 @@ random scale shows the network textures at more than one size.
 Files are decoded by :func:`nst_keras.images.load_image` (its
 :func:`~nst_keras.images.decode_image` form), the same decoder
 as everywhere in nst_keras (EXIF orientation, colour profiles, 16-bit,
-transparency). A file that cannot be used is skipped and recorded once in
-the pipeline's :class:`PhotoReport`; nothing is printed.
+transparency). A file that cannot be used (or too small for the crops, see
+:mod:`nst_keras.fast.photos`) is skipped and recorded once in the
+pipeline's :class:`PhotoReport`; nothing is printed.
 
 Example:
 
@@ -25,63 +26,22 @@ TensorShape([4, 256, 256, 3])
 """
 
 import math
-import os
-import threading
 
 import numpy as np
 import tensorflow as tf
 
 from nst_keras import images
-from nst_keras.batch.names import discover_images
 from nst_keras.batch.plan import parse_shard, take_shard
+from nst_keras.fast.photos import PhotoReport, list_photos, photo_problem  # noqa: F401 (PhotoReport: public here)
 
 DEFAULT_SIZE = 256
 DEFAULT_BATCH_SIZE = 4
 # Short side = size x a factor drawn uniformly from this range.
 DEFAULT_SCALE_RANGE = (1.0, 1.5)
-
-
-class PhotoReport:
-    """The files a photo pipeline skipped, each once, with the reason.
-
-    The pipeline fills it while it runs (from its decoding threads); read it
-    after or during ``fit``.
-
-    Attributes:
-        files: how many files the pipeline was given.
-        skipped: ``(path, reason)`` pairs in the order they were found.
-
-    Example:
-
-    >>> report = PhotoReport()
-    >>> report.add("a.jpg", "empty file"); report.add("a.jpg", "empty file")
-    >>> report.skipped
-    [('a.jpg', 'empty file')]
-    """
-
-    def __init__(self):
-        self.files = 0
-        self.skipped = []
-        self._seen = set()
-        self._lock = threading.Lock()
-
-    def add(self, path: str, reason: str) -> None:
-        """Record that ``path`` was skipped because of ``reason`` (a second report of it is ignored).
-
-        Example:
-
-        >>> report = PhotoReport()
-        >>> report.add("b.jpg", "empty file")
-        >>> report
-        PhotoReport(files=0, skipped=1)
-        """
-        with self._lock:
-            if path not in self._seen:
-                self._seen.add(path)
-                self.skipped.append((path, reason))
-
-    def __repr__(self):
-        return f"PhotoReport(files={self.files}, skipped={len(self.skipped)})"
+# What decoding gives for a skipped file, and for the end of the photos (no
+# file of a whole pass decoded): the pipeline drops the first, ends at the second.
+_SKIPPED = np.zeros((0, 0, 3), np.float32)
+_EXHAUSTED = np.zeros((0, 1, 3), np.float32)
 
 
 def _check(name, value, minimum=1):
@@ -100,25 +60,6 @@ def _check_scale_range(scale_range):
             f"Received: scale_range={scale_range!r}"
         )
     return low, high
-
-
-def _list_files(source, recursive, report):
-    if isinstance(source, (str, os.PathLike)) and os.path.isdir(source):
-        paths = []
-        for found in discover_images(source, recursive=recursive):
-            if found.error:
-                report.add(found.path, found.error)
-            else:
-                paths.append(found.path)
-        return paths
-    if isinstance(source, (str, os.PathLike)):
-        if not os.path.lexists(source):
-            raise ValueError(
-                "Expected `source` to be a folder, an image file or a list of image files. "
-                f"Received: source={os.fspath(source)!r}, which does not exist"
-            )
-        return [os.fspath(source)]
-    return [os.fspath(path) for path in source]
 
 
 def _augment(image, size, flip, seed):
@@ -186,14 +127,22 @@ def photo_dataset(
 
     Returns:
         The ``tf.data.Dataset``, with a ``report`` attribute. A pass in which
-        no file can be decoded raises an error in ``fit`` rather than waiting
-        forever.
+        no file can be decoded any more (files removed while training) ends
+        the pipeline, with ``report.exhausted`` saying why;
+        :class:`~nst_keras.fast.StyleNetworkTrainer`'s ``fit`` then raises
+        :class:`~nst_keras.fast.photos.PhotoError`.
 
-    The decoding is Python (``tf.numpy_function``), and TensorFlow can hang
-    at interpreter exit while an iterator still has decoding calls in
-    flight. ``fit`` and ``for batch in dataset.take(n)`` end their iterators
+    Raises:
+        PhotoError: ``source`` holds no usable photo (read from the headers
+            before anything is decoded).
+
+    The decoding is Python (``tf.numpy_function``). An iterator destroyed
+    while Python shuts down waits for its decoding calls in flight, and they
+    wait for the interpreter lock, which shutdown keeps: the process hangs.
+    ``fit`` and ``for batch in dataset.take(n)`` end their iterators
     themselves; an ``it = iter(dataset)`` kept until exit should be deleted
-    first (``del it``).
+    first (``del it``), and after ``fit`` raised, ``gc.collect()`` once the
+    error is handled releases the iterator its traceback kept.
 
     Example:
 
@@ -206,13 +155,12 @@ def photo_dataset(
     low, high = _check_scale_range(scale_range)
     shard = _shard(shard)
     report = PhotoReport() if report is None else report
-    paths = _list_files(source, recursive, report)
+    paths = list_photos(source, size, recursive=recursive, report=report)
     if shard is not None:
         paths = take_shard(paths, *shard)
-    if not paths:
-        where = "" if shard is None else f" for shard {shard[0]}/{shard[1]}"
-        raise ValueError(f"Expected at least one image file in `source`{where}. Received: source={source!r}")
-    report.files = len(paths)
+        if not paths:
+            raise ValueError(f"Expected at least one photo in `source` for shard {shard[0]}/{shard[1]}. "
+                             f"Received: source={source!r}")
     # Files that failed in the current pass, to notice a pass with none decoded.
     failures = set()
 
@@ -221,6 +169,9 @@ def photo_dataset(
         short = max(size, math.ceil(size * float(scale)))
         try:
             width, height = images.image_size(path)
+            problem = photo_problem(width, height, size, report, path)
+            if problem is not None:
+                raise images.ImageError(path, problem)
             long_side = math.ceil(short * max(width, height) / min(width, height))
             # decode_image is load_image returning its remarks (an animated
             # file's first frame is used) instead of warning.
@@ -228,10 +179,12 @@ def photo_dataset(
         except (ValueError, OSError) as error:
             report.add(path, getattr(error, "reason", None) or str(error))
             failures.add(path)
-            if len(failures) >= len(paths):
-                raise ValueError(
-                    f"none of the {len(paths)} photo files could be decoded: {report.skipped[:3]}") from None
-            return np.zeros((0, 0, 3), np.float32)
+            if len(failures) < len(paths):
+                return _SKIPPED
+            # Raising here would fail fit with TensorFlow's text; ending the
+            # pipeline lets fit stop and the caller read why.
+            report.exhausted = f"none of the {len(paths)} photo files could be decoded any more"
+            return _EXHAUSTED
         failures.discard(path)
         return pixels
 
@@ -250,6 +203,7 @@ def photo_dataset(
         return tf.ensure_shape(image, (None, None, 3))
 
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None)
+    dataset = dataset.take_while(lambda image: tf.shape(image)[1] != _EXHAUSTED.shape[1])
     dataset = dataset.filter(lambda image: tf.size(image) > 0)
     dataset = _finish(dataset, size, batch_size, flip, seed)
     dataset.report = report

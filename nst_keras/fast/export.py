@@ -11,7 +11,9 @@ Signatures:
 ``serving_default``
     input ``image``: uint8 ``[H, W, 3]`` RGB, each side in
     ``[MIN_SIDE, max_side]``; output ``stylized_image``: uint8 ``[H, W, 3]``,
-    the same size.
+    the same size. Another shape (a batch ``[1, H, W, 3]``) fails the
+    request with "Shape of tensor image [...] is not compatible with expected
+    shape [?,?,3]".
 ``serve_batch``
     input ``images``: uint8 ``[N, H, W, 3]``; output ``stylized_images``:
     uint8 ``[N, H, W, 3]``.
@@ -40,6 +42,7 @@ import tensorflow as tf
 
 from nst_keras import files
 from nst_keras.defaults import EXPORT_METADATA_FILE as METADATA_FILE
+from nst_keras.defaults import MIN_SIDE as SMALLEST_MAX_SIDE
 from nst_keras.defaults import NETWORK_EXPORT_MAX_SIDE
 from nst_keras.fast.network import MIN_SIDE
 
@@ -64,6 +67,15 @@ def _stylize_uint8(network, images, max_side, style=None):
     return tf.cast(tf.round(tf.clip_by_value(stylized, 0.0, 1.0) * 255.0), tf.uint8)
 
 
+def _one_image(image):
+    """``image`` when it is ``[H, W, 3]``; any other shape fails the request in one clear error.
+
+    A loaded signature does not check the shapes it declares; EnsureShape checks
+    the tensor that arrives.
+    """
+    return tf.ensure_shape(image, [None, None, 3], name="image_must_be_H_W_3_use_serve_batch_for_N_H_W_3")
+
+
 def export_network(network: keras.Model, path, *, max_side: int = MAX_SIDE, overwrite: bool = False,
                    metadata: dict | None = None) -> str:
     """Write ``network`` as a self-contained SavedModel at ``path``; return ``path``.
@@ -78,13 +90,15 @@ def export_network(network: keras.Model, path, *, max_side: int = MAX_SIDE, over
             :class:`~nst_keras.fast.StyleNetworkTrainer`, whose network is taken).
         path: the SavedModel folder to create, e.g. ``models/wave/1`` for TF
             Serving's ``MODEL_BASE_PATH/VERSION`` layout.
-        max_side: the largest image side accepted.
+        max_side: the largest image side accepted (at least
+            :data:`nst_keras.defaults.MIN_SIDE`, as the optimising export).
         overwrite: replace ``path`` if it exists.
         metadata: JSON-serialisable facts to record (the style's name, the
             weights that trained it...).
 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is false.
+        ValueError: ``max_side`` below :data:`nst_keras.defaults.MIN_SIDE`.
 
     Example:
 
@@ -94,8 +108,9 @@ def export_network(network: keras.Model, path, *, max_side: int = MAX_SIDE, over
     path = os.fspath(path)
     if os.path.lexists(path) and not overwrite:
         raise FileExistsError(f"Expected `path` not to exist (or overwrite=True). Received: path={path!r}")
-    if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < MIN_SIDE:
-        raise ValueError(f"Expected `max_side` to be an integer >= {MIN_SIDE}. Received: max_side={max_side!r}")
+    if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < SMALLEST_MAX_SIDE:
+        raise ValueError(
+            f"Expected `max_side` to be an integer >= {SMALLEST_MAX_SIDE}. Received: max_side={max_side!r}")
     network = getattr(network, "style_network", network)
     styles = getattr(network, "styles", 1)
     image_spec = tf.TensorSpec([None, None, 3], tf.uint8, name="image")
@@ -103,7 +118,7 @@ def export_network(network: keras.Model, path, *, max_side: int = MAX_SIDE, over
     module = tf.Module()
     if styles == 1:
         module.serving_default = tf.function(
-            lambda image: {"stylized_image": _stylize_uint8(network, image[None], max_side)[0]},
+            lambda image: {"stylized_image": _stylize_uint8(network, _one_image(image)[None], max_side)[0]},
             input_signature=[image_spec], autograph=False,
         )
         module.serve_batch = tf.function(
@@ -115,7 +130,7 @@ def export_network(network: keras.Model, path, *, max_side: int = MAX_SIDE, over
             check = tf.debugging.assert_less(style, styles, message=f"style must be an index in [0, {styles})")
             with tf.control_dependencies([check, tf.debugging.assert_non_negative(style)]):
                 weights = tf.one_hot(style[None], styles)
-            return {"stylized_image": _stylize_uint8(network, image[None], max_side, weights)[0]}
+            return {"stylized_image": _stylize_uint8(network, _one_image(image)[None], max_side, weights)[0]}
 
         def serve_batch(images, style_weights):
             return {"stylized_images": _stylize_uint8(network, images, max_side, style_weights)}

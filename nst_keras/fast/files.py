@@ -7,14 +7,16 @@ zip), holds the style files, the VGG and its weights, the settings and the
 loss per epoch; :func:`network_info` reads it without TensorFlow.
 
 :func:`check_network_file` needs no TensorFlow either, so a command can refuse
-a bad file before the slow import.
+a bad file before the slow import. Networks shipped with the package (in
+``nst_keras/fast/networks/``, see :func:`shipped_networks`) are named instead
+of given as files: ``--network starry-night``.
 
 Example:
 
 >>> check_network_file("missing.keras")
 Traceback (most recent call last):
 ...
-nst_keras.fast.files.NetworkFileError: missing.keras: no such file
+nst_keras.fast.files.NetworkFileError: missing.keras: no such file (the shipped networks are starry-night)
 """
 
 import contextlib
@@ -26,6 +28,11 @@ from nst_keras.files import fsync_folder, temp_sibling
 
 # The record of what trained a network, inside its .keras file (a zip).
 INFO_NAME = "nst_keras.json"
+# What Keras writes into every .keras archive: the model's class and layers.
+_KERAS_CONFIG = "config.json"
+NETWORK_CLASS = "StyleNetwork"
+# Networks shipped with the package: NAME.keras here is the network NAME.
+SHIPPED_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "networks")
 
 
 class NetworkFileError(ValueError):
@@ -38,21 +45,84 @@ class NetworkFileError(ValueError):
     """
 
 
+def shipped_networks() -> dict:
+    """The networks shipped with nst_keras: ``{name: path}`` (``--network NAME`` takes the name).
+
+    Example:
+
+    >>> sorted(shipped_networks())
+    ['starry-night']
+    """
+    if not os.path.isdir(SHIPPED_FOLDER):
+        return {}
+    found = sorted(name for name in os.listdir(SHIPPED_FOLDER) if name.endswith(".keras"))
+    return {name[:-len(".keras")]: os.path.join(SHIPPED_FOLDER, name) for name in found}
+
+
+def network_path(path) -> str:
+    """``path`` itself, or, where no such file exists, the shipped network of that name (see :func:`shipped_networks`).
+
+    A file in the working folder wins over a shipped network of the same name.
+
+    Example:
+
+    >>> os.path.basename(network_path("starry-night"))
+    'starry-night.keras'
+    >>> network_path("mine.keras")
+    'mine.keras'
+    """
+    path = os.fspath(path)
+    if os.path.lexists(path):
+        return path
+    return shipped_networks().get(path, path)
+
+
 def check_network_file(path) -> None:
-    """Raise :class:`NetworkFileError` unless ``path`` is a ``.keras`` archive (a zip file).
+    """Raise :class:`NetworkFileError` unless ``path`` (or the shipped network so named) is a network of ``train``.
+
+    The archive must hold a :class:`~nst_keras.fast.StyleNetwork` (Keras'
+    ``config.json``) and the record ``nst_keras.json``; any other file is
+    refused with what it is (another Keras model, a zip, a folder...). Reads
+    the archive's index and two small entries only: no TensorFlow.
 
     Example:
 
     >>> check_network_file(".")
     Traceback (most recent call last):
     ...
-    nst_keras.fast.files.NetworkFileError: .: not a .keras network file (nst-keras train writes them)
+    nst_keras.fast.files.NetworkFileError: .: not a style network from nst-keras train (it is a folder)
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise NetworkFileError(f"{path}: no such file")
-    if os.path.isdir(path) or not zipfile.is_zipfile(path):
-        raise NetworkFileError(f"{path}: not a .keras network file (nst-keras train writes them)")
+    if not os.path.exists(network_path(path)):
+        shipped = ", ".join(shipped_networks())
+        raise NetworkFileError(f"{path}: no such file" + (f" (the shipped networks are {shipped})" if shipped else ""))
+    path = network_path(path)
+    what = "it is a folder" if os.path.isdir(path) else _what_archive(path)
+    if what is not None:
+        raise NetworkFileError(f"{path}: not a style network from nst-keras train ({what})")
+
+
+def _what_archive(path):
+    """What the file ``path`` is when it is no network of ours (``"it is ..."``), ``None`` when it is one."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            config = json.loads(archive.read(_KERAS_CONFIG)) if _KERAS_CONFIG in names else None
+            record = json.loads(archive.read(INFO_NAME)) if INFO_NAME in names else None
+    except (OSError, ValueError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError):
+        return "not a .keras archive: no readable zip file"
+    if not isinstance(config, dict):
+        return "it is a zip archive without a Keras model"
+    model = config.get("class_name")
+    if model != NETWORK_CLASS:
+        inner = config.get("config")
+        layers = inner.get("layers", []) if isinstance(inner, dict) else []
+        kinds = sorted({layer.get("class_name") for layer in layers if isinstance(layer, dict)} - {"InputLayer", None})
+        return f"it is a Keras {model} model" + (f" of {', '.join(map(str, kinds))} layers" if kinds else "")
+    if not isinstance(record, dict):
+        return (f"it is a {NETWORK_CLASS} without the record nst-keras train writes, {INFO_NAME}: "
+                "save it with nst_keras.fast.save_network")
+    return None
 
 
 def network_info(path) -> dict:
@@ -75,7 +145,7 @@ def load_network(path, precision=None):
 
     Args:
         path: a ``.keras`` file from ``nst-keras train`` (or
-            :func:`save_network`).
+            :func:`save_network`), or a shipped network's name.
         precision: run the network in this dtype policy (``"auto"``:
             bfloat16 where the hardware has it natively); ``None`` keeps the
             precision it was saved in.
@@ -96,20 +166,23 @@ def load_network(path, precision=None):
     """
     import keras
 
-    from nst_keras.fast.network import in_precision
+    from nst_keras.fast.network import StyleNetwork, in_precision
 
-    path = os.fspath(path)
-    check_network_file(path)
+    name = os.fspath(path)
+    check_network_file(name)
+    path = network_path(name)
     try:
         network = keras.saving.load_model(path)
     except Exception as err:
         reason = " ".join(str(err).split()) or type(err).__name__
         raise NetworkFileError(f"{path}: cannot be loaded ({reason})") from None
+    if not isinstance(network, StyleNetwork):  # a config.json that named our class but built another
+        raise NetworkFileError(f"{path}: holds a {type(network).__name__}, not a style network")
     if precision is not None:
         network = in_precision(network, precision)
     found = network_info(path)
     record = {key: value for key, value in found.get("provenance", {}).items() if key != "settings"}
-    record["style_network"] = os.path.basename(path)
+    record["style_network"] = os.path.basename(path) if name == path else f"{name} (shipped with nst_keras)"
     record["precision"] = network.dtype_policy.name
     return network, dict(found, provenance=record)
 

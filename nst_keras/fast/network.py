@@ -255,12 +255,19 @@ class StyleNetwork(keras.Model):
             y = ops.relu(norm(norm_a, conv_a(_reflect(x, 1))))
             x = x + norm(norm_b, conv_b(_reflect(y, 1)))
         for layer, normalize in self._decoder:
-            x = ops.relu(norm(normalize, layer(_reflect(self._resize(x), 1))))
+            x = ops.relu(norm(normalize, layer(_reflect(self._upsample(x), 1))))
         x = self._conv_out(_reflect(x, 4))
         # A sigmoid maps to [0, 1]; Johnson et al. use a scaled tanh to
         # [0, 255] around a mean-subtracted image. Same role, our pixel range.
         x = ops.sigmoid(ops.cast(x, "float32"))
         return x[:, top:top + height, left:left + width, :]
+
+    def _upsample(self, x):
+        if self.upsampling == "nearest":
+            return self._resize(x)
+        # UpSampling2D's bilinear resize needs the spatial size known when it is
+        # traced, and predict traces with it unknown; this is the same resize.
+        return ops.cast(tf.image.resize(x, 2 * tf.shape(x)[1:3], method="bilinear"), x.dtype)
 
     def compute_output_shape(self, input_shape):
         if isinstance(input_shape, dict):

@@ -29,6 +29,7 @@ from keras import ops
 from nst_keras import images, objective
 from nst_keras.defaults import NETWORK_LEARNING_RATE
 from nst_keras.fast.network import StyleNetwork, _as_images, stylize_with_network
+from nst_keras.fast.photos import PhotoError, PhotoReport
 from nst_keras.features import FeatureExtractor
 from nst_keras.settings import LossSettings
 from nst_keras.tracking import LossTracking
@@ -230,7 +231,8 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         1.93
         """
         photos = ops.convert_to_tensor(photos, "float32")
-        return self._scored(photos, self._content_targets(photos), training, self._style_indices(photos, False))
+        indices = self._style_indices(photos, False)
+        return self._scored(photos, self._content_targets(photos, indices), training, indices)
 
     def _style_indices(self, photos, random):
         """Which style each photo is trained on: random in training, in turn in validation; None for one style."""
@@ -241,20 +243,26 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
             return tf.random.uniform(count, 0, self.styles, dtype=tf.int32)
         return tf.range(count[0]) % self.styles
 
-    def _content_targets(self, photos):
-        # The targets built from the content: each photo is its own. Targets, never differentiated.
-        context = objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, photos)
+    def _content_targets(self, photos, indices):
+        # The targets built from the content: each photo is its own. A target
+        # may also be built from what the network makes of other images
+        # (`generate`). Targets, never differentiated.
+        context = objective.TargetContext.untiled(self.feature_extractor, self.loss_settings, photos,
+                                                  generate=lambda images: self._generated(images, False, indices))
         targets = objective.build_targets(self.terms, context, from_style=False)
         return {name: [ops.stop_gradient(ops.cast(t, "float32")) for t in values] for name, values in targets.items()}
 
+    def _generated(self, photos, training, indices):
+        if indices is None:
+            return self.style_network(photos, training=training)
+        return self.style_network({"images": photos, "style": tf.one_hot(indices, self.styles)}, training=training)
+
     def _scored(self, photos, content_targets, training, indices):
         targets = dict(content_targets)
+        generated = self._generated(photos, training, indices)
         if indices is None:
-            generated = self.style_network(photos, training=training)
             targets.update(self.targets)
         else:
-            style = tf.one_hot(indices, self.styles)
-            generated = self.style_network({"images": photos, "style": style}, training=training)
             targets.update({name: [tf.gather(t, indices) for t in values] for name, values in self.targets.items()})
         return objective.weighted_losses(
             generated, self.feature_extractor(generated), targets, self.loss_settings, self.terms)
@@ -281,11 +289,12 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         ['content_loss', 'loss', 'style_loss', 'total_variation_loss']
         """
         photos = ops.convert_to_tensor(photos, "float32")
+        indices = self._style_indices(photos, True)
         # Computed before the tape starts: nothing to record there.
-        content_targets = self._content_targets(photos)
+        content_targets = self._content_targets(photos, indices)
         variables = self.style_network.trainable_variables
         with tf.GradientTape() as tape:
-            losses = self._scored(photos, content_targets, True, self._style_indices(photos, True))
+            losses = self._scored(photos, content_targets, True, indices)
             # The mean over the global batch: under a tf.distribute strategy
             # each replica sees 1/N of it and the optimizer sums the replicas.
             total = ops.mean(losses["loss"]) / tf.distribute.get_strategy().num_replicas_in_sync
@@ -303,7 +312,11 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
 
         ``x`` yields float32 ``[B, H, W, 3]`` batches in [0, 1] (or tuples
         whose first item is one); ``y`` is not used. An endless pipeline
-        (``repeat()``) needs ``steps_per_epoch``.
+        (``repeat()``) needs ``steps_per_epoch``. When the pipeline of
+        :func:`~nst_keras.fast.photo_dataset` runs out of decodable photos,
+        ``fit`` raises :class:`~nst_keras.fast.photos.PhotoError` at the end
+        of that epoch, before the other callbacks see it (no backup or
+        checkpoint of the short epoch).
 
         Under a ``MultiWorkerMirroredStrategy`` of several processes, where
         Keras' ``fit`` fails, it runs
@@ -320,6 +333,9 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
             return distributed.fit_across_workers(self, x, **kwargs)
         # A tf.data pipeline shuffles itself; Keras warns about its own flag.
         kwargs.setdefault("shuffle", False)
+        report = getattr(x, "report", None)
+        if isinstance(report, PhotoReport):
+            kwargs["callbacks"] = [_EndOfPhotos(report)] + list(kwargs.get("callbacks") or [])
         return super().fit(x, y, **kwargs)
 
     def get_config(self):
@@ -352,6 +368,18 @@ class StyleNetworkTrainer(LossTracking, keras.Model):
         trainer = cls(network, _FROM_WEIGHTS, weights=None, **config)
         trainer.weights_source = source
         return trainer
+
+
+class _EndOfPhotos(keras.callbacks.Callback):
+    """Ends ``fit`` with :class:`PhotoError` at the end of the epoch in which the photo pipeline ran out."""
+
+    def __init__(self, report):
+        super().__init__()
+        self.report = report
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.report.exhausted:
+            raise PhotoError(self.report.exhausted)
 
 
 class StylePreview(keras.callbacks.Callback):
