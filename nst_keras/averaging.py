@@ -32,8 +32,8 @@ class IterateAveraging(keras.callbacks.Callback):
     The division is the bias correction Adam uses (Kingma & Ba 2015), as in
     crowsonkb's ``EMA``, so early averages are not pulled toward zero.
 
-    At ``on_train_end`` the average is assigned into the model's
-    ``generated_image`` (``restore=True``, the default), so whatever reads
+    At ``on_train_end`` the average, through the image's constraint, is
+    assigned into the model's ``generated_image`` (``restore=True``, the default), so whatever reads
     the model afterwards (``stylize``, ``generated_image_array()``, a final
     save) gets the average. :attr:`average` returns it as a numpy array at
     any time. Callbacks that read the image per epoch (``ImageCheckpoint``,
@@ -97,4 +97,7 @@ class IterateAveraging(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         if self.restore and self._value is not None:
-            self.model.generated_image.assign(self.average)
+            image = self.model.generated_image
+            # Through the image's constraint: the bias correction's rounding
+            # must not move a pixel that a mask keeps (nst_keras.constraints).
+            image.assign(image.constraint(self.average) if image.constraint is not None else self.average)

@@ -24,67 +24,16 @@ Example:
 """
 
 import dataclasses
-import itertools
 import os
 import time
 
-from nst_keras import images
+from nst_keras import images, mask_files
+from nst_keras.checkpoint_files import (  # noqa: F401 (public names of this module)
+    CHECKPOINT_KEY, checkpoint_paths, checkpoint_template, own_checkpoint,
+)
 from nst_keras.events import emit
+from nst_keras.regions import describe, make_regions, network_inputs
 from nst_keras.settings import ImageSettings, RunSettings, StylizeSettings
-
-# The metadata key that marks an epoch image of save_every as the checkpoint of an output.
-CHECKPOINT_KEY = "checkpoint_of"
-
-
-def checkpoint_template(output: str) -> str:
-    """The ``ImageCheckpoint`` file name template of ``save_every``: ``OUTPUT_STEM_{epoch:04d}.EXT``.
-
-    Example:
-
-    >>> checkpoint_template("out/{x}.png")
-    'out/{{x}}_{epoch:04d}.png'
-    """
-    stem, ext = os.path.splitext(output)
-    return stem.replace("{", "{{").replace("}", "}}") + "_{epoch:04d}" + ext
-
-
-def checkpoint_paths(output: str, save_every: int | None, run: RunSettings) -> list:
-    """The files ``save_every`` will write for resolved run settings ``run`` (also each scale's end).
-
-    Example:
-
-    >>> checkpoint_paths("o.png", 2, RunSettings(epochs=3))
-    ['o_0002.png', 'o_0003.png']
-    """
-    if save_every is None:
-        return []
-    total = run.total_epochs
-    ends = itertools.accumulate(run.epochs_per_scale or [total])
-    epochs = sorted(set(range(save_every, total + 1, save_every)) | set(ends))
-    return [checkpoint_template(output).format(epoch=epoch) for epoch in epochs]
-
-
-def own_checkpoint(path: str, output: str, content: str) -> bool:
-    """Whether ``path`` is an epoch image that ``save_every`` wrote for ``output`` from ``content``.
-
-    Such files carry ``checkpoint_of`` (the output's name) in their metadata;
-    a rerun of the interrupted job may replace them without ``overwrite``.
-    Any other file at that name is never replaced without it.
-
-    Example:
-
-    >>> own_checkpoint("o_0002.png", "o.png", "photo.jpg")                  # doctest: +SKIP
-    True
-    """
-    if not os.path.isfile(path):
-        return False
-    try:
-        found = images.read_metadata(path)
-    except images.ImageError:
-        return False
-    return (found.get(CHECKPOINT_KEY) == os.path.basename(output)
-            and found.get("content_image") == os.path.basename(content))
-
 
 def _plural(count, word):
     return f"{count} {word if count == 1 else word + 's'}"
@@ -172,6 +121,8 @@ class StylizeJob:
         save_every: also save the image every N epochs (:func:`checkpoint_paths`).
         plot: also write the loss curves to this image file.
         notes: remarks made while decoding (an animated file's first frame...).
+        region_files, region_inputs: the mask and label-map files by argument name
+            (:meth:`prepare`'s), and the arrays :func:`nst_keras.stylize` takes, read from them.
 
     Example:
 
@@ -195,10 +146,13 @@ class StylizeJob:
     save_every: int | None = None
     plot: str | None = None
     loaded: tuple | None = None
+    region_files: dict = dataclasses.field(default_factory=dict)
+    region_inputs: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def prepare(cls, content, style=(), output=None, settings=None, image_settings=None, *, network=None,
                 weights="auto", style_network=None, style_choice=None, overwrite=False, save_every=None, plot=None,
+                mask=None, style_masks=None, style_regions=None, label_map=None, style_label_maps=None,
                 **overrides):
         """Check the paths and decode the images (no TensorFlow); return the job.
 
@@ -217,6 +171,9 @@ class StylizeJob:
                 without it the ``save_every`` files of an interrupted run of
                 this job (:func:`own_checkpoint`) are replaced, nothing else.
             save_every, plot: see the attributes.
+            mask, style_masks, style_regions, label_map, style_label_maps: mask and label-map files
+                (:mod:`nst_keras.regions`, :mod:`nst_keras.mask_files`); with a ``style_network``
+                ``mask``, and ``style_masks`` one per style of the network.
 
         Raises:
             nst_keras.images.ImageError: a file that cannot be read, or an
@@ -259,6 +216,10 @@ class StylizeJob:
             settings = StylizeSettings(settings.loss, settings.run.resolved(image_settings.size))
             outputs = [output] + checkpoint_paths(output, save_every, settings.run)
             fits = _memory_check(content, image_settings.size, settings.run, network)
+        region_files = {name: value for name, value in dict(
+            mask=mask, style_masks=style_masks, style_regions=style_regions, label_map=label_map,
+            style_label_maps=style_label_maps).items() if value is not None}
+        inputs += mask_files.region_paths(region_files)
         if plot is not None:
             try:
                 images.check_output_path(plot, inputs + [output], overwrite=overwrite)
@@ -267,9 +228,12 @@ class StylizeJob:
         replaceable = [path for path in outputs[1:] if own_checkpoint(path, output, content)]
         pixels, decoded = read_inputs(content, styles, outputs, image_settings, extra_inputs=inputs[1 + len(styles):],
                                       overwrite=overwrite, replaceable=replaceable, before_decoding=fits)
+        region_inputs = mask_files.read_job_regions(region_files, pixels, decoded, settings.loss.style_blend_weights,
+                                                    settings.run.mask_feather, network=style_network is not None)
         return cls(os.fspath(content), styles, output, settings, image_settings, pixels, decoded, network=network,
                    weights=weights, style_network=None if style_network is None else os.fspath(style_network),
-                   style_choice=style_choice, overwrite=overwrite, save_every=save_every, plot=plot)
+                   style_choice=style_choice, overwrite=overwrite, save_every=save_every, plot=plot,
+                   region_files=region_files, region_inputs=region_inputs)
 
     def run(self, *, callbacks=(), on_event=None, verbose=0) -> JobResult:
         """Stylise and save; return a :class:`JobResult`. Events go to ``on_event``.
@@ -302,7 +266,10 @@ class StylizeJob:
         emit(on_event, "precision", f"precision: {run.precision}{how}", precision=run.precision)
         recorded = dict(settings.to_dict(), **self.image_settings.to_dict())
         metadata = provenance(resolved.network, resolved.source, recorded,
-                              **input_record(self.output, self.content_path, self.style_paths))
+                              **input_record(self.output, self.content_path, self.style_paths),
+                              **mask_files.region_file_names(self.region_files))
+        if self.region_inputs:
+            emit(on_event, "regions", describe(self._regions([style.shape for style in self.styles])))
         height, width = self.content.shape[:2]
         fits = _memory_check(self.content_path, self.image_settings.size, run, resolved.network, tensorflow=True)
         fits(height, width)
@@ -314,7 +281,7 @@ class StylizeJob:
              width=width, height=height)
         start = time.perf_counter()
         result = stylize(self.content, self.styles, settings, network=resolved.network, weights=resolved.weights,
-                         callbacks=callbacks, verbose=verbose, on_event=on_event)
+                         callbacks=callbacks, verbose=verbose, on_event=on_event, **self.region_inputs)
         images.save_image(self.output, result.image, metadata=metadata, depth=self.image_settings.output_depth)
         done = JobResult(self.output, result.image, time.perf_counter() - start, resolved.network, resolved.source,
                          settings, result.history, list(result.scales), list(result.tile_sizes), metadata,
@@ -338,13 +305,25 @@ class StylizeJob:
             network, found = load_network(self.style_network, self.settings.run.precision)
         emit(on_event, "precision", f"precision: {found['provenance']['precision']}",
              precision=found["provenance"]["precision"])
+        style, keep = self.style_choice, None
+        if self.region_inputs:  # the network's styles stand in for the paintings
+            per_style = "style_masks" in self.region_inputs
+            regions = self._regions([self.content.shape] * len(self.region_inputs.get("style_masks", [])))
+            emit(on_event, "regions", describe(regions))
+            style, keep = network_inputs(regions, style, getattr(network, "styles", 1), per_style)
         start = time.perf_counter()
-        result = stylize_with_network(network, self.content, style=self.style_choice)
+        result = stylize_with_network(network, self.content, style=style, mask=keep)
         inputs = input_record(self.output, self.content_path, _network_styles(found["provenance"], self.style_network))
-        metadata = {**provenance("unknown", "unknown"), **found["provenance"], **inputs}
+        metadata = {**provenance("unknown", "unknown"), **found["provenance"], **inputs,
+                    **mask_files.region_file_names(self.region_files)}
         images.save_image(self.output, result, metadata=metadata, depth=self.image_settings.output_depth)
         styles = ", ".join(found.get("styles", [])) or "styles not recorded"
         return JobResult(self.output, result, time.perf_counter() - start, None, styles, metadata=metadata)
+
+    def _regions(self, style_shapes):
+        return make_regions((1,) + self.content.shape[:2], [shape[:2] for shape in style_shapes],
+                            blend=self.settings.loss.style_blend_weights, feather=self.settings.run.mask_feather,
+                            **self.region_inputs)
 
 
 def _network_styles(record, network_file):

@@ -8,29 +8,17 @@ import tensorflow as tf
 from keras import ops
 
 from nst_keras import defaults, objective
+from nst_keras.constraints import ClipToUnitInterval, image_constraint  # noqa: F401 (ClipToUnitInterval: public here)
 from nst_keras.features import FeatureExtractor
 from nst_keras.initialization import initial_image
 from nst_keras.optimizers import get_optimizer
+from nst_keras.regions import Regions
 from nst_keras.settings import LossSettings
 from nst_keras.tiling import TiledObjective
 from nst_keras.tracking import LossTracking
 from nst_keras.weights import ResolvedWeights
 
 _LOSS = LossSettings()  # the defaults of the keyword arguments below
-
-
-@keras.saving.register_keras_serializable(package="nst_keras")
-class ClipToUnitInterval(keras.constraints.Constraint):
-    """Keeps pixel values in [0, 1]; the optimizer applies it after each update.
-
-    Example:
-
-    >>> float(ClipToUnitInterval()(keras.ops.convert_to_tensor([1.5]))[0])
-    1.0
-    """
-
-    def __call__(self, w):
-        return ops.clip(w, 0.0, 1.0)
 
 
 def _array(value):
@@ -112,6 +100,8 @@ class StyleTransferModel(LossTracking, keras.Model):
             a side (:mod:`nst_keras.tiling`): the same losses and gradient,
             memory bounded by the tile instead of the image. ``fit`` then
             runs eagerly, tile after tile.
+        regions: :class:`nst_keras.regions.Regions` (masks, label maps): style statistics per region, the
+            photo kept where ``keep`` is 0 (:class:`~nst_keras.constraints.KeepPhoto`); sets ``guided_regions``.
 
     The defaults and checks of every loss setting are the fields of
     :class:`nst_keras.settings.LossSettings`, and ``get_config`` returns them.
@@ -149,6 +139,8 @@ class StyleTransferModel(LossTracking, keras.Model):
         seed=_LOSS.seed,
         pooling=_LOSS.pooling,
         tile_size=None,
+        guided_regions=_LOSS.guided_regions,
+        regions=None,
         target_inputs=None,
         **kwargs,
     ):
@@ -161,6 +153,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             style_layer_weights=style_layer_weights, style_loss=style_loss, style_blend_weights=style_blend_weights,
             content_weight=content_weight, style_weight=style_weight, total_variation_weight=total_variation_weight,
             light_weight=light_weight, init=init, seed=seed, pooling=pooling, **other_weights,
+            guided_regions=regions.count if isinstance(regions, Regions) else guided_regions,
         )
         checked = self.loss_settings
         self.style_layer_names = list(checked.style_layer_names)
@@ -210,13 +203,15 @@ class StyleTransferModel(LossTracking, keras.Model):
         if self.tile_size is not None:
             self.tiled_objective = TiledObjective(self.feature_extractor, checked, self.tile_size, self.terms)
         if has_images:
-            initial, targets = self._targets(content, styles, target_inputs)
+            initial, targets = self._targets(content, styles, target_inputs, regions)
         else:
             initial, targets = self._empty_targets()
+        self.keeps_photo = isinstance(regions, str) or getattr(regions, "keep", None) is not None
+        constraint, initial = image_constraint(regions, content, initial, self._frozen)
         self.generated_image = self.add_weight(
             shape=self.image_shape + (3,),
             initializer=_array(initial),
-            constraint=ClipToUnitInterval(),
+            constraint=constraint,
             dtype="float32",
             name="generated_image",
         )
@@ -238,16 +233,17 @@ class StyleTransferModel(LossTracking, keras.Model):
             name=name,
         )
 
-    def _context(self, content, styles, target_inputs):
+    def _context(self, content, styles, target_inputs, regions=None):
         if set(target_inputs or {}) - {name for term in objective.TERMS for name in term.inputs}:
             raise ValueError(f"Expected `target_inputs` terms read. Received: target_inputs={sorted(target_inputs)}")
         inputs = {name: np.asarray(value, "float32") for name, value in (target_inputs or {}).items()}
         context = (objective.TargetContext.untiled(self.feature_extractor, self.loss_settings) if
                    self.tiled_objective is None else self.tiled_objective.target_context())
-        return dataclasses.replace(context, content=content, styles=tuple(styles), inputs=inputs)
+        guides = {} if regions is None else regions.context_arguments(content.shape)
+        return dataclasses.replace(context, content=content, styles=tuple(styles), inputs=inputs, **guides)
 
-    def _targets(self, content, styles, target_inputs=None):
-        targets = objective.build_targets(self.terms, self._context(content, styles, target_inputs))
+    def _targets(self, content, styles, target_inputs=None, regions=None):
+        targets = objective.build_targets(self.terms, self._context(content, styles, target_inputs, regions))
         arrays = {name: [ops.convert_to_numpy(ops.cast(t, "float32")) for t in values]
                   for name, values in targets.items()}
         return ops.convert_to_numpy(initial_image(self.init, content, styles[0], self.seed)), arrays
@@ -266,7 +262,9 @@ class StyleTransferModel(LossTracking, keras.Model):
             for variable, value in zip(self.targets[name], values):
                 variable.assign(ops.cast(value, "float32"))
         start = initial_image("noise" if self.init == "noise" else "content", content, None, self.seed)
-        self.generated_image.assign(_as_batch(start if initial is None else initial, "initial"))
+        image = self.generated_image
+        image.constraint.follow(content)  # where a mask keeps the photo, the new content's pixels
+        image.assign(image.constraint(_as_batch(start if initial is None else initial, "initial")))
 
     def _empty_targets(self):
         spec = self.feature_extractor.compute_output_spec(keras.KerasTensor(self.image_shape + (3,), dtype="float32"))
@@ -410,6 +408,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             weights=self.feature_extractor.resolved_weights.weights,
             weights_source=self.weights_source,
             tile_size=self.tile_size,
+            keeps_photo=self.keeps_photo,
         )
         config.update(
             style_layer_names=self.style_layer_names,
@@ -421,6 +420,7 @@ class StyleTransferModel(LossTracking, keras.Model):
             init=self.init,
             seed=self.seed,
             pooling=self.pooling,
+            guided_regions=self.loss_settings.guided_regions,
         )
         return config
 
@@ -442,7 +442,8 @@ class StyleTransferModel(LossTracking, keras.Model):
         config = dict(config)
         weights = config.pop("weights", None)
         source = config.pop("weights_source", weights)
-        model = cls(weights=None, **config)
+        regions = "from_weights" if config.pop("keeps_photo", False) else None  # its image's bounds: weights
+        model = cls(weights=None, regions=regions, **config)
         model.weights_source = source
         model.feature_extractor.weights_source = source
         model.feature_extractor.resolved_weights = ResolvedWeights(model.network, weights, source, None)

@@ -14,6 +14,7 @@ A term (:class:`LossTerm`) says
   ``"positions"`` (a sum over positions against a fixed target map) or
   ``"whole"`` (computed on the whole image: a few image-sized arrays).
 
+Each term builds its target from a :class:`TargetContext`.
 :data:`TERMS` is the table. :class:`~nst_keras.StyleTransferModel`, the tiled
 objective (:mod:`nst_keras.tiling`), the SavedModel export
 (:mod:`nst_keras.export`) and the style-network trainer
@@ -36,69 +37,14 @@ Example:
 ('loss', 'content_loss', 'style_loss', 'total_variation_loss')
 """
 
-import dataclasses
-
 import tensorflow as tf
 from keras import ops
 
-from nst_keras import losses, warping
+from nst_keras import guides as guided, losses, warping
 from nst_keras.statistics import float32, get_statistic
+from nst_keras.target_context import TargetContext  # noqa: F401 (a public name of this module)
 
 TILINGS = ("statistics", "positions", "whole")
-
-
-@dataclasses.dataclass
-class TargetContext:
-    """What a term's target is built from.
-
-    Attributes:
-        settings: the :class:`~nst_keras.settings.LossSettings`.
-        content: ``[B, H, W, 3]`` float32 content images in [0, 1] (``None``
-            when only style targets are built).
-        styles: ``[1, h, w, 3]`` style images (empty when only content
-            targets are built).
-        features: ``features(images, group)``: the ``{layer: map}`` of one
-            feature group (``"style"``, ``"content"``) of ``images``; the
-            tiled objective assembles them from tiles.
-        statistics: ``statistics(images, term)``: ``term``'s statistics of
-            ``images`` per layer; the tiled objective adds them up over tiles.
-        inputs: further arrays targets are built from, by the names terms
-            read (``LossTerm.inputs``): the previous video frame's result.
-        generate: ``generate(images)``, where a model makes the generated
-            images (a style network being trained); else ``None``.
-
-    Example:
-
-    >>> from nst_keras.features import FeatureExtractor
-    >>> from nst_keras.settings import LossSettings
-    >>> context = TargetContext.untiled(FeatureExtractor(network="vgg16", weights=None), LossSettings())
-    >>> context.content is None
-    True
-    """
-
-    settings: object
-    content: object = None
-    styles: tuple = ()
-    features: object = None
-    statistics: object = None
-    inputs: dict = dataclasses.field(default_factory=dict)
-    generate: object = None
-
-    @classmethod
-    def untiled(cls, extractor, settings, content=None, styles=(), *, inputs=None, generate=None):
-        """A context whose features come from one pass of ``extractor`` over the whole image.
-
-        Example:
-
-        >>> context = TargetContext.untiled(extractor, LossSettings(), content)    # doctest: +SKIP
-        """
-        def features(images, group):
-            return extractor(images)[group]
-
-        def statistics(images, term):
-            return [term.statistic(f, settings) for f in features(images, term.group).values()]
-
-        return cls(settings, content, tuple(styles), features, statistics, dict(inputs or {}), generate)
 
 
 class LossTerm:
@@ -168,7 +114,9 @@ class LossTerm:
     def value(self, images, features, target, settings):
         """The unweighted term, ``[B]`` float32, of ``images`` with VGG ``features`` against ``target``."""
         if self.tiling == "statistics":
-            statistics = [self.statistic(f, settings) for f in features[self.group].values()]
+            maps = list(features[self.group].values())
+            statistics = [self.measure(f, settings, guide)
+                          for f, guide in zip(maps, self.guides(target, settings) or [None] * len(maps))]
             return self.loss_of_statistics(statistics, target, settings)
         if self.tiling == "positions":
             total = 0.0
@@ -180,6 +128,27 @@ class LossTerm:
     # "statistics" terms: statistic(features) averages over positions; the loss is of the whole image's.
     def statistic(self, features, settings):
         raise NotImplementedError
+
+    def measure(self, features, settings, guide=None):
+        """:meth:`statistic`, or given a ``guide`` (``[B, h, w, R]``, the features' size) :meth:`guided_statistic`.
+
+        Example:
+
+        >>> import numpy as np
+        >>> from nst_keras.settings import LossSettings
+        >>> f, guide = np.ones((1, 4, 4, 2), "float32"), np.ones((1, 4, 4, 3), "float32")
+        >>> [tuple(StyleTerm().measure(f, LossSettings(), g).shape) for g in (None, guide)]
+        [(1, 2, 2), (1, 3, 2, 2)]
+        """
+        return self.statistic(features, settings) if guide is None else self.guided_statistic(features, settings, guide)
+
+    def guided_statistic(self, features, settings, guide):
+        """The statistics of ``R`` regions, ``[B, R, ...]``: sums weighted by ``guide``, still over all positions."""
+        raise NotImplementedError(f"{type(self).__name__} has no guided statistic")
+
+    def guides(self, target, settings):
+        """Per layer of ``group``, the whole image's guide ``[B, h, w, R]`` held in ``target``; ``None``: unguided."""
+        return None
 
     def loss_of_statistics(self, statistics, target, settings):
         raise NotImplementedError
@@ -226,6 +195,13 @@ class StyleTerm(LossTerm):
     ``style_blend_weights`` (normalised to sum 1): the statistics are means
     over positions, so that blends the feature distributions.
 
+    With ``guided_regions`` (masks, label maps) the statistics are guided
+    (:mod:`nst_keras.guides`): each region of the content has its own
+    target, blended from the paintings (or their parts) paired with it, and
+    the target holds, after the statistics of each layer, the content's
+    guide at each layer. Nothing else changes: untiled, tiled, the model and
+    its saved weights read them through :meth:`guides`.
+
     Example:
 
     >>> StyleTerm().from_style, StyleTerm().group
@@ -237,8 +213,19 @@ class StyleTerm(LossTerm):
     def statistic(self, features, settings):
         return get_statistic(settings.style_loss).statistics(features)
 
+    def guided_statistic(self, features, settings, guide):
+        return get_statistic(settings.style_loss).guided(features, guide)
+
+    def guides(self, target, settings):
+        return list(target[len(settings.style_layer_names):]) if settings.guided_regions else None
+
     def loss_of_statistics(self, statistics, target, settings):
-        return losses.layer_sum(statistics, target, settings.layer_weights, get_statistic(settings.style_loss))
+        statistic = get_statistic(settings.style_loss)
+        if settings.guided_regions:
+            layers = len(statistics)
+            return guided.regional_loss(statistic, statistics, target[:layers], target[layers:],
+                                        settings.layer_weights)
+        return losses.layer_sum(statistics, target, settings.layer_weights, statistic)
 
     def target(self, context):
         settings, styles = context.settings, context.styles
@@ -249,6 +236,8 @@ class StyleTerm(LossTerm):
                 "Expected one blend weight per style image. Received: "
                 f"style_blend_weights={list(settings.style_blend_weights)} for {len(styles)} style images"
             )
+        if settings.guided_regions or context.guides is not None:
+            return guided.context_targets(self, context, blend)
         blended = None
         for style, weight in zip(styles, blend):
             layers = [s * (weight / sum(blend)) for s in context.statistics(style, self)]
@@ -258,7 +247,12 @@ class StyleTerm(LossTerm):
 
     def target_shapes(self, image_shape, feature_shapes, settings):
         statistic = get_statistic(settings.style_loss)
-        return [statistic.target_shape(shape[-1]) for shape in feature_shapes[self.group].values()]
+        shapes = [statistic.target_shape(shape[-1]) for shape in feature_shapes[self.group].values()]
+        count = settings.guided_regions
+        if not count:
+            return shapes
+        return ([(1, count) + tuple(shape[1:]) for shape in shapes]
+                + [tuple(shape[:3]) + (count,) for shape in feature_shapes[self.group].values()])
 
 
 class TotalVariationTerm(LossTerm):

@@ -138,6 +138,10 @@ class LossSettings(_Settings):
     style_blend_weights: tuple = setting(
         None, checks.optional(checks.blend_weights), "comma-separated weight per style image (default equal)",
         parse=checks.parse_floats, metavar="W1,W2")
+    guided_regions: int = setting(
+        None, checks.optional(checks.positive_int),
+        "regions of the guided style statistics (Gatys et al. 2017), one per style mask, label colour or the "
+        "--mask; set from the masks (default None: the whole image has one style)", flag=None)
     content_weight: float = setting(
         CONTENT_WEIGHT, checks.loss_weight, "weight of the content loss (default %(default)s)", parse=float, metavar="W")
     style_weight: float = setting(
@@ -277,6 +281,11 @@ class RunSettings(_Settings):
         None, checks.optional(checks.positive_int),
         "compute every step in tiles of at most PX pixels a side: the same result, memory bounded by the tile "
         "(default: the whole image at once, unless --memory-limit says otherwise)", parse=int, metavar="PX")
+    mask_feather: float = setting(
+        0.0, checks.non_negative,
+        "soften the edges of --mask, --style-mask and label maps over PX pixels of the output: the mask's inward, "
+        "so that black stays the photo's, the styles' into each other (default %(default)s: as drawn)",
+        parse=float, metavar="PX")
     memory_limit: float = setting(
         None, checks.optional(checks.non_negative),
         "largest estimated memory a step may take, in GiB: above it (and without --tile-size) steps are tiled "

@@ -12,6 +12,11 @@ Each statistic (``style_loss="gram"`` or ``"wasserstein"``) is one object of
 - :meth:`~StyleStatistic.target_shape`: its shape for a layer of ``c`` channels.
 - :meth:`~StyleStatistic.distance`: the per-image loss of statistics against
   a target, relative to the target, so every layer starts near 1.
+- :meth:`~StyleStatistic.guided`: the statistics of regions (Gatys et al.
+  2017, guided Gram matrices): each a sum over positions weighted by the
+  region's guide, still divided by the number of positions, so that tiles
+  add up; divided by the region's area (the guide's mean) it is the plain
+  statistic of the features inside the region.
 
 Heitz et al.'s sliced Wasserstein distance (CVPR 2021) sorts projected
 features instead: that is not a sum over positions, so it would neither blend
@@ -147,6 +152,56 @@ class StyleStatistic:
         """``[B]`` float32 relative distances of statistics from a target."""
         raise NotImplementedError
 
+    def guided(self, features, guide):
+        """``[B, R, ...]`` statistics of ``R`` regions: ``sum_p g_r(p) s(p) / positions`` per region.
+
+        ``guide`` is ``[B, h, w, R]``: each region's weight at each position
+        of ``features`` (1 inside, 0 outside, between on a soft edge).
+        """
+        raise NotImplementedError
+
+
+def _weighted_gram(features, guide):
+    """``sum_p g_r(p) f_p f_p^T / positions`` per region: ``[B, R, c, c]`` float32, with a one-product gradient.
+
+    Not in Gatys et al. 2017, who multiply the features by the guide before
+    a Gram matrix (``g^2`` weights); here the weights are ``g``, so that a
+    soft edge weighs a position as it weighs the pixels there, and the
+    regions of a partition add up to the image's Gram matrix. As in
+    :func:`gram_matrix` the forward product is float32 and the backward one
+    in the features' dtype: for ``S_r = F^T diag(g_r) F / M`` the gradient
+    is ``sum_r g_r (F (dS_r + dS_r^T)) / M``, one product of ``F`` with the
+    ``R`` symmetric matrices side by side.
+    """
+    features = ops.convert_to_tensor(features)
+    batch, channels = ops.shape(features)[0], ops.shape(features)[-1]
+    flat = ops.reshape(features, (batch, -1, channels))
+    guide = ops.reshape(float32(ops.convert_to_tensor(guide)), (batch, ops.shape(flat)[1], -1))
+    regions = ops.shape(guide)[-1]
+    narrow = keras.backend.standardize_dtype(flat.dtype) == "float16"
+
+    @ops.custom_gradient
+    def weighted(flat):
+        positions = ops.cast(ops.shape(flat)[1], "float32")
+        flat32 = float32(flat)
+        scaled = ops.reshape(flat32[:, :, None, :] * guide[..., None], (batch, -1, regions * channels))
+        grams = ops.matmul(ops.transpose(scaled, (0, 2, 1)), flat32) / positions
+
+        def gradient(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            upstream = ops.reshape(upstream, (batch, regions, channels, channels))
+            symmetric = (upstream + ops.transpose(upstream, (0, 1, 3, 2))) / positions
+            side_by_side = ops.reshape(ops.transpose(symmetric, (0, 2, 1, 3)), (batch, channels, regions * channels))
+            source = flat32 if narrow else flat
+            products = ops.matmul(source, ops.cast(side_by_side, source.dtype))
+            products = ops.reshape(products, (batch, -1, regions, channels))
+            return ops.cast(ops.sum(products * ops.cast(guide[..., None], products.dtype), axis=2), flat.dtype)
+
+        return ops.reshape(grams, (batch, regions, channels, channels)), gradient
+
+    return weighted(flat)
+
 
 class Gram(StyleStatistic):
     """Gram matrices (Gatys et al.): ``mean((G - A)^2) / mean(A^2)`` per layer.
@@ -176,6 +231,9 @@ class Gram(StyleStatistic):
     def distance(self, statistics, target):
         target = float32(target)
         return relative_mean_square(float32(statistics) - target, target, (1, 2))
+
+    def guided(self, features, guide):
+        return _weighted_gram(features, guide)
 
 
 def _covariance(second, mean):
@@ -241,6 +299,13 @@ class Wasserstein(StyleStatistic):
     def statistics(self, features):
         mean = ops.mean(float32(features), axis=(1, 2))
         return ops.concatenate([gram_matrix(features), mean[:, None, :]], axis=1)
+
+    def guided(self, features, guide):
+        features = ops.convert_to_tensor(features)
+        shape = ops.shape(features)
+        positions = ops.cast(shape[1] * shape[2], "float32")
+        means = ops.einsum("bhwr,bhwc->brc", float32(guide), float32(features)) / positions
+        return ops.concatenate([_weighted_gram(features, guide), means[:, :, None, :]], axis=2)
 
     def target(self, statistics):
         statistics = float32(statistics)

@@ -20,6 +20,7 @@ from nst_keras.memory import check_step
 from nst_keras.model import StyleTransferModel
 from nst_keras.optimizers import get_optimizer
 from nst_keras.precision import resolve_precision
+from nst_keras.regions import make_regions
 from nst_keras.settings import StylizeSettings
 from nst_keras.weights import resolve_weights
 
@@ -142,6 +143,10 @@ def stylize(
     verbose: int = 0,
     dtype: str | None = None,
     on_event=None,
+    mask=None,
+    style_masks=None,
+    style_regions=None,
+    label_maps=None,
     **overrides,
 ) -> StylizeResult:
     """Stylise ``content_image`` with ``style_image``; return a :class:`StylizeResult`.
@@ -171,6 +176,18 @@ def stylize(
         dtype: a Keras dtype policy that overrides ``precision``.
         on_event: called with an :class:`~nst_keras.events.Event` when a
             scale runs in tiles (``kind="tiles"``, the reason in its message).
+        mask: greyscale ``[H, W]`` (or one per content image) in [0, 1] or
+            uint8: the content is stylised where it is white and kept pixel
+            for pixel where it is black, in one objective (the style flows up
+            to the edge); ``mask_feather`` softens its edge.
+        style_masks: one mask per style image: style ``i`` applies where
+            mask ``i`` is white (blended by ``style_blend_weights`` where
+            masks overlap; the content is kept where none is white).
+        style_regions: one mask per style image (or ``None``): the part of
+            the painting whose statistics are used (default all of it).
+        label_maps: ``(content_map, [style_map, ...])``, colour-coded
+            ``[H, W, 3]`` images whose regions pair by colour. See
+            :func:`nst_keras.regions.make_regions` for all four.
         **overrides: fields of ``LossSettings`` or ``RunSettings`` by name.
             ``init`` applies to the first scale; the optimizer may also be a
             Keras optimizer instance (each scale gets a fresh copy of it).
@@ -186,6 +203,11 @@ def stylize(
     ...                  network="vgg16", weights=None, epochs=2, steps_per_epoch=2)
     >>> result.scales, result.image.shape
     ([32, 64], (64, 64, 3))
+    >>> mask = np.zeros((64, 64), "float32"); mask[:, 32:] = 1.0
+    >>> result = stylize(content, content[::-1], mask=mask, network="vgg16", weights=None, epochs=1,
+    ...                  steps_per_epoch=2)
+    >>> bool(np.array_equal(result.image[:, :32], content[:, :32]))
+    True
     """
     settings = StylizeSettings.from_kwargs(settings, **overrides)
     content = _as_float(content_image)
@@ -198,6 +220,10 @@ def stylize(
     if run.preserve_color == "histogram":
         styles = [match_color_histogram(style, content) for style in styles]
     scales = list(run.scales or [long_side])
+    batch_shape = content.shape[:3] if not single else (1,) + content.shape[:2]
+    regions = make_regions(batch_shape, [style.shape[-3:-1] for style in styles], mask=mask, style_masks=style_masks,
+                           style_regions=style_regions, label_maps=label_maps,
+                           blend=settings.loss.style_blend_weights, feather=run.mask_feather)
     epochs_per_scale = list(run.epochs_per_scale or [run.epochs])
 
     # Resolved once: "auto" would otherwise look (and warn) again at every scale.
@@ -222,10 +248,14 @@ def stylize(
                  scale=scale)
         tile_sizes.append(tile_size)
         previous_model = model
+        scale_regions = None if regions is None else regions.resized(
+            *scale_content.shape[-3:-1], [style.shape[-3:-1] for style in scale_styles])
         model = StyleTransferModel(scale_content, scale_styles, network=network, weights=weights,
-                                   dtype=dtype or run.precision, tile_size=tile_size, **model_kwargs)
-        if previous is not None:
-            model.generated_image.assign(_resize(previous, *scale_content.shape[-3:-1]).reshape(model.generated_image.shape))
+                                   dtype=dtype or run.precision, tile_size=tile_size, regions=scale_regions,
+                                   **model_kwargs)
+        image = model.generated_image
+        if previous is not None:  # upsampled, and put back in the image's box (the kept pixels are the photo's)
+            image.assign(image.constraint(_resize(previous, *scale_content.shape[-3:-1]).reshape(image.shape)))
         model.compile(optimizer=_fresh_optimizer(run.optimizer, run.learning_rate, run.history_size, index == 0))
         if previous_model is not None:
             _carry_moments(previous_model.optimizer, model.optimizer, tuple(previous_model.generated_image.shape),
@@ -246,7 +276,10 @@ def stylize(
 
     images = previous if not single else previous[0]
     if run.preserve_color == "luminance":
+        # Then back in the box: the kept pixels stay the photo's.
         images = preserve_luminance(images, scale_content)
+        images = ops.convert_to_numpy(model.generated_image.constraint(images.reshape(previous.shape)))
+        images = images if not single else images[0]
     return StylizeResult(
         image=images,
         history=_merged_history(histories),

@@ -46,9 +46,10 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from nst_keras import objective
+from nst_keras import guides as guided, objective
 from nst_keras.losses import loss_weight
 from nst_keras.vgg_geometry import feature_length, layer_stride, receptive_margin  # noqa: F401 (public here)
+
 
 def tile_spans(length, tile_size, grid, margin):
     """Cores ``(start, stop)`` covering ``length`` and their tiles ``(start, stop)`` with margins.
@@ -69,6 +70,11 @@ def tile_spans(length, tile_size, grid, margin):
         starts.pop()
     stops = starts[1:] + [length]
     return [((a, b), (max(0, a - margin), min(length, b + margin))) for a, b in zip(starts, stops)]
+
+
+def _cut(guide, box):
+    """The ``(top, bottom, left, right)`` box of a whole-image guide (``None`` stays ``None``)."""
+    return None if guide is None else ops.convert_to_tensor(guide)[:, box[0]:box[1], box[2]:box[3], :]
 
 
 class TiledObjective:
@@ -109,15 +115,7 @@ class TiledObjective:
         # One trace each, whatever the tiles' sizes.
         image = tf.TensorSpec([None, None, None, 3], tf.float32)
         self._features = tf.function(extractor, input_signature=[image])
-        box = tf.TensorSpec([4], tf.int32)
-        self._tile_gradient = tf.function(self._tile_gradient_eager, input_signature=[
-            image,
-            [tf.TensorSpec(None, tf.float32)] * len(self._statistic_slots),
-            [box] * len(self._statistic_slots),
-            [tf.TensorSpec([None, None, None, None], tf.float32)] * len(self._position_slots),
-            [tf.TensorSpec([None], tf.float32)] * len(self._position_slots),
-            [box] * len(self._position_slots),
-        ])
+        self._tile_gradients = {}
 
     def _of(self, tiling):
         return [term for term in self.terms if term.tiling == tiling]
@@ -154,7 +152,7 @@ class TiledObjective:
         stride = layer_stride(name)
         return float(feature_length(height, stride) * feature_length(width, stride))
 
-    def target_context(self, content=None, styles=()):
+    def target_context(self, content=None, styles=(), guides=None, style_guides=()):
         """A :class:`~nst_keras.objective.TargetContext` whose features and statistics come tile by tile.
 
         Example:
@@ -164,19 +162,29 @@ class TiledObjective:
         def features(images, group):
             return dict(zip(self.layers[group], self._forward(images, maps=self.layers[group])["maps"]))
 
-        def statistics(images, term):
-            return self._forward(images, statistics_of=[term])["statistics"][term.name]
+        def statistics(images, term, guide=None):
+            guides = None if guide is None else {
+                term.name: [guided.layer_guide(guide, name) for name in self.layers[term.group]]}
+            return self._forward(images, statistics_of=[term], guides=guides)["statistics"][term.name]
 
-        return objective.TargetContext(self.settings, content, tuple(styles), features, statistics)
+        return objective.TargetContext(self.settings, content, tuple(styles), features, statistics,
+                                       guides=guides, style_guides=tuple(style_guides))
 
-    def _forward(self, images, statistics_of=(), maps=(), targets=None):
+    def _guides(self, targets):
+        """``{term: [whole guide per layer]}`` of the "statistics" terms whose targets hold guides."""
+        found = {term.name: term.guides(targets[term.name], self.settings) for term in self._of("statistics")}
+        return {name: layers for name, layers in found.items() if layers is not None}
+
+    def _forward(self, images, statistics_of=(), maps=(), targets=None, guides=None):
         """One pass of VGG over the tiles, without gradients.
 
         Returns ``{"statistics": {term: [per layer]}, "maps": [whole feature
         maps of the layers named in maps], "positions": {term: [B] value}}``:
-        the statistics of ``statistics_of``'s terms, whole-image maps of
+        the statistics of ``statistics_of``'s terms (guided by ``guides``,
+        ``{term: [whole guide per layer]}``, where given), whole-image maps of
         ``maps``, and with ``targets`` the values of the "positions" terms.
         """
+        guides = guides or {}
         images = tf.convert_to_tensor(images, tf.float32)
         height, width = int(images.shape[1]), int(images.shape[2])
         sums = {term.name: [0.0] * len(self.layers[term.group]) for term in statistics_of}
@@ -187,11 +195,13 @@ class TiledObjective:
         for core, tile in self.tiles(height, width):
             features = self._features(images[:, tile[0]:tile[1], tile[2]:tile[3], :])
             for term in statistics_of:
+                layer_guides = guides.get(term.name) or [None] * len(self.layers[term.group])
                 for index, name in enumerate(self.layers[term.group]):
-                    _, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
+                    whole, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
                     part = features[term.group][name][:, top:bottom, left:right, :]
+                    guide = _cut(layer_guides[index], whole)
                     count = float((bottom - top) * (right - left))
-                    sums[term.name][index] += term.statistic(part, self.settings) * count
+                    sums[term.name][index] += term.measure(part, self.settings, guide) * count
             for name in maps:
                 group = "style" if name in features["style"] else "content"
                 whole, (top, bottom, left, right) = self._core_box(name, core, tile, height, width)
@@ -228,7 +238,8 @@ class TiledObjective:
         0.53
         """
         images = tf.convert_to_tensor(images, tf.float32)
-        found = self._forward(images, statistics_of=self._of("statistics"), targets=targets)  # one VGG pass
+        found = self._forward(images, statistics_of=self._of("statistics"), targets=targets,
+                              guides=self._guides(targets))  # one VGG pass
         values = dict(found["positions"])
         for term in self._of("statistics"):
             values[term.name] = term.loss_of_statistics(found["statistics"][term.name], targets[term.name],
@@ -237,17 +248,40 @@ class TiledObjective:
             values[term.name] = term.value(images, None, targets.get(term.name, []), self.settings)
         return objective.combine(values, self.settings, self.terms)
 
-    def _tile_gradient_eager(self, pixels, statistic_gradients, statistic_boxes, position_targets, position_scales,
-                             position_boxes):
+    def _tile_gradient(self, guided, *args):
+        """The tile's gradient, traced once per pattern of ``guided`` statistic slots, whatever the tiles' sizes."""
+        if guided not in self._tile_gradients:
+            image, box = tf.TensorSpec([None, None, None, 3], tf.float32), tf.TensorSpec([4], tf.int32)
+            maps = tf.TensorSpec([None, None, None, None], tf.float32)
+
+            def tile_gradient(*inputs):
+                return self._tile_gradient_eager(guided, *inputs)
+
+            self._tile_gradients[guided] = tf.function(tile_gradient, input_signature=[
+                image,
+                [tf.TensorSpec(None, tf.float32)] * len(self._statistic_slots),
+                [box] * len(self._statistic_slots),
+                [maps] * len(self._position_slots),
+                [tf.TensorSpec([None], tf.float32)] * len(self._position_slots),
+                [box] * len(self._position_slots),
+                [maps] * sum(guided),
+            ])
+        return self._tile_gradients[guided](*args)
+
+    def _tile_gradient_eager(self, guided, pixels, statistic_gradients, statistic_boxes, position_targets,
+                             position_scales, position_boxes, guide_parts):
+        guide_parts = iter(guide_parts)
         with tf.GradientTape() as tape:
             tape.watch(pixels)
             features = self.extractor(pixels)
             surrogate = 0.0
-            for (term, name), gradient, box in zip(self._statistic_slots, statistic_gradients, statistic_boxes):
+            for (term, name), gradient, box, has_guide in zip(self._statistic_slots, statistic_gradients,
+                                                              statistic_boxes, guided):
                 part = features[term.group][name][:, box[0]:box[1], box[2]:box[3], :]
                 positions = ops.cast((box[1] - box[0]) * (box[3] - box[2]), "float32")
+                statistic = term.measure(part, self.settings, next(guide_parts) if has_guide else None)
                 # <dL/dS, S_core> with S_core the core's sum of the statistic over its positions.
-                surrogate = surrogate + ops.sum(gradient * term.statistic(part, self.settings)) * positions
+                surrogate = surrogate + ops.sum(gradient * statistic) * positions
             values = {term.name: 0.0 for term in self._of("positions")}
             for (term, name), target, scale, box in zip(self._position_slots, position_targets, position_scales,
                                                         position_boxes):
@@ -270,7 +304,8 @@ class TiledObjective:
         images = tf.convert_to_tensor(images, tf.float32)
         height, width = int(images.shape[1]), int(images.shape[2])
         values = {}
-        statistics = self._forward(images, statistics_of=self._of("statistics"))["statistics"]
+        guides = self._guides(targets)
+        statistics = self._forward(images, statistics_of=self._of("statistics"), guides=guides)["statistics"]
         flat = [statistic for term in self._of("statistics") for statistic in statistics[term.name]]
         with tf.GradientTape() as tape:
             tape.watch(flat)
@@ -296,9 +331,14 @@ class TiledObjective:
         scales = [term.position_scale(target) for term in self._of("positions") for target in targets[term.name]]
         for term in self._of("positions"):
             values[term.name] = 0.0
+        slot_guides = [guides[term.name][self.layers[term.group].index(name)] if term.name in guides else None
+                       for term, name in self._statistic_slots]
+        guided = tuple(guide is not None for guide in slot_guides)
         for core, tile in self.tiles(height, width):
             statistic_boxes = [tf.constant(self._core_box(name, core, tile, height, width)[1], tf.int32)
                                for _, name in self._statistic_slots]
+            guide_parts = [_cut(guide, self._core_box(name, core, tile, height, width)[0])
+                           for guide, (_, name) in zip(slot_guides, self._statistic_slots) if guide is not None]
             position_boxes, position_targets = [], []
             for term, name in self._position_slots:
                 (top, bottom, left, right), box = self._core_box(name, core, tile, height, width)
@@ -306,8 +346,8 @@ class TiledObjective:
                 index = self.layers[term.group].index(name)
                 position_targets.append(ops.convert_to_tensor(targets[term.name][index])[:, top:bottom, left:right, :])
             tile_gradient, tile_values = self._tile_gradient(
-                images[:, tile[0]:tile[1], tile[2]:tile[3], :], statistic_gradients, statistic_boxes,
-                position_targets, scales, position_boxes,
+                guided, images[:, tile[0]:tile[1], tile[2]:tile[3], :], statistic_gradients, statistic_boxes,
+                position_targets, scales, position_boxes, guide_parts,
             )
             for name, value in tile_values.items():
                 values[name] = values[name] + value

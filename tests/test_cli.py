@@ -33,12 +33,14 @@ OPTIONS_BEFORE = {
 }
 # The style statistic, its layer weights and the light term: three settings fields.
 QUALITY = "--style-loss --style-layer-weights --light-weight"
+# Masks: a settings field, and the files (stylize) or their folder (batch).
+REGIONS = " --mask-feather"
 # Options added since, each by one settings field.
 OPTIONS_ADDED = {
     ("stylize",): "--tile-size --memory-limit --output-depth --network --style --network-style-weights " + QUALITY
-                  + " --max-upscale",
+                  + " --max-upscale" + REGIONS + " --mask --style-mask --style-region --label-map --style-label-map",
     ("batch",): "--tile-size --memory-limit --output-depth --network --style --network-style-weights " + QUALITY
-                + " --max-upscale",
+                + " --max-upscale" + REGIONS + " --mask-dir",
     ("export",): "--network " + QUALITY,
     ("train",): "-h --help -o --output --photos --tfds --image-key --size --batch-size --epochs --steps-per-epoch "
                 "--content-weight --style-weight --tv-weight --learning-rate --precision --seed --filters "

@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 
 from nst_keras import cli, defaults
-from nst_keras.cli import export as export_cli
 from nst_keras.fast import AtomicBackupAndRestore
 from nst_keras.fast.files import network_info
 from nst_keras.image_writing import read_metadata

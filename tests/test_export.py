@@ -6,7 +6,6 @@ uint8 pixel differs by more than 1; after 20 steps with ImageNet VGG16 the
 final loss is within 3 % (pixel differences grow over many steps).
 """
 
-import json
 import os
 import subprocess
 import sys

@@ -21,7 +21,8 @@ import re
 from typing import NamedTuple
 
 from nst_keras import images
-from nst_keras.batch.names import OUTPUT_FORMATS, BatchError, discover_images, output_name, style_labels
+from nst_keras.batch.names import (IMAGE_EXTENSIONS, OUTPUT_FORMATS, BatchError, discover_images, output_name,
+                                   style_labels)
 from nst_keras.files import unwritable_reason
 
 
@@ -124,6 +125,8 @@ class BatchPlan:
         inputs: paths of every content image found, in every shard: never
             overwritten.
         tfds: the :class:`TfdsSource` for a dataset, else ``None``.
+        mask_dir: a folder of masks named as the contents (:meth:`mask_for`),
+            or ``None``.
 
     Example:
 
@@ -143,6 +146,7 @@ class BatchPlan:
     found: int = 0
     inputs: list = dataclasses.field(default_factory=list)
     tfds: TfdsSource | None = None
+    mask_dir: str | None = None
 
     @property
     def total_outputs(self) -> int | None:
@@ -186,6 +190,44 @@ class BatchPlan:
         )
 
 
+    def mask_for(self, name: str) -> str | None:
+        """The mask of the content named ``name`` in ``mask_dir``, ``None`` if it has none.
+
+        The mask has the same relative name, or the same with another image
+        extension (``trip/a.jpg`` -> ``trip/a.png``).
+
+        Example:
+
+        >>> BatchPlan("photos", ["wave.jpg"], ["wave"], "out").mask_for("a.jpg") is None
+        True
+        """
+        if self.mask_dir is None:
+            return None
+        path = os.path.join(self.mask_dir, *name.split("/"))
+        if os.path.isfile(path):
+            return path
+        folder, stem = os.path.split(os.path.splitext(path)[0])
+        try:
+            names = sorted(os.listdir(folder or "."))
+        except OSError:
+            return None
+        found = [os.path.join(folder, entry) for entry in names if os.path.splitext(entry)[0] == stem
+                 and os.path.splitext(entry)[1].lower() in IMAGE_EXTENSIONS]
+        found = [path for path in found if os.path.isfile(path)]
+        return found[0] if found else None
+
+
+def _check_mask_dir(mask_dir, output_dir):
+    if mask_dir is None:
+        return None
+    mask_dir = os.fspath(mask_dir)
+    if not os.path.isdir(mask_dir):
+        raise BatchError(f"{mask_dir}: no such folder (`mask_dir`)")
+    if os.path.isdir(output_dir) and os.path.samefile(mask_dir, output_dir):
+        raise BatchError(f"mask_dir {mask_dir} is the output folder; choose another folder")
+    return mask_dir
+
+
 def _check_styles(style_paths, network=None):
     if network is not None:  # the outputs are named after the network, which holds the styles
         if style_paths:
@@ -217,13 +259,15 @@ def _check_output_dir(output_dir, output_format):
 
 
 def plan_directory(content_dir, style_images, output_dir, *, recursive: bool = False, overwrite: bool = False,
-                   shard=None, output_format: str = "png", network=None) -> BatchPlan:
+                   shard=None, output_format: str = "png", network=None, mask_dir=None) -> BatchPlan:
     """Find the content images and name every output; reads headers only, no TensorFlow.
 
     Raises :class:`BatchError` (or :class:`nst_keras.images.ImageError` for a
     bad style image) when the run cannot start. ``shard``: ``(index, count)``
     or ``"INDEX/COUNT"``. ``network``: the file of a trained style network
     instead of ``style_images`` (``[]``); outputs are then named after it.
+    ``mask_dir``: a folder of masks with the contents' relative names
+    (:meth:`BatchPlan.mask_for`); a content without one is stylised whole.
 
     Example:
 
@@ -237,10 +281,11 @@ def plan_directory(content_dir, style_images, output_dir, *, recursive: bool = F
     if os.path.isdir(output_dir) and os.path.isdir(content_dir) and os.path.samefile(output_dir, content_dir):
         raise BatchError(f"output_dir {output_dir} is the content folder; choose another folder")
     shard = _shard(shard)
-    found = discover_images(content_dir, recursive=recursive, exclude=[output_dir])
+    mask_dir = _check_mask_dir(mask_dir, output_dir)
+    found = discover_images(content_dir, recursive=recursive, exclude=[output_dir] + [mask_dir] * bool(mask_dir))
     plan = BatchPlan(
         source=content_dir, styles=styles, labels=labels, output_dir=output_dir,
-        output_format=output_format, overwrite=overwrite, shard=shard, found=len(found),
+        output_format=output_format, overwrite=overwrite, shard=shard, found=len(found), mask_dir=mask_dir,
     )
     mine = found if shard is None else take_shard(found, *shard)
     plan.contents = [PlannedContent(f.name, f.path, plan.outputs_for(f.name), f.error) for f in mine]
@@ -250,12 +295,12 @@ def plan_directory(content_dir, style_images, output_dir, *, recursive: bool = F
 
 def plan_tfds(dataset, style_images, output_dir, *, split: str = "train", image_key: str = "image",
               data_dir=None, overwrite: bool = False, shard=None, output_format: str = "png",
-              network=None) -> BatchPlan:
+              network=None, mask_dir=None) -> BatchPlan:
     """Plan a run over a TensorFlow Datasets split; example ``i`` is named ``f"{i:07d}"``.
 
     ``dataset`` may be ``"NAME:SPLIT"`` (then ``split`` is ignored). Reads the
     dataset's metadata (imports TensorFlow); raises :class:`BatchError` when
-    ``image_key`` is not a single-image feature. ``network``: as :func:`plan_directory`.
+    ``image_key`` is not a single-image feature. ``network``, ``mask_dir``: as :func:`plan_directory`.
 
     Example:
 
@@ -265,6 +310,7 @@ def plan_tfds(dataset, style_images, output_dir, *, split: str = "train", image_
     """
     styles, labels = _check_styles(style_images, network)
     output_dir = _check_output_dir(output_dir, output_format)
+    mask_dir = _check_mask_dir(mask_dir, output_dir)
     if ":" in str(dataset):
         dataset, split = parse_tfds_name(dataset)
     shard = _shard(shard)
@@ -291,5 +337,5 @@ def plan_tfds(dataset, style_images, output_dir, *, split: str = "train", image_
     return BatchPlan(
         source=f"tfds:{dataset}:{split}", styles=styles, labels=labels, output_dir=output_dir,
         output_format=output_format, overwrite=overwrite, shard=shard,
-        tfds=TfdsSource(dataset, split, image_key, data_dir, examples),
+        tfds=TfdsSource(dataset, split, image_key, data_dir, examples), mask_dir=mask_dir,
     )

@@ -14,13 +14,14 @@ Example:
 >>> worker = BatchWorker(plan_directory("photos", ["wave.jpg"], "out"), size=256).setup()  # doctest: +SKIP
 """
 
+import dataclasses
 import gc
 import os
 import time
 
 import numpy as np
 
-from nst_keras import images
+from nst_keras import images, mask_files
 from nst_keras.batch import claims
 from nst_keras.batch.plan import BatchPlan
 from nst_keras.batch.report import ItemReport
@@ -198,12 +199,12 @@ class BatchWorker:
                 self._stylize(members, style_index, label, made, on_start)
         return reports
 
-    def _generate(self, contents, style_index):
+    def _generate(self, contents, style_index, mask=None):
         """The stylised images and their per-image losses (none with a style network)."""
         if self.style_network is not None:
             from nst_keras.fast import stylize_with_network
 
-            generated = stylize_with_network(self.style_network, contents, style=self.style_choice,
+            generated = stylize_with_network(self.style_network, contents, style=self.style_choice, mask=mask,
                                              batch_size=self.batch_size)
             return generated, {}
         import keras
@@ -212,8 +213,9 @@ class BatchWorker:
 
         try:
             style = self.style(style_index, max(contents.shape[1:3]))
+            masked = {} if mask is None else {"mask": mask}
             result = stylize(contents, style, self.settings, network=self.resolved.network,
-                             weights=self.resolved.weights, callbacks=self.callbacks, verbose=self.verbose)
+                             weights=self.resolved.weights, callbacks=self.callbacks, verbose=self.verbose, **masked)
             generated = np.asarray(result.image, np.float32)
             # Per-image losses of the images saved (the logged ones are batch means).
             losses = result.model.compute_losses(keras.ops.convert_to_tensor(generated))
@@ -224,6 +226,30 @@ class BatchWorker:
             # Keras session (keras.backend.clear_session would).
             result = None
             gc.collect()
+
+    def masks(self, records):
+        """The masks of ``records`` from the plan's ``mask_dir``: ``({name: mask}, {name: note}, {name: problem})``.
+
+        A content without a mask file gets the note that it is stylised
+        whole; one whose mask cannot be used, the problem (naming the file).
+
+        Example:
+
+        >>> masks, notes, problems = worker.masks(records)                     # doctest: +SKIP
+        >>> notes                                                              # doctest: +SKIP
+        {'b.jpg': 'no mask in masks: stylised whole'}
+        """
+        found, notes, problems = {}, {}, {}
+        for record in records if self.plan.mask_dir is not None else ():
+            path = self.plan.mask_for(record.name)
+            if path is None:
+                notes[record.name] = f"no mask in {self.plan.mask_dir}: stylised whole"
+                continue
+            try:
+                found[record.name] = mask_files.load_mask(path, record.shape[1], record.shape[0])
+            except images.ImageError as exc:
+                problems[record.name] = str(exc)
+        return found, notes, problems
 
     def _claimed(self, output):
         """This run's claim on ``output``, or ``(status, reason)`` when it is not this run's to write."""
@@ -243,28 +269,33 @@ class BatchWorker:
 
     def _stylize(self, group, style_index, label, made, on_start):
         kept, held = [], []
+        masks, mask_notes, mask_problems = self.masks(group)
         for record in group:
             output = record.outputs[style_index]
-            found = self._claimed(output)
+            notes = list(record.notes) + ([mask_notes[record.name]] if record.name in mask_notes else [])
+            found = ("failed", mask_problems[record.name]) if record.name in mask_problems else self._claimed(output)
             if isinstance(found, tuple):
-                made(ItemReport(record.name, label, output, *found, warnings=list(record.notes)))
+                made(ItemReport(record.name, label, output, *found, warnings=notes))
             else:
-                kept.append(record)
+                kept.append(dataclasses.replace(record, notes=tuple(notes)))
                 held.append(found)
         if not kept:
             return
         try:
-            self._stylize_claimed(kept, style_index, label, made, on_start)
+            self._stylize_claimed(kept, style_index, label, made, on_start, masks)
         finally:
             for claim in held:
                 claim.release()
 
-    def _stylize_claimed(self, kept, style_index, label, made, on_start):
+    def _stylize_claimed(self, kept, style_index, label, made, on_start, masks):
         if on_start is not None:
             on_start([record.name for record in kept], label, kept[0].shape[:2])
         start = time.perf_counter()
+        mask = None
+        if masks:  # a content without one is stylised whole: all white
+            mask = np.stack([masks.get(record.name, np.ones(record.shape[:2], np.float32)) for record in kept])
         try:
-            generated, losses = self._generate(np.stack([record.pixels for record in kept]), style_index)
+            generated, losses = self._generate(np.stack([record.pixels for record in kept]), style_index, mask)
         except Exception as exc:
             share = round((time.perf_counter() - start) / len(kept), 3)
             for record in kept:

@@ -25,7 +25,7 @@ NETWORK_BATCH_SIZE = 8
 # The options that apply with --network (the rest optimise the images).
 NETWORK_OPTIONS = ("output_dir", "recursive", "overwrite", "report", "shard", "batch_size", "fail_fast", "format",
                    "tfds", "image_key", "size", "background", "output_depth", "quiet", "network", "style_index",
-                   "style_weights", "precision", "max_upscale")
+                   "style_weights", "precision", "max_upscale", "mask_dir", "mask_feather")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -71,6 +71,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--tfds", metavar="NAME[:SPLIT]",
                         help="take the content images from a TensorFlow Datasets split (default split train)")
     parser.add_argument("--image-key", default=None, help="the image feature of --tfds (default image)")
+    parser.add_argument("--mask-dir", metavar="DIR",
+                        help="masks named as the content images (the same relative name, any image extension): "
+                             "each photo is stylised where its mask is white and kept where it is black; a photo "
+                             "without one is stylised whole (the report says so)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -121,7 +125,7 @@ def plan(args: argparse.Namespace, image: ImageSettings) -> tuple:
         if content_dir is not None:
             return batch.plan_directory(content_dir, styles, args.output_dir, recursive=args.recursive,
                                         overwrite=args.overwrite, shard=shard, output_format=args.format,
-                                        network=args.network), shard
+                                        network=args.network, mask_dir=args.mask_dir), shard
     except (batch.BatchError, images.ImageError) as err:
         raise UsageError(options.with_flags(err)) from None
     except ValueError as err:  # a bad --background colour
@@ -139,7 +143,7 @@ def _plan_tfds(args, shard):
     try:
         return batch.plan_tfds(args.tfds, [] if args.network else args.inputs, args.output_dir,
                                image_key=args.image_key or "image", overwrite=args.overwrite, shard=shard,
-                               output_format=args.format, network=args.network)
+                               output_format=args.format, network=args.network, mask_dir=args.mask_dir)
     except (batch.BatchError, images.ImageError) as err:
         raise UsageError(options.with_flags(err)) from None
 

@@ -210,7 +210,9 @@ SETTINGS_CLASSES = (LossSettings, RunSettings, ImageSettings)
 # Keyword arguments of the library that are options but no settings field.
 LIBRARY_FLAGS = {"overwrite": "--overwrite", "max_side": "--max-side", "steps": "--steps",
                  "batch_size": "--batch-size", "network": "--model", "weights": "--weights", "plot": "--plot",
-                 "save_every": "--save-every", "style_network": "--network", "output_depth": "--output-depth"}
+                 "save_every": "--save-every", "style_network": "--network", "output_depth": "--output-depth",
+                 "mask": "--mask", "style_masks": "--style-mask", "style_regions": "--style-region",
+                 "label_map": "--label-map", "style_label_maps": "--style-label-map", "mask_dir": "--mask-dir"}
 
 
 def flag_of(field: dataclasses.Field) -> str | None:

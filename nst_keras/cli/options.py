@@ -145,11 +145,12 @@ def loss_options(*, exclude=(), **defaults_) -> argparse.ArgumentParser:
     return settings_parent(LossSettings, exclude=exclude, **defaults_)
 
 
-def run_options(sweep: bool = False) -> argparse.ArgumentParser:
+def run_options(sweep: bool = False, exclude=()) -> argparse.ArgumentParser:
     """The parent parser of the run settings, with ``--average/--no-average`` before ``--ema-decay``.
 
     ``--no-average`` means ``ema_decay=None``: the last iterate is output.
-    With ``sweep=True`` each option takes several values (:func:`add_setting`).
+    With ``sweep=True`` each option takes several values (:func:`add_setting`);
+    ``exclude`` names fields to leave out.
 
     Example:
 
@@ -163,7 +164,7 @@ def run_options(sweep: bool = False) -> argparse.ArgumentParser:
             parent.add_argument("--average", action=argparse.BooleanOptionalAction, default=True,
                                 help="output the exponential moving average of the iterates (default), or with "
                                      "--no-average the last iterate")
-        if flag_of(field) is not None:
+        if flag_of(field) is not None and field.name not in exclude:
             add_setting(parent, RunSettings, field.name, sweep=sweep)
     return parent
 

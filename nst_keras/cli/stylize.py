@@ -18,7 +18,7 @@ import argparse
 import dataclasses
 import sys
 
-from nst_keras.cli import network as network_cli, options
+from nst_keras.cli import network as network_cli, options, regions as regions_cli
 from nst_keras.cli.common import (EXIT_OK, UsageError, info, loss_text, on_event, plural, usage_errors,
                                   weights_argument, weights_errors, with_flags)
 from nst_keras.jobs import checkpoint_paths, schedule_text  # noqa: F401 (public names of this module)
@@ -28,8 +28,8 @@ from nst_keras.memory import MemoryLimitError
 DESCRIPTION = (
     "Paint CONTENT in the style of STYLE. The image is optimised with Keras' fit; the loss of every epoch is "
     "shown. With --network, a network from nst-keras train paints it in one forward pass; then only --size, "
-    "--background, --output-depth, --style, --network-style-weights, --precision, --overwrite and --quiet apply, "
-    "and the other options are refused.")
+    "--background, --output-depth, --style, --network-style-weights, --precision, --mask, --style-mask, "
+    "--mask-feather, --overwrite and --quiet apply, and the other options are refused.")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -43,7 +43,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     512
     """
     parser = commands.add_parser(
-        "stylize", help="stylise one content image", parents=options.stylize_options() + [network_cli.network_options()],
+        "stylize", help="stylise one content image",
+        parents=options.stylize_options() + [network_cli.network_options(), regions_cli.region_options()],
         usage=("%(prog)s CONTENT STYLE [STYLE ...] -o OUTPUT [options]\n"
                "       %(prog)s CONTENT --network NETWORK.keras -o OUTPUT [--size PX]\n"
                "              [--style INDEX | --network-style-weights W1,W2]"),
@@ -63,7 +64,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 # The options that apply with --network (the rest optimise the image).
 NETWORK_OPTIONS = ("output", "size", "background", "output_depth", "overwrite", "quiet", "network", "style_index",
-                   "style_weights", "precision", "max_upscale")
+                   "style_weights", "precision", "max_upscale", "mask", "style_masks", "mask_feather")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,9 +98,10 @@ def run(args: argparse.Namespace) -> int:
             args.content, args.style, args.output, settings, options.image_settings(args),
             network=args.model, weights=weights_argument(args), style_network=args.network,
             style_choice=network_cli.network_style(args), overwrite=args.overwrite, save_every=args.save_every,
-            plot=args.plot)
-    if args.network is not None:  # loaded here: the style choice is checked against it
+            plot=args.plot, **regions_cli.region_files(args))
+    if args.network is not None:  # loaded here: the style choice and the masks are checked against it
         job = dataclasses.replace(job, loaded=network_cli.load_network(args))
+        regions_cli.check_network_masks(args, job.loaded[0])
     try:
         with weights_errors(args):
             result = job.run(on_event=on_event(args), verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2))

@@ -43,7 +43,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "sweep", help="a grid of small previews, one per combination of settings",
         parents=[
             options.settings_parent(options.ImageSettings, exclude=("output_depth",), size=PREVIEW_SIZE),
-            options.loss_options(sweep=True), options.run_options(sweep=True), options.model_options(),
+            options.loss_options(sweep=True), options.run_options(sweep=True, exclude=("mask_feather",)),
+            options.model_options(),
         ],
         usage="%(prog)s CONTENT STYLE [STYLE ...] -o GRID [--OPTION V1,V2,... ...]",
         description=(

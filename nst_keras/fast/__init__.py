@@ -55,6 +55,7 @@ _EXPORTS = {
     "photo_dataset": "nst_keras.fast.data",
     "procedural_dataset": "nst_keras.fast.procedural",
     "save_network": "nst_keras.fast.files",
+    "style_map": "nst_keras.masks",
     "style_weights": "nst_keras.fast.network",
     "stylize_with_network": "nst_keras.fast.network",
     "tfds_photo_dataset": "nst_keras.fast.data",
