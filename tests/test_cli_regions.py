@@ -54,7 +54,7 @@ def test_stylize_with_a_mask_keeps_the_photo_outside_pixel_for_pixel(tmp_path, f
 @pytest.mark.parametrize("options, message", [
     (["--mask", "{black}"], "black.png: the mask is all black: nothing would be stylised"),
     (["--mask", "{square}"], "square.png: the mask is 20x20, another aspect ratio"),
-    (["--style-mask", "{right}", "{right}"], "expected one --style-mask file per style image (1). Received: 2 files"),
+    (["--style-mask", "{right}", "{right}"], "expected one --style-mask file per style image (1), got 2 files"),
     (["--label-map", "{labels}", "--style-label-map", "{red}"],
      "red.png: the label colour #ff0000 has no partner in"),
     (["--label-map", "{labels}"], "expected --label-map (the photo's) and --style-label-map"),
