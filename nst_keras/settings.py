@@ -35,81 +35,17 @@ ValueError: Expected `init` to be one of content, noise, style or network:NETWOR
 import dataclasses
 
 from nst_keras import checks, scales as schedules
+from nst_keras.settings_base import SettingsGroup, setting
 from nst_keras.defaults import (
-    MIN_SIDE,     CONTENT_LAYER_NAMES, CONTENT_WEIGHT, EMA_DECAY, INIT, INITS, LAYER_WEIGHT_PRESETS, LBFGS_HISTORY_SIZE,
+    MIN_SIDE, CONTENT_LAYER_NAMES, CONTENT_WEIGHT, EMA_DECAY, INIT, INITS, LAYER_WEIGHT_PRESETS, LBFGS_HISTORY_SIZE,
     LBFGS_LEARNING_RATE, LEARNING_RATE, LIGHT_CELLS, LIGHT_WEIGHT, MAX_UPSCALE, MEMORY_FRACTION, MIN_SCALE, OPTIMIZERS,
     OUTPUT_DEPTHS, POOLING, POOLINGS, PRECISION, PRECISIONS, PRESERVE_COLORS, SIZE, STYLE_LAYER_NAMES,
     STYLE_LOSS, STYLE_LOSSES, STYLE_WEIGHT, TEMPORAL_WEIGHT, TOTAL_VARIATION_WEIGHT, EPOCHS, STEPS_PER_EPOCH,
 )
 
 
-def setting(default, check, help, *, flag="", choices=None, parse=None, metavar=None, aliases=(), suggest=()):
-    """A settings field: its default, check, help text and command-line option.
-
-    ``flag=""`` derives the option from the field name (``--content-weight``);
-    ``flag=None`` gives the setting no option of its own. ``aliases`` are
-    other spellings of the option, accepted but not listed in ``--help``
-    (``--preserve-colour``). ``suggest`` names values that a misspelt one is
-    compared with, where ``choices`` cannot list them all (``init``).
-
-    Example:
-
-    >>> import dataclasses
-    >>> dataclasses.fields(LossSettings)[0].metadata["flag"] is None
-    True
-    """
-    metadata = {"check": check, "help": help, "flag": flag, "choices": choices, "parse": parse, "metavar": metavar,
-                "aliases": tuple(aliases), "suggest": tuple(suggest)}
-    return dataclasses.field(default=default, metadata=metadata)
-
-
-class _Settings:
-    """Checks and normalises every field after construction; JSON-ready ``to_dict``."""
-
-    def __post_init__(self):
-        for field in dataclasses.fields(self):
-            object.__setattr__(self, field.name, field.metadata["check"](field.name, getattr(self, field.name)))
-
-    def to_dict(self):
-        """The settings as a JSON-ready dict (tuples as lists; optimizer instances by class name).
-
-        Example:
-
-        >>> RunSettings(epochs=3).to_dict()["epochs"]
-        3
-        """
-        def plain(value):
-            if isinstance(value, tuple):
-                return [plain(v) for v in value]
-            if value is None or isinstance(value, (bool, int, float, str)):
-                return value
-            return type(value).__name__
-        return {field.name: plain(getattr(self, field.name)) for field in dataclasses.fields(self)}
-
-    def replace(self, **changes):
-        """A copy with ``changes`` applied and checked.
-
-        Example:
-
-        >>> LossSettings().replace(style_weight=2).style_weight
-        2.0
-        """
-        return dataclasses.replace(self, **changes)
-
-    @classmethod
-    def names(cls):
-        """The field names, in order.
-
-        Example:
-
-        >>> ImageSettings.names()
-        ('size', 'style_scale', 'background', 'output_depth', 'max_upscale')
-        """
-        return tuple(field.name for field in dataclasses.fields(cls))
-
-
 @dataclasses.dataclass(frozen=True)
-class LossSettings(_Settings):
+class LossSettings(SettingsGroup):
     """The objective: what the losses compare and how they are weighed.
 
     These are ``StyleTransferModel``'s keyword arguments (besides the images,
@@ -226,7 +162,7 @@ class LossSettings(_Settings):
 
 
 @dataclasses.dataclass(frozen=True)
-class RunSettings(_Settings):
+class RunSettings(SettingsGroup):
     """How :func:`nst_keras.stylize` runs: length, optimizer, scales, colour, averaging, precision.
 
     :meth:`resolved` fills in what the defaults leave open (the learning rate
@@ -336,7 +272,7 @@ class RunSettings(_Settings):
 
 
 @dataclasses.dataclass(frozen=True)
-class ImageSettings(_Settings):
+class ImageSettings(SettingsGroup):
     """How files are read and written: output size, style size, background under transparency, bit depth.
 
     Example:
