@@ -33,6 +33,7 @@ import time
 
 from nst_keras import __version__
 from nst_keras.events import emit
+from nst_keras.memory import proc_bytes
 
 GIB = 2**30  # as nst_keras.memory counts, without importing TensorFlow here
 
@@ -75,14 +76,7 @@ def _gib(value):
 
 def _host_peak():
     """Peak resident memory of this process in bytes (``VmHWM``); ``None`` off Linux."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    return proc_bytes("/proc/self/status", "VmHWM")
 
 
 def _peaks(gpu):

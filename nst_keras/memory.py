@@ -142,6 +142,24 @@ def step_bytes(height, width, precision="float32", tile_size=None, network="vgg1
     return int(base + per_pixel * tile_pixels + WHOLE_IMAGE * pixels + slots_extra)
 
 
+def proc_bytes(path, key):
+    """The ``key:`` line of a Linux ``/proc`` file in bytes (its values are in kB); ``None`` if absent.
+
+    Example:
+
+    >>> proc_bytes("/no/such/file", "MemAvailable") is None
+    True
+    """
+    try:
+        with open(path, encoding="ascii") as lines:
+            for line in lines:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 def available_memory():
     """Bytes of memory available to a new allocation now (Linux ``MemAvailable``); ``None`` elsewhere.
 
@@ -150,13 +168,9 @@ def available_memory():
     >>> available_memory() is None or available_memory() > 0
     True
     """
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    found = proc_bytes("/proc/meminfo", "MemAvailable")
+    if found is not None:
+        return found
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):

@@ -33,9 +33,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
     Example:
 
-    >>> parser = argparse.ArgumentParser()
-    >>> _ = add_parser(parser.add_subparsers(dest="command"))
-    >>> args = parser.parse_args(["bench", "--sizes", "64,128"])
+    >>> from nst_keras.cli import build_parser
+    >>> args = build_parser().parse_args(["bench", "--sizes", "64,128"])
     >>> args.sizes, args.network_sizes, args.train_size
     ([64, 128], [512, 1024], 256)
     """

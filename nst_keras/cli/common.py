@@ -86,13 +86,8 @@ class Parser(argparse.ArgumentParser):
         >>> import contextlib, io
         >>> parser = Parser(prog="nst-keras stylize")
         >>> _ = parser.add_argument("--size", type=int)
-        >>> err = io.StringIO()
-        >>> with contextlib.redirect_stderr(err):
-        ...     try:
-        ...         parser.unknown(["--szie", "384"])
-        ...     except SystemExit as exit_:
-        ...         print(exit_.code)
-        2
+        >>> with contextlib.redirect_stderr(io.StringIO()) as err, contextlib.suppress(SystemExit):
+        ...     parser.unknown(["--szie", "384"])
         >>> err.getvalue()
         'nst-keras: error: unknown option --szie; did you mean --size? (see nst-keras stylize --help)\\n'
         """

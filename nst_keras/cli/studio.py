@@ -51,9 +51,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
     Example:
 
-    >>> parser = argparse.ArgumentParser()
-    >>> _ = add_parser(parser.add_subparsers(dest="command"))
-    >>> args = parser.parse_args(["studio", "--port", "0"])
+    >>> from nst_keras.cli import build_parser
+    >>> args = build_parser().parse_args(["studio", "--port", "0"])
     >>> args.port, args.host, args.folder
     (0, '127.0.0.1', '.')
     """

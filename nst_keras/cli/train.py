@@ -61,9 +61,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
     Example:
 
-    >>> parser = argparse.ArgumentParser()
-    >>> _ = add_parser(parser.add_subparsers(dest="command"))
-    >>> args = parser.parse_args(["train", "wave.jpg", "--photos", "photos", "-o", "wave.keras"])
+    >>> from nst_keras.cli import build_parser
+    >>> args = build_parser().parse_args(["train", "wave.jpg", "--photos", "photos", "-o", "wave.keras"])
     >>> args.size, args.batch_size, args.filters, args.learning_rate
     (256, 4, 32, 0.001)
     """

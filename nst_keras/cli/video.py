@@ -37,9 +37,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
     Example:
 
-    >>> parser = argparse.ArgumentParser()
-    >>> _ = add_parser(parser.add_subparsers(dest="command"))
-    >>> args = parser.parse_args(["video", "a.mp4", "-o", "b.mp4", "--network", "n.keras"])
+    >>> from nst_keras.cli import build_parser
+    >>> args = build_parser().parse_args(["video", "a.mp4", "-o", "b.mp4", "--network", "n.keras"])
     >>> args.size, args.blend, args.blend_strength, args.temporal_weight
     (None, True, 0.15, 100.0)
     """

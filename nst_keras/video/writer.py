@@ -170,15 +170,15 @@ def _audio(out, container_format, source, start, duration):
     stream, resampler = _audio_encoder(out, container_format, template.codec_context.sample_rate,
                                        template.codec_context.layout.nb_channels)
 
+    def within(frames):
+        for frame in frames:
+            time = float((frame.pts - origin) * template.time_base) if frame.pts is not None else 0.0
+            if start <= time < end:
+                yield frame
+
     def encode(out):
         with reader:
-            for frame in reader.decode(template):
-                time = float((frame.pts - origin) * template.time_base) if frame.pts is not None else 0.0
-                if start <= time < end:
-                    for part in resampler.resample(frame):
-                        part.pts = None
-                        out.mux(stream.encode(part))
-        out.mux(stream.encode())
+            _encode(out, stream, resampler, within(reader.decode(template)))
         return "re-encoded"
 
     return encode
@@ -195,6 +195,15 @@ def _audio_encoder(out, container_format, rate, channels):
     return stream, resampler
 
 
+def _encode(out, stream, resampler, frames):
+    """Resample ``frames`` to ``stream``'s format, encode them into ``out`` and flush the encoder."""
+    for frame in frames:
+        for part in resampler.resample(frame):
+            part.pts = None  # the muxer numbers the resampled parts
+            out.mux(stream.encode(part))
+    out.mux(stream.encode())
+
+
 def _samples(out, container_format, samples, rate):
     av = require("av")
     samples = np.asarray(samples, "float32").reshape(len(samples), -1)
@@ -203,10 +212,7 @@ def _samples(out, container_format, samples, rate):
     def encode(out):
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples.T), format="fltp", layout=stream.layout)
         frame.sample_rate = int(rate)
-        for part in resampler.resample(frame):
-            part.pts = None
-            out.mux(stream.encode(part))
-        out.mux(stream.encode())
+        _encode(out, stream, resampler, [frame])
         return "encoded"
 
     return encode
