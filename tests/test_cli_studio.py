@@ -51,7 +51,9 @@ def _address(process):
 @pytest.mark.slow
 def test_ctrl_c_stops_the_running_job_and_saves_its_image(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "nst_keras", "studio", "--folder", str(tmp_path), "--port", "0",
-                                "--host", "0.0.0.0", *NONE], stderr=subprocess.PIPE, text=True)
+                                "--host", "0.0.0.0", *NONE], stderr=subprocess.PIPE, text=True,
+                               # A shell's background job ignores Ctrl-C; a terminal's studio does not.
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         url, lines = _address(process)
         assert any("warning: --host 0.0.0.0: other machines can reach the studio" in line for line in lines)
