@@ -56,8 +56,9 @@ def _tiled_and_untiled(model):
     return untiled, gradient, losses, tiled_gradient
 
 
-@pytest.mark.parametrize("name", ["gram", "wasserstein"])
-def test_tiled_equals_untiled_with_masks(rng, name):
+# Wasserstein's matrix square root of statistics summed tile by tile rounds more in float32 (as in test_style_statistics).
+@pytest.mark.parametrize("name, tolerance", [("gram", 1e-4), ("wasserstein", 1e-3)])
+def test_tiled_equals_untiled_with_masks(rng, name, tolerance):
     content = rng.random((40, 56, 3), dtype=np.float32)
     styles = [rng.random((40, 40, 3), dtype=np.float32), rng.random((32, 48, 3), dtype=np.float32)]
     left = np.zeros((40, 56), np.float32)
@@ -70,7 +71,8 @@ def test_tiled_equals_untiled_with_masks(rng, name):
                                style_loss=name, regions=regions, **LAYERS)
     untiled, gradient, losses, tiled_gradient = _tiled_and_untiled(model)
     for key in ("style_loss", "loss"):
-        np.testing.assert_allclose(ops.convert_to_numpy(losses[key]), ops.convert_to_numpy(untiled[key]), rtol=1e-4)
+        np.testing.assert_allclose(ops.convert_to_numpy(losses[key]), ops.convert_to_numpy(untiled[key]),
+                                   rtol=tolerance)
     assert float(tf.norm(tiled_gradient - gradient) / tf.norm(gradient)) < 1e-3
     # The targets built tile by tile (the paintings' guided statistics) are the untiled ones.
     tiled = TiledObjective(model.feature_extractor, model.loss_settings, 16, model.terms)
