@@ -89,7 +89,7 @@ FOREIGN = {
     "dense_model": "a Keras Sequential model of Dense layers",
     "conv_model": "a Keras Sequential model of Conv2D layers",
     "style_transfer_model": "a Keras StyleTransferModel model",
-    "bare_style_network": "a StyleNetwork without the record nst-keras train writes",
     "truncated_network": "not a .keras archive",
 }
 MAKERS = {name: globals()[name] for name in FOREIGN}
+MAKERS["bare_style_network"] = bare_style_network  # ours, though without a record: taken

@@ -1,4 +1,4 @@
-"""--network takes style networks from nst-keras train only: any other file is refused in one line saying what it is."""
+"""--network takes style networks (from nst-keras train, or saved by Keras); any other file is refused in one line."""
 
 import contextlib
 import io
@@ -49,6 +49,19 @@ def test_a_network_from_save_network_is_taken(tmp_path):
     check_network_file(path)
     network, found = load_network(path)
     assert isinstance(network, StyleNetwork) and found["styles"] == ["wave.png"]
+
+
+def test_a_network_saved_by_keras_alone_is_taken_and_says_its_styles_are_not_recorded(foreign, photo, tmp_path):
+    # network.save("x.keras"), the Keras way, without the record nst-keras train adds.
+    check_network_file(foreign["bare_style_network"])
+    network, found = load_network(foreign["bare_style_network"])
+    assert isinstance(network, StyleNetwork) and "styles" not in found
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = cli.main(["stylize", photo, "-o", str(tmp_path / "out.png"), "--network", foreign["bare_style_network"],
+                         "--size", "48"])
+    assert code == 0, err.getvalue()
+    assert Image.open(tmp_path / "out.png").size == (48, 40)
 
 
 def test_the_check_needs_no_tensorflow(foreign):

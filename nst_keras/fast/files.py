@@ -78,11 +78,12 @@ def network_path(path) -> str:
 
 
 def check_network_file(path) -> None:
-    """Raise :class:`NetworkFileError` unless ``path`` (or the shipped network so named) is a network of ``train``.
+    """Raise :class:`NetworkFileError` unless ``path`` (or the shipped network so named) holds a style network.
 
     The archive must hold a :class:`~nst_keras.fast.StyleNetwork` (Keras'
-    ``config.json``) and the record ``nst_keras.json``; any other file is
-    refused with what it is (another Keras model, a zip, a folder...). Reads
+    ``config.json``); the record ``nst_keras.json`` that ``train`` adds is
+    optional (a network saved with Keras' ``save`` has none). Any other file
+    is refused with what it is (another Keras model, a zip, a folder...). Reads
     the archive's index and two small entries only: no TensorFlow.
 
     Example:
@@ -119,9 +120,9 @@ def _what_archive(path):
         layers = inner.get("layers", []) if isinstance(inner, dict) else []
         kinds = sorted({layer.get("class_name") for layer in layers if isinstance(layer, dict)} - {"InputLayer", None})
         return f"it is a Keras {model} model" + (f" of {', '.join(map(str, kinds))} layers" if kinds else "")
-    if not isinstance(record, dict):
-        return (f"it is a {NETWORK_CLASS} without the record nst-keras train writes, {INFO_NAME}: "
-                "save it with nst_keras.fast.save_network")
+    if record is not None and not isinstance(record, dict):
+        return f"its record {INFO_NAME} is not a JSON object"
+    # A StyleNetwork saved by Keras' own save() has no record: it runs, its outputs say "styles not recorded".
     return None
 
 
