@@ -156,3 +156,12 @@ def test_the_command_reports_counts_and_failures_and_refuses_bad_usage(beam, fol
     assert (code, lines) == (2, ["nst-keras: error: --style: not used without --network; leave it out"])
     code, lines = _main("--input", f"{photos}/*", root / "missing.png", "--output", out, "--weights", "none")
     assert code == 2 and lines[0].startswith(f"nst-keras: error: {root / 'missing.png'}: cannot be read")
+    # Another kind of .keras file is refused before the pipeline starts, in one line.
+    import keras
+
+    other = tmp_path / "dense.keras"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(other)
+    code, lines = _main("--input", f"{photos}/*", "--network", other, "--output", tmp_path / "other")
+    assert (code, lines) == (2, [f"nst-keras: error: {other}: not a style network from nst-keras train (it is a Keras "
+                                 "Sequential model of Dense layers)"])
+    assert not (tmp_path / "other").exists()

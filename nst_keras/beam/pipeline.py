@@ -22,7 +22,6 @@ import posixpath
 import shutil
 import tempfile
 import uuid
-import zipfile
 from typing import NamedTuple
 
 import apache_beam as beam
@@ -39,6 +38,7 @@ from nst_keras.batch.plan import BatchPlan
 from nst_keras.batch.report import STATUSES, ItemReport
 from nst_keras.batch.sources import content_record, decode, error_reason
 from nst_keras.batch.worker import BatchWorker
+from nst_keras.fast.files import archive_problem
 from nst_keras.files import atomic_write
 
 NAMESPACE = "nst_keras"
@@ -185,8 +185,9 @@ def _style_files(sources, network):
             data = _read(path)
         except Exception as exc:  # Beam's file systems raise their own error types
             raise BatchError(f"{path}: cannot be read ({' '.join(str(exc).split()) or type(exc).__name__})") from None
-        if network and not zipfile.is_zipfile(io.BytesIO(data)):
-            raise BatchError(f"{path}: not a .keras network file (nst-keras train writes them)")
+        problem = archive_problem(io.BytesIO(data)) if network else None
+        if problem:
+            raise BatchError(f"{path}: not a style network from nst-keras train ({problem})")
         if not network:
             try:
                 images.image_size(data)

@@ -98,13 +98,21 @@ def check_network_file(path) -> None:
         shipped = ", ".join(shipped_networks())
         raise NetworkFileError(f"{path}: no such file" + (f" (the shipped networks are {shipped})" if shipped else ""))
     path = network_path(path)
-    what = "it is a folder" if os.path.isdir(path) else _what_archive(path)
+    what = "it is a folder" if os.path.isdir(path) else archive_problem(path)
     if what is not None:
         raise NetworkFileError(f"{path}: not a style network from nst-keras train ({what})")
 
 
-def _what_archive(path):
-    """What the file ``path`` is when it is no network of ours (``"it is ..."``), ``None`` when it is one."""
+def archive_problem(file):
+    """What ``file`` (a path or a binary file object) is when it holds no style network, else ``None``.
+
+    Example:
+
+    >>> import io
+    >>> archive_problem(io.BytesIO(b"text"))
+    'not a .keras archive: no readable zip file'
+    """
+    path = file
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
