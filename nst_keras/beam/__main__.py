@@ -146,8 +146,9 @@ def run(args: argparse.Namespace, beam_args: list) -> int:
     """
     if not args.debug:
         import_tensorflow_quietly()
-        # Beam's import notes (optional Google Cloud clients, memory probes) mean nothing here.
-        logging.getLogger().setLevel(logging.ERROR)
+        # Beam's import notes (optional Google Cloud clients, memory probes) mean nothing here, and a failed
+        # step's traceback it logs is the one line printed below (--debug shows both).
+        logging.getLogger().setLevel(logging.CRITICAL)
     from apache_beam.io.filesystems import FileSystems
 
     from nst_keras.beam import run_beam_batch
