@@ -155,13 +155,17 @@ def fit_line(line: str, width: int = LINE_WIDTH) -> str:
     'wrote /tmp/…/out.png (64x48) in 3 s'
     >>> fit_line("asked for it (/tmp/" + "x" * 40 + "/" + "y" * 40 + "/vgg19.h5)", 60)
     'asked for it (/tmp/…/vgg19.h5)'
+    >>> fit_line("training on paintings/: " + "x" * 60, 40) == "training on paintings/: " + "x" * 60
+    True
     """
     words = line.split(" ")
+    done = set()  # paths already as short as they get
     while len(" ".join(words)) > width:
-        paths = [i for i, word in enumerate(words) if os.sep in word.strip("(),;:") and "…" not in word]
+        paths = [i for i, word in enumerate(words) if os.sep in word.strip("(),;:") and i not in done]
         if not paths:
             break
         index = max(paths, key=lambda i: len(words[i]))
+        done.add(index)
         word = words[index]
         excess = len(" ".join(words)) - width
         path = word.strip("(),;:")
