@@ -180,7 +180,8 @@ def test_fast_mode_runs_a_network_of_the_folder_with_blend_weights(client, input
     network = StyleNetwork(filters=8, residual_blocks=1, styles=2)
     network({"images": np.zeros((1, 16, 16, 3), "float32"), "style": np.ones((1, 2), "float32")})
     save_network(network, folder / "two.keras", {"styles": ["wave.jpg", "starry.jpg"]})
-    assert client.get("/api/state").json()["networks"] == [{"path": "two.keras", "styles": ["wave.jpg", "starry.jpg"]}]
+    assert client.get("/api/state").json()["networks"] == [{"path": "two.keras", "styles": ["wave.jpg", "starry.jpg"]},
+                                                           {"path": "starry-night", "styles": ["starry_night.jpg"]}]
     photo, _ = inputs
     job = client.start(mode="fast", content=photo, network="two.keras", style_weights=[0.3, 0.7],
                        settings={"size": "32"})
@@ -193,6 +194,18 @@ def test_fast_mode_runs_a_network_of_the_folder_with_blend_weights(client, input
                          settings={"size": "32"})
     failed = client.events(until_job=wrong)[-1]
     assert failed["kind"] == "failed" and "Expected `style`" in failed["message"]
+
+
+def test_fast_mode_runs_the_shipped_network_by_name(client, inputs, folder):
+    photo, _ = inputs
+    job = client.start(mode="fast", content=photo, network="starry-night", settings={"size": "32"})
+    events = client.events(until_job=job)
+    assert kinds(events, job)[-1] == "done", events[-1]
+    record = events[-1]["result"]
+    assert images.read_metadata(folder / record["image"])["style_network"] == "starry-night.keras"
+    assert Image.open(folder / record["image"]).size == (48, 32)
+    response = client.post_json("/api/jobs", {"mode": "fast", "content": photo, "network": "../starry-night"})
+    assert response.status == 400 and "a shipped one (starry-night)" in response.json()["error"]
 
 
 @pytest.mark.parametrize("request_, field, reason", [

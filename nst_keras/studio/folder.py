@@ -113,17 +113,21 @@ class StudioFolder:
         return [path for folder in [self.root, *uploads] for path in self._files(folder, IMAGE_EXTENSIONS)]
 
     def networks(self) -> list:
-        """The style networks in the folder: ``[{"path": ..., "styles": [names]}]``; no TensorFlow.
+        """The style networks of the folder, then those shipped with nst_keras: ``[{"path", "styles"}]``; no TensorFlow.
+
+        A shipped network's ``path`` is its name (``starry-night``), as
+        ``--network`` takes it.
 
         Example:
 
         >>> StudioFolder(".").networks()                         # doctest: +SKIP
-        [{'path': 'starry.keras', 'styles': ['starry_night.jpg']}]
+        [{'path': 'starry.keras', 'styles': ['starry_night.jpg']}, {'path': 'starry-night', 'styles': [...]}]
         """
-        from nst_keras.fast.files import network_info
+        from nst_keras.fast.files import network_info, shipped_networks
 
-        return [{"path": path, "styles": list(network_info(self.path(path)).get("styles") or [])}
-                for path in self._files(self.root, (".keras",))]
+        found = [(path, self.path(path)) for path in self._files(self.root, (".keras",))]
+        found += list(shipped_networks().items())
+        return [{"path": name, "styles": list(network_info(path).get("styles") or [])} for name, path in found]
 
     def save_upload(self, name: str, data: bytes) -> dict:
         """Check ``data`` with the command line's image reader, then store it in ``uploads/``.

@@ -124,12 +124,14 @@ class Runner:
         return request
 
     def _prepare_fast(self, body, content, image, settings, request):
-        from nst_keras.fast.files import check_network_file
+        from nst_keras.fast.files import check_network_file, shipped_networks
 
-        if not isinstance(body.get("network"), str) or not body["network"].endswith(".keras"):
-            raise ValueError("Expected a style network: a .keras file of the studio's folder. "
-                             f"Received: network={body.get('network')!r}")
-        path = self.folder.path(body["network"])
+        shipped = shipped_networks()
+        if not isinstance(body.get("network"), str) or not (body["network"].endswith(".keras")
+                                                            or body["network"] in shipped):
+            raise ValueError("Expected a style network: a .keras file of the studio's folder or a shipped one "
+                             f"({', '.join(shipped)}). Received: network={body.get('network')!r}")
+        path = shipped.get(body["network"]) or self.folder.path(body["network"])
         check_network_file(path)
         weights = body.get("style_weights")
         choice = None if weights is None else [float(weight) for weight in weights]
