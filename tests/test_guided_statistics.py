@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
+from _tiling_helpers import tiled_and_untiled
 from nst_keras import guides, objective
 from nst_keras.model import StyleTransferModel
 from nst_keras.regions import make_regions
@@ -44,15 +45,8 @@ def test_a_guide_over_the_whole_image_gives_the_plain_loss(tiny_content, tiny_st
 
 
 def _tiled_and_untiled(model):
-    image = tf.convert_to_tensor(model.generated_image)
-    with tf.GradientTape() as tape:
-        tape.watch(image)
-        untiled = model.compute_losses(image)
-        total = tf.reduce_sum(untiled["loss"])
-    gradient = tape.gradient(total, image)
-    tiled = TiledObjective(model.feature_extractor, model.loss_settings, 16, model.terms)
+    tiled, untiled, gradient, losses, tiled_gradient = tiled_and_untiled(model, 16, model.terms)
     assert len(tiled.tiles(*model.image_shape[1:3])) > 1
-    losses, tiled_gradient = tiled.loss_and_gradient(model.generated_image, model.targets)
     return untiled, gradient, losses, tiled_gradient
 
 

@@ -5,12 +5,12 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
+from _tiling_helpers import tiled_and_untiled
 from nst_keras import objective
 from nst_keras.export import export_saved_model
 from nst_keras.fast import StyleNetwork, StyleNetworkTrainer
 from nst_keras.model import StyleTransferModel
 from nst_keras.settings import LossSettings
-from nst_keras.tiling import TiledObjective
 
 LAYERS = dict(style_layer_names=["block1_conv1", "block2_conv1"], content_layer_names=["block2_conv2"])
 
@@ -84,15 +84,8 @@ def test_a_new_term_is_in_the_model_weighted_and_logged(toy_terms, images):
 def test_a_new_term_tiles_as_it_computes_untiled(toy_terms, images):
     content, style = images
     model = StyleTransferModel(content, style, network="vgg16", weights=None, init="noise", seed=1, **LAYERS)
-    image = tf.convert_to_tensor(model.generated_image)
-    with tf.GradientTape() as tape:
-        tape.watch(image)
-        untiled = model.compute_losses(image)
-        total = tf.reduce_sum(untiled["loss"])
-    gradient = tape.gradient(total, image)
-    tiled = TiledObjective(model.feature_extractor, model.loss_settings, 16, model.terms)
+    tiled, untiled, gradient, losses, tiled_gradient = tiled_and_untiled(model, 16, model.terms)
     assert len(tiled.tiles(48, 64)) > 1
-    losses, tiled_gradient = tiled.loss_and_gradient(model.generated_image, model.targets)
     for name in ("brightness_loss", "mean_feature_loss", "loss"):
         np.testing.assert_allclose(ops.convert_to_numpy(losses[name]), ops.convert_to_numpy(untiled[name]), rtol=1e-4)
     error = tf.norm(tiled_gradient - gradient) / tf.norm(gradient)

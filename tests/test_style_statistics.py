@@ -6,13 +6,13 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
+from _tiling_helpers import tiled_and_untiled
 from nst_keras import losses, objective
 from nst_keras.export import export_saved_model
 from nst_keras.features import FeatureExtractor
 from nst_keras.model import StyleTransferModel
 from nst_keras.settings import LossSettings
 from nst_keras.statistics import get_statistic
-from nst_keras.tiling import TiledObjective
 
 WASSERSTEIN = get_statistic("wasserstein")
 
@@ -138,14 +138,7 @@ def test_tiled_gradient_equals_untiled_for_each_style_loss(kind, tolerance, rng)
     keras.utils.set_random_seed(0)
     model = StyleTransferModel(content, style, network="vgg16", weights=None, init="noise", seed=1,
                                dtype="float32", style_loss=kind, light_weight=2.0)
-    image = tf.convert_to_tensor(model.generated_image)
-    with tf.GradientTape() as tape:
-        tape.watch(image)
-        untiled = model.compute_losses(image)
-        total = tf.reduce_sum(untiled["loss"])
-    gradient = tape.gradient(total, image)
-    tiled, tiled_gradient = TiledObjective(model.feature_extractor, model.loss_settings, 64).loss_and_gradient(
-        model.generated_image, model.targets)
+    _, untiled, gradient, tiled, tiled_gradient = tiled_and_untiled(model, 64)
     for name in untiled:
         np.testing.assert_allclose(tiled[name], untiled[name], rtol=tolerance)
     error = float(tf.norm(tiled_gradient - gradient) / tf.norm(gradient))
