@@ -1,13 +1,11 @@
 """Tiny clips made in the tests (no files shipped), and the skip when the video extra is missing."""
 
-import contextlib
 import fractions
-import io
 
 import numpy as np
 import pytest
 
-from nst_keras import cli
+from _cli_helpers import run_cli  # noqa: F401 (the video tests take it from here)
 from nst_keras.video.extra import INSTALL, available
 
 needs_video = pytest.mark.skipif(not available(), reason=f"the video extra is not installed: {INSTALL}")
@@ -39,14 +37,6 @@ def tiny_network(path):
     network(np.zeros((1, 8, 8, 3), "float32"))
     save_network(network, str(path), {"styles": ["noise.png"]})
     return str(path)
-
-
-def run_cli(*argv):
-    """``cli.main(argv)`` and its stderr lines."""
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = cli.main([str(arg) for arg in argv])
-    return code, err.getvalue().splitlines()
 
 
 def stream_facts(path):

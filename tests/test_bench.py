@@ -1,22 +1,13 @@
 """nst-keras bench: every figure measured and written, at tiny sizes."""
 
-import contextlib
-import io
 import json
 
 import pytest
 
-from nst_keras import cli
+from _cli_helpers import run_cli as _main
 from nst_keras.bench import run_bench
 
 TINY = ["--sizes", "32,48", "--network-sizes", "32", "--train-size", "32", "--train-batch-size", "1", "--steps", "1"]
-
-
-def _main(*argv):
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = cli.main([str(arg) for arg in argv])
-    return code, err.getvalue().splitlines()
 
 
 @pytest.mark.slow

@@ -1,7 +1,5 @@
 """nst-keras train, and stylize / batch / export with --network, end to end at tiny sizes."""
 
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -12,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst_keras import cli, defaults
+from _cli_helpers import run_cli as _main
+from nst_keras import defaults
 from nst_keras.fast import AtomicBackupAndRestore
 from nst_keras.fast.files import network_info
 from nst_keras.image_writing import read_metadata
@@ -27,14 +26,6 @@ def _save(path, shape, seed):
     pixels = np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
     Image.fromarray(pixels).save(path)
     return str(path)
-
-
-def _main(*argv):
-    """``cli.main(argv)`` and its stderr lines."""
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = cli.main([str(arg) for arg in argv])
-    return code, err.getvalue().splitlines()
 
 
 @pytest.fixture(scope="module")

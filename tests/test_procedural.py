@@ -1,14 +1,12 @@
 """nst_keras.fast.procedural: generated training images, and train --procedural with its time estimate."""
 
-import contextlib
-import io
 import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from nst_keras import cli
+from _cli_helpers import run_cli as _main
 from nst_keras.fast import procedural_dataset
 from nst_keras.fast.files import network_info
 from nst_keras.fast.procedural import dead_leaves
@@ -40,13 +38,6 @@ def test_procedural_dataset_mixes_in_paintings_by_their_fraction(tmp_path):
     assert 2 <= reds <= 14
     with pytest.raises(ValueError, match="Expected `painting_fraction` to be in"):
         procedural_dataset(24, 3, painting_fraction=1.5)
-
-
-def _main(*argv):
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = cli.main([str(arg) for arg in argv])
-    return code, err.getvalue().splitlines()
 
 
 @pytest.mark.slow

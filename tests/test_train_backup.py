@@ -1,8 +1,6 @@
 """nst-keras train on a full disk: a failed backup keeps the last good one, a bad one is reported, never a crash."""
 
-import contextlib
 import errno
-import io
 import os
 import shutil
 import subprocess
@@ -12,20 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst_keras import cli
+from _cli_helpers import run_cli as _main
 from nst_keras.fast import AtomicBackupAndRestore, StyleNetworkTrainer
 from nst_keras.fast.backup import backed_up_epochs
 from nst_keras.fast.files import network_info
 
 TINY = ["--size", "32", "--weights", "none", "--model", "vgg16", "--batch-size", "2", "--filters", "4",
         "--residual-blocks", "1", "--steps-per-epoch", "1", "--seed", "0"]
-
-
-def _main(*argv):
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = cli.main([str(arg) for arg in argv])
-    return code, err.getvalue().splitlines()
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,6 @@
 """nst-keras train and its photos: a folder with nothing to train on is refused before TensorFlow, in one line;
 photos that stop decoding mid-training end the run in one line, never a hang."""
 
-import contextlib
-import io
 import subprocess
 import sys
 import textwrap
@@ -12,18 +10,11 @@ import pytest
 from PIL import Image
 
 import _image_corpus as corpus
-from nst_keras import cli
+from _cli_helpers import run_cli as _main
 from nst_keras.cli import train as train_cli
 
 TINY = ["--size", "32", "--weights", "none", "--model", "vgg16", "--batch-size", "2", "--filters", "4",
         "--residual-blocks", "1", "--steps-per-epoch", "1", "--seed", "0"]
-
-
-def _main(*argv):
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = cli.main([str(arg) for arg in argv])
-    return code, err.getvalue().splitlines()
 
 
 @pytest.fixture
